@@ -1,0 +1,316 @@
+package analyze
+
+import (
+	"cmp"
+	"encoding/hex"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Schema names the JSON report contract; bump it when a field changes
+// meaning or goes away. Adding fields keeps it.
+const Schema = "tfopcap.report/v1"
+
+// Report is the one model every output format renders. Its JSON form is the
+// contract in DESIGN.md.
+type Report struct {
+	Schema   string          `json:"schema"`
+	Tool     string          `json:"tool"`
+	Inputs   []InputReport   `json:"inputs"`
+	Totals   Totals          `json:"totals"`
+	Servers  []ServerReport  `json:"servers"`
+	Attempts []AttemptReport `json:"attempts"`
+	// AttemptsOmitted counts attempts left out of Attempts by the cap;
+	// Totals and Servers still count them.
+	AttemptsOmitted int `json:"attempts_omitted,omitempty"`
+	// Live holds libpcap's counters for a live capture.
+	Live *LiveStats `json:"live,omitempty"`
+	// Warnings that concern no single input.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// InputReport describes one input file or interface.
+type InputReport struct {
+	Name      string   `json:"name"`
+	Format    string   `json:"format"`
+	LinkTypes []string `json:"link_types"`
+	Packets   int      `json:"packets"`
+	First     string   `json:"first,omitempty"`
+	Last      string   `json:"last,omitempty"`
+	Warnings  []string `json:"warnings"`
+}
+
+// Totals sums over all servers.
+type Totals struct {
+	Packets  int           `json:"packets"`
+	Attempts int           `json:"attempts"`
+	Outcomes OutcomeCounts `json:"outcomes"`
+}
+
+// ServerReport is one server's verdict and its evidence.
+type ServerReport struct {
+	Server   string        `json:"server"`
+	Verdict  Verdict       `json:"verdict"`
+	Attempts int           `json:"attempts"`
+	Outcomes OutcomeCounts `json:"outcomes"`
+	MPTCP    MPTCPCounts   `json:"mptcp"`
+	Hints    []string      `json:"hints"`
+	// SYNACKWithoutSYN counts SYN-ACKs whose SYN the capture lacks.
+	SYNACKWithoutSYN int `json:"synack_without_syn"`
+	// Truncated counts attempts left out because snaplen cut their options.
+	Truncated int `json:"truncated"`
+	// TFOKinds counts attempts by the TFO option kind their SYN used.
+	TFOKinds map[string]int `json:"tfo_kinds,omitempty"`
+}
+
+// MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
+type MPTCPCounts struct {
+	SYN    int `json:"syn"`
+	SYNACK int `json:"synack"`
+}
+
+// AttemptReport is one attempt as the report shows it.
+type AttemptReport struct {
+	Input   int          `json:"input"`
+	Client  string       `json:"client"`
+	Server  string       `json:"server"`
+	ISN     uint32       `json:"isn"`
+	SYN     SYNReport    `json:"syn"`
+	Reply   *ReplyReport `json:"reply"`
+	Outcome Outcome      `json:"outcome"`
+
+	synTime int64 // orders attempts; the text form of Time does not sort
+}
+
+// SYNReport is an attempt's client SYN.
+type SYNReport struct {
+	Frame       int    `json:"frame"`
+	Time        string `json:"time"`
+	TFO         string `json:"tfo"`
+	TFOKind     int    `json:"tfo_kind"`
+	Cookie      string `json:"cookie"`
+	DataLen     int    `json:"data_len"`
+	MPTCP       string `json:"mptcp"`
+	Retransmits int    `json:"retransmits"`
+	Duplicates  int    `json:"duplicates"`
+	// PlainRetryFrame is the first retransmission without TFO (same input).
+	PlainRetryFrame int  `json:"plain_retry_frame,omitempty"`
+	Truncated       bool `json:"truncated,omitempty"`
+}
+
+// ReplyReport is the server's answer to an attempt.
+type ReplyReport struct {
+	Input     int    `json:"input"`
+	Frame     int    `json:"frame"`
+	Time      string `json:"time"`
+	Kind      string `json:"kind"`
+	TFO       string `json:"tfo"`
+	Cookie    string `json:"cookie"`
+	AckedData int    `json:"acked_data"`
+	MPTCP     string `json:"mptcp"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// LiveStats are libpcap's counters at the end of a live capture.
+type LiveStats struct {
+	Interface string `json:"interface"`
+	Received  int    `json:"received"`
+	Dropped   int    `json:"dropped"`
+	IfDropped int    `json:"if_dropped"`
+}
+
+// FormatTime renders a capture timestamp (ns since the epoch) as RFC 3339
+// in UTC, the report's time format.
+func FormatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+// FormatAddr renders ip:port, or [ip]:port for IPv6, without zones.
+func FormatAddr(ap netip.AddrPort) string { return ap.String() }
+
+// DefaultMaxAttempts caps the attempts a report lists in detail, which bounds
+// memory on large captures; counts stay complete.
+const DefaultMaxAttempts = 10000
+
+// Collector aggregates finalised attempts into per-server results. It is the
+// Tracker's Sink. Its zero value is not usable: use NewCollector.
+type Collector struct {
+	servers  map[netip.AddrPort]*serverStats
+	attempts []AttemptReport
+	omitted  int
+	// maxAttempts caps len(attempts); < 0 keeps none.
+	maxAttempts int
+	// OnAttempt, when set, sees every finalised attempt (streaming output).
+	OnAttempt func(*Attempt)
+}
+
+type serverStats struct {
+	outcomes  OutcomeCounts
+	mptcp     MPTCPCounts
+	orphans   int
+	truncated int
+	// tfoKinds counts attempts by TFO kind: 34, 253, 254.
+	tfoKinds [3]int
+	// mptcpOmitting counts omitted or rejected attempts whose reply carried MPTCP.
+	mptcpOmitting int
+}
+
+// NewCollector returns a collector that keeps the details of at most
+// maxAttempts attempts (0 keeps DefaultMaxAttempts, < 0 none).
+func NewCollector(maxAttempts int) *Collector {
+	if maxAttempts == 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	return &Collector{servers: make(map[netip.AddrPort]*serverStats), maxAttempts: maxAttempts}
+}
+
+func (c *Collector) server(ap netip.AddrPort) *serverStats {
+	s := c.servers[ap]
+	if s == nil {
+		s = new(serverStats)
+		c.servers[ap] = s
+	}
+	return s
+}
+
+// Attempt implements Sink.
+func (c *Collector) Attempt(a *Attempt) {
+	if c.OnAttempt != nil {
+		c.OnAttempt(a)
+	}
+	s := c.server(a.Server)
+	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
+		s.truncated++
+		return
+	}
+	s.outcomes[a.Outcome]++
+	if a.SYN.MPTCP.Present {
+		s.mptcp.SYN++
+	}
+	if a.Reply.MPTCP.Present {
+		s.mptcp.SYNACK++
+		if a.Outcome.omits() {
+			s.mptcpOmitting++
+		}
+	}
+	switch a.SYN.TFO.Kind {
+	case optFastOpen:
+		s.tfoKinds[0]++
+	case optExperimental:
+		s.tfoKinds[1]++
+	case optExperimental2:
+		s.tfoKinds[2]++
+	}
+	if c.maxAttempts < 0 {
+		return
+	}
+	if len(c.attempts) >= c.maxAttempts {
+		c.omitted++
+		return
+	}
+	c.attempts = append(c.attempts, NewAttemptReport(a))
+}
+
+// OrphanReply implements Sink.
+func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
+	c.server(server).orphans++
+}
+
+// NewAttemptReport renders one attempt.
+func NewAttemptReport(a *Attempt) AttemptReport {
+	r := AttemptReport{
+		Input:  a.SYN.Input,
+		Client: FormatAddr(a.Client),
+		Server: FormatAddr(a.Server),
+		ISN:    a.ISN,
+		SYN: SYNReport{
+			Frame:       a.SYN.Frame,
+			Time:        FormatTime(a.SYN.Time),
+			TFO:         a.SYN.TFO.State.String(),
+			TFOKind:     int(a.SYN.TFO.Kind),
+			Cookie:      hex.EncodeToString(a.SYN.TFO.Cookie()),
+			DataLen:     a.SYN.DataLen,
+			MPTCP:       a.SYN.MPTCP.String(),
+			Retransmits: a.SYN.Retransmits,
+			Duplicates:  a.SYN.Duplicates,
+			Truncated:   a.SYN.Truncated,
+		},
+		Outcome: a.Outcome,
+		synTime: a.SYN.Time,
+	}
+	if a.SYN.PlainRetry.Frame != 0 {
+		r.SYN.PlainRetryFrame = a.SYN.PlainRetry.Frame
+	}
+	if a.Answered() {
+		r.Reply = &ReplyReport{
+			Input:     a.Reply.Input,
+			Frame:     a.Reply.Frame,
+			Time:      FormatTime(a.Reply.Time),
+			Kind:      a.Reply.Kind.String(),
+			TFO:       a.Reply.TFO.State.String(),
+			Cookie:    hex.EncodeToString(a.Reply.TFO.Cookie()),
+			AckedData: a.Reply.AckedData,
+			MPTCP:     a.Reply.MPTCP.String(),
+			Truncated: a.Reply.Truncated,
+		}
+	}
+	return r
+}
+
+// Report builds the report. inputs describe the inputs in order; packets
+// is the total number of frames read.
+func (c *Collector) Report(tool string, inputs []InputReport) *Report {
+	r := &Report{
+		Schema:          Schema,
+		Tool:            tool,
+		Inputs:          inputs,
+		Servers:         []ServerReport{},
+		Attempts:        slices.Clone(c.attempts),
+		AttemptsOmitted: c.omitted,
+	}
+	if r.Inputs == nil {
+		r.Inputs = []InputReport{}
+	}
+	if r.Attempts == nil {
+		r.Attempts = []AttemptReport{}
+	}
+	for _, in := range inputs {
+		r.Totals.Packets += in.Packets
+	}
+	addrs := make([]netip.AddrPort, 0, len(c.servers))
+	for ap := range c.servers {
+		addrs = append(addrs, ap)
+	}
+	slices.SortFunc(addrs, netip.AddrPort.Compare)
+	for _, ap := range addrs {
+		s := c.servers[ap]
+		sr := ServerReport{
+			Server:           FormatAddr(ap),
+			Verdict:          s.outcomes.Verdict(),
+			Attempts:         s.outcomes.Total(),
+			Outcomes:         s.outcomes,
+			MPTCP:            s.mptcp,
+			SYNACKWithoutSYN: s.orphans,
+			Truncated:        s.truncated,
+		}
+		for i, kind := range [...]string{"34", "253", "254"} {
+			if n := s.tfoKinds[i]; n > 0 {
+				if sr.TFOKinds == nil {
+					sr.TFOKinds = map[string]int{}
+				}
+				sr.TFOKinds[kind] = n
+			}
+		}
+		sr.Hints = hints(s, sr.Verdict)
+		r.Servers = append(r.Servers, sr)
+		r.Totals.Attempts += sr.Attempts
+		for i, n := range s.outcomes {
+			r.Totals.Outcomes[i] += n
+		}
+	}
+	slices.SortStableFunc(r.Attempts, func(a, b AttemptReport) int {
+		return cmp.Or(cmp.Compare(a.synTime, b.synTime), cmp.Compare(a.Input, b.Input), cmp.Compare(a.SYN.Frame, b.SYN.Frame))
+	})
+	return r
+}

@@ -1,0 +1,381 @@
+package analyze
+
+import "net/netip"
+
+// PacketRef says where a segment was captured.
+type PacketRef struct {
+	Input     int   // index of the input (file) the frame came from
+	Frame     int   // 1-based frame number within that input
+	Interface int   // capture interface within the input (pcapng)
+	Time      int64 // nanoseconds since the Unix epoch
+}
+
+// sameLink reports whether r and o were captured by the same input and
+// interface: a SYN copy seen on another interface is the same packet seen
+// twice, not a retransmission.
+func (r PacketRef) sameLink(o PacketRef) bool {
+	return r.Input == o.Input && r.Interface == o.Interface
+}
+
+// SYNInfo describes an attempt's first client SYN and its copies.
+type SYNInfo struct {
+	PacketRef
+	TFO     TFOOption
+	MPTCP   MPTCPOption
+	DataLen int
+	// Retransmits counts later copies on the same interface.
+	Retransmits int
+	// Duplicates counts copies on other interfaces or inputs.
+	Duplicates int
+	// PlainRetry is the first retransmission that dropped the TFO option;
+	// valid iff PlainRetry.Frame != 0.
+	PlainRetry PacketRef
+	// MalformedCopy is set when any copy carried a malformed TFO option.
+	MalformedCopy bool
+	// Truncated is set when snaplen cut the options of the first copy.
+	Truncated bool
+	last      int64 // time of the latest copy
+}
+
+// ReplyKind says how the server answered.
+type ReplyKind uint8
+
+const (
+	ReplySYNACK ReplyKind = iota + 1
+	ReplyRST
+)
+
+func (k ReplyKind) String() string {
+	switch k {
+	case ReplySYNACK:
+		return "syn-ack"
+	case ReplyRST:
+		return "rst"
+	}
+	return "none"
+}
+
+// ReplyInfo describes the server's answer to an attempt.
+type ReplyInfo struct {
+	PacketRef
+	Kind  ReplyKind // 0 while unanswered
+	TFO   TFOOption
+	MPTCP MPTCPOption
+	// AckedData is how many bytes of SYN data the reply acknowledges.
+	AckedData int
+	// Truncated is set when snaplen cut the reply's options.
+	Truncated bool
+	// Copies counts further copies of the reply (retransmitted SYN-ACKs,
+	// or the same packet on another interface).
+	Copies int
+}
+
+// Attempt is one client SYN keyed by (client, server, ISN) with the
+// server's answer. The tracker reuses Attempts: a finalised Attempt handed
+// to the Sink is valid only during the call.
+type Attempt struct {
+	Client, Server netip.AddrPort
+	ISN            uint32
+	SYN            SYNInfo
+	Reply          ReplyInfo
+	Outcome        Outcome
+
+	prev *Attempt // older open attempt on the same flow
+}
+
+// Answered reports whether the server's reply was seen.
+func (a *Attempt) Answered() bool { return a.Reply.Kind != 0 }
+
+// Truncated reports whether snaplen hid TFO options needed to judge a.
+func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated }
+
+// judge derives the attempt's outcome (DESIGN.md, "Outcomes").
+func (a *Attempt) judge() Outcome {
+	syn, reply := &a.SYN, &a.Reply
+	switch {
+	case syn.TFO.State == TFOMalformed || syn.MalformedCopy || reply.TFO.State == TFOMalformed:
+		return MalformedTFO
+	case reply.Kind == 0:
+		return Unanswered
+	case reply.Kind == ReplyRST:
+		return Refused
+	case syn.TFO.State == TFONone:
+		return Plain
+	}
+	cookie := reply.TFO.State == TFOCookie
+	// A cookieless SYN-ACK after a retry without TFO answered the retry:
+	// the server was never asked. One with a cookie, or one that
+	// acknowledges data, answered the TFO SYN.
+	if !cookie && reply.AckedData == 0 && syn.PlainRetry.Frame != 0 && reply.Time >= syn.PlainRetry.Time {
+		return Fallback
+	}
+	if syn.TFO.State == TFORequest {
+		if cookie {
+			return Granted
+		}
+		return Omitted
+	}
+	switch {
+	case reply.AckedData > 0:
+		return Accepted
+	case cookie:
+		return Renewed
+	case syn.DataLen > 0:
+		return Rejected
+	}
+	return Unconfirmed
+}
+
+// Sink receives each attempt as it is finalised, in no particular order.
+// The Attempt is reused after the call returns.
+type Sink interface {
+	Attempt(a *Attempt)
+	// OrphanReply counts a SYN-ACK that answers no SYN in the capture
+	// (the capture began mid-handshake).
+	OrphanReply(server netip.AddrPort, ref PacketRef)
+}
+
+type flowKey struct{ client, server netip.AddrPort }
+
+// Tracker matches client SYNs with the server's replies and finalises each
+// attempt with its outcome. Feed it segments in time order. Its zero value
+// is not usable: use NewTracker. It is not safe for concurrent use.
+type Tracker struct {
+	sink Sink
+	// open holds the newest open attempt per flow; older ones on the same
+	// flow (port reuse with a new ISN) hang off Attempt.prev.
+	open map[flowKey]*Attempt
+	free []*Attempt
+
+	// ReplyTimeout finalises an unanswered attempt this long (ns) after
+	// its latest SYN copy.
+	replyTimeout int64
+	// linger keeps an answered attempt this long (ns) after its reply, so
+	// that late SYN and SYN-ACK copies join it instead of being new.
+	linger    int64
+	now       int64
+	nextSweep int64
+}
+
+// Default time limits, in capture time.
+const (
+	// DefaultReplyTimeout outlasts Linux's whole SYN retry budget
+	// (tcp_syn_retries=6: about 127 s), so offline analysis never calls an
+	// attempt unanswered while its client still retries.
+	DefaultReplyTimeout = 180e9
+	// answeredLinger keeps answered attempts for late copies of their
+	// packets (retransmitted SYN-ACKs, the other interface's copy).
+	answeredLinger = 3e9
+	sweepInterval  = 1e9
+	// maxAttemptsPerFlow bounds the chain of open attempts on one 4-tuple
+	// (a scanner reusing a port with new ISNs).
+	maxAttemptsPerFlow = 8
+)
+
+// NewTracker returns a tracker that finalises attempts into sink.
+// replyTimeout (ns) bounds how long an unanswered attempt stays open; 0
+// means DefaultReplyTimeout.
+func NewTracker(sink Sink, replyTimeout int64) *Tracker {
+	if replyTimeout <= 0 {
+		replyTimeout = DefaultReplyTimeout
+	}
+	return &Tracker{
+		sink:         sink,
+		open:         make(map[flowKey]*Attempt),
+		replyTimeout: replyTimeout,
+		linger:       min(answeredLinger, replyTimeout),
+	}
+}
+
+// Open returns the number of attempts not yet finalised.
+func (t *Tracker) Open() int {
+	n := 0
+	for _, a := range t.open {
+		for ; a != nil; a = a.prev {
+			n++
+		}
+	}
+	return n
+}
+
+// Add feeds one decoded segment. Only SYNs, SYN-ACKs and RSTs matter;
+// others are ignored.
+func (t *Tracker) Add(ref PacketRef, seg *Segment) {
+	t.Advance(ref.Time)
+	switch {
+	case seg.IsSYN():
+		t.addSYN(ref, seg)
+	case seg.IsSYNACK():
+		t.addReply(ref, seg, ReplySYNACK)
+	case seg.IsRST() && seg.Flags&FlagACK != 0:
+		// A RST answering a SYN acknowledges it (RFC 9293 3.10.7.1);
+		// one without ACK cannot be matched.
+		t.addReply(ref, seg, ReplyRST)
+	}
+}
+
+// Advance moves the tracker's clock to now (ns), finalising attempts that
+// timed out. Live capture calls it on a ticker so that quiet periods still
+// finalise attempts.
+func (t *Tracker) Advance(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+	if t.now >= t.nextSweep {
+		t.sweep()
+		t.nextSweep = t.now + sweepInterval
+	}
+}
+
+// Flush finalises every open attempt, as at the end of the input.
+func (t *Tracker) Flush() {
+	for k, a := range t.open {
+		delete(t.open, k)
+		t.finaliseChain(a)
+	}
+}
+
+func (t *Tracker) sweep() {
+	for k, head := range t.open {
+		// Attempts on a flow are chained newest first; drop expired ones
+		// wherever they are in the chain.
+		var keep *Attempt
+		var tail *Attempt
+		for a := head; a != nil; {
+			prev := a.prev
+			if t.expired(a) {
+				t.finalise(a)
+			} else {
+				a.prev = nil
+				if keep == nil {
+					keep = a
+				} else {
+					tail.prev = a
+				}
+				tail = a
+			}
+			a = prev
+		}
+		if keep == nil {
+			delete(t.open, k)
+		} else if keep != head {
+			t.open[k] = keep
+		}
+	}
+}
+
+func (t *Tracker) expired(a *Attempt) bool {
+	if a.Answered() {
+		return t.now-a.Reply.Time > t.linger
+	}
+	return t.now-a.SYN.last > t.replyTimeout
+}
+
+func (t *Tracker) addSYN(ref PacketRef, seg *Segment) {
+	key := flowKey{seg.Src, seg.Dst}
+	head := t.open[key]
+	n := 0
+	for a := head; a != nil; a = a.prev {
+		if a.ISN == seg.Seq {
+			a.SYN.addCopy(ref, seg)
+			return
+		}
+		n++
+	}
+	a := t.alloc()
+	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
+	a.SYN = SYNInfo{
+		PacketRef: ref,
+		TFO:       seg.Options.TFO,
+		MPTCP:     seg.Options.MPTCP,
+		DataLen:   seg.DataLen,
+		Truncated: seg.Options.Stop == WalkTruncated,
+		last:      ref.Time,
+	}
+	a.prev = head
+	t.open[key] = a
+	if n+1 > maxAttemptsPerFlow {
+		t.trimChain(a)
+	}
+}
+
+// trimChain finalises the oldest attempts beyond maxAttemptsPerFlow.
+func (t *Tracker) trimChain(head *Attempt) {
+	a := head
+	for i := 1; i < maxAttemptsPerFlow && a != nil; i++ {
+		a = a.prev
+	}
+	if a == nil {
+		return
+	}
+	rest := a.prev
+	a.prev = nil
+	t.finaliseChain(rest)
+}
+
+func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
+	s.last = ref.Time
+	if seg.Options.TFO.State == TFOMalformed {
+		s.MalformedCopy = true
+	}
+	if !ref.sameLink(s.PacketRef) {
+		s.Duplicates++
+		return
+	}
+	s.Retransmits++
+	if s.TFO.State != TFONone && seg.Options.TFO.State == TFONone &&
+		seg.Options.Stop != WalkTruncated && s.PlainRetry.Frame == 0 {
+		s.PlainRetry = ref
+	}
+}
+
+// addReply matches a SYN-ACK or RST from server to client by its ack: it
+// answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
+func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) {
+	key := flowKey{seg.Dst, seg.Src}
+	for a := t.open[key]; a != nil; a = a.prev {
+		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
+		if n > uint32(a.SYN.DataLen) {
+			continue
+		}
+		switch {
+		case !a.Answered():
+			a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: int(n)}
+			if kind == ReplySYNACK {
+				a.Reply.TFO = seg.Options.TFO
+				a.Reply.MPTCP = seg.Options.MPTCP
+				a.Reply.Truncated = seg.Options.Stop == WalkTruncated
+			}
+		case kind == a.Reply.Kind:
+			a.Reply.Copies++
+		}
+		return
+	}
+	if kind == ReplySYNACK {
+		t.sink.OrphanReply(seg.Src, ref)
+	}
+}
+
+func (t *Tracker) finaliseChain(a *Attempt) {
+	for a != nil {
+		prev := a.prev
+		t.finalise(a)
+		a = prev
+	}
+}
+
+func (t *Tracker) finalise(a *Attempt) {
+	a.Outcome = a.judge()
+	t.sink.Attempt(a)
+	*a = Attempt{}
+	t.free = append(t.free, a)
+}
+
+func (t *Tracker) alloc() *Attempt {
+	if n := len(t.free); n > 0 {
+		a := t.free[n-1]
+		t.free = t.free[:n-1]
+		return a
+	}
+	return new(Attempt)
+}
