@@ -1,0 +1,396 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// pkt is one segment in a tracker test: who sent it, what it carried, when.
+type pkt struct {
+	from    string // "c" client, "s" server, "c2" a second client port
+	flags   uint8
+	seq     uint32
+	ack     uint32
+	tfo     TFOState
+	kind    uint8 // TFO kind; 0 means 34
+	data    int
+	mptcp   bool
+	iface   int
+	atMs    int64 // capture time in ms
+	snapcut bool  // options cut by snaplen
+}
+
+var (
+	testClient  = netip.MustParseAddrPort("192.0.2.1:40000")
+	testClient2 = netip.MustParseAddrPort("192.0.2.1:40001")
+	testServer  = netip.MustParseAddrPort("192.0.2.2:443")
+)
+
+func (p pkt) segment() Segment {
+	s := Segment{Seq: p.seq, Ack: p.ack, Flags: p.flags, DataLen: p.data}
+	client := testClient
+	if p.from == "c2" {
+		client = testClient2
+	}
+	if p.from == "s" {
+		s.Src, s.Dst = testServer, client
+	} else {
+		s.Src, s.Dst = client, testServer
+	}
+	if p.tfo != TFONone {
+		kind := p.kind
+		if kind == 0 {
+			kind = optFastOpen
+		}
+		var body []byte
+		switch p.tfo {
+		case TFOCookie:
+			body = []byte{1, 2, 3, 4, 5, 6, 7, 8}
+		case TFOMalformed:
+			body = []byte{1, 2}
+		}
+		s.Options.TFO.set(kind, uint8(2+len(body)), body)
+	}
+	if p.mptcp {
+		s.Options.MPTCP = MPTCPOption{Present: true, Len: 12, Subtype: MPCapable, Version: 1}
+	}
+	if p.snapcut {
+		s.Options.Stop = WalkTruncated
+	}
+	return s
+}
+
+// recorder is a Sink that keeps outcomes in finalisation order.
+type recorder struct {
+	attempts []Attempt
+	orphans  int
+}
+
+func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, *a) }
+func (r *recorder) OrphanReply(netip.AddrPort, PacketRef) { r.orphans++ }
+
+func runTracker(pkts []pkt, timeout int64) *recorder {
+	rec := &recorder{}
+	tr := NewTracker(rec, timeout)
+	for i, p := range pkts {
+		seg := p.segment()
+		tr.Add(PacketRef{Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &seg)
+	}
+	tr.Flush()
+	return rec
+}
+
+const (
+	syn    = FlagSYN
+	synack = FlagSYN | FlagACK
+	rstack = FlagRST | FlagACK
+)
+
+func TestTrackerOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		pkts     []pkt
+		outcomes []Outcome // sorted by SYN frame
+		orphans  int
+		retrans  int // of the first attempt
+		dups     int // of the first attempt
+	}{
+		{name: "granted", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+		}, outcomes: []Outcome{Granted}},
+		{name: "granted experimental", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, kind: 254},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, kind: 254},
+		}, outcomes: []Outcome{Granted}},
+		{name: "omitted with mptcp", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, mptcp: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, mptcp: true},
+		}, outcomes: []Outcome{Omitted}},
+		{name: "accepted", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "s", flags: synack, seq: 900, ack: 112},
+		}, outcomes: []Outcome{Accepted}},
+		{name: "accepted partly", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "s", flags: synack, seq: 900, ack: 105},
+		}, outcomes: []Outcome{Accepted}},
+		{name: "accepted across sequence wrap", pkts: []pkt{
+			{from: "c", flags: syn, seq: 0xfffffffa, tfo: TFOCookie, data: 20},
+			{from: "s", flags: synack, seq: 900, ack: 15},
+		}, outcomes: []Outcome{Accepted}},
+		{name: "rejected", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "s", flags: synack, seq: 900, ack: 101},
+		}, outcomes: []Outcome{Rejected}},
+		{name: "renewed", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+		}, outcomes: []Outcome{Renewed}},
+		{name: "unconfirmed", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie},
+			{from: "s", flags: synack, seq: 900, ack: 101},
+		}, outcomes: []Outcome{Unconfirmed}},
+		{name: "fallback", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "c", flags: syn, seq: 100, atMs: 1000},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001},
+		}, outcomes: []Outcome{Fallback}, retrans: 1},
+		{name: "cookie after plain retry answers the TFO SYN", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c", flags: syn, seq: 100, atMs: 1000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1001},
+		}, outcomes: []Outcome{Granted}, retrans: 1},
+		{name: "no cookie before the plain retry is omitted", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 5},
+			{from: "c", flags: syn, seq: 100, atMs: 1000},
+		}, outcomes: []Outcome{Omitted}, retrans: 1},
+		{name: "refused", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: rstack, ack: 101},
+		}, outcomes: []Outcome{Refused}},
+		{name: "rst without ack is not matched", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: FlagRST, seq: 0},
+		}, outcomes: []Outcome{Unanswered}},
+		{name: "rst after syn-ack does not change the answer", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+			{from: "s", flags: rstack, seq: 901, ack: 101},
+		}, outcomes: []Outcome{Granted}},
+		{name: "unanswered", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 1000},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 3000},
+		}, outcomes: []Outcome{Unanswered}, retrans: 2},
+		{name: "plain", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100},
+			{from: "s", flags: synack, seq: 900, ack: 101},
+		}, outcomes: []Outcome{Plain}},
+		{name: "malformed syn", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOMalformed},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+		}, outcomes: []Outcome{MalformedTFO}},
+		{name: "malformed reply", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOMalformed},
+		}, outcomes: []Outcome{MalformedTFO}},
+		{name: "duplicate on a second interface is one attempt", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, iface: 0},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, iface: 1},
+		}, outcomes: []Outcome{Granted}, dups: 1},
+		{name: "port reuse with a new isn is a new attempt", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101},
+			{from: "c", flags: syn, seq: 5000, tfo: TFORequest, atMs: 100},
+			{from: "s", flags: synack, seq: 7000, ack: 5001, tfo: TFOCookie, atMs: 101},
+		}, outcomes: []Outcome{Omitted, Granted}},
+		{name: "reply matched by ack among overlapping attempts", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c", flags: syn, seq: 5000, tfo: TFORequest, atMs: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+			{from: "s", flags: synack, seq: 900, ack: 5001, atMs: 3},
+		}, outcomes: []Outcome{Granted, Omitted}},
+		{name: "syn-ack without syn is counted", pkts: []pkt{
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+		}, orphans: 1},
+		{name: "syn-ack with a wrong ack is not a reply", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 10},
+			{from: "s", flags: synack, seq: 900, ack: 112},
+		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+		{name: "second client is another attempt", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c2", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+		}, outcomes: []Outcome{Granted, Unanswered}},
+		{name: "syn-ack after the reply timeout is an orphan", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 190_000},
+		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := runTracker(tt.pkts, 0)
+			if rec.orphans != tt.orphans {
+				t.Errorf("orphan replies = %d, want %d", rec.orphans, tt.orphans)
+			}
+			got := map[int]Outcome{}
+			for _, a := range rec.attempts {
+				got[a.SYN.Frame] = a.Outcome
+			}
+			if len(rec.attempts) != len(tt.outcomes) {
+				t.Fatalf("%d attempts (%v), want %d (%v)", len(rec.attempts), got, len(tt.outcomes), tt.outcomes)
+			}
+			// Attempts come out in any order: compare by SYN frame.
+			frames := []int{}
+			for i, p := range tt.pkts {
+				if p.flags == syn {
+					if _, ok := got[i+1]; ok {
+						frames = append(frames, i+1)
+					}
+				}
+			}
+			for i, f := range frames {
+				if got[f] != tt.outcomes[i] {
+					t.Errorf("attempt at frame %d: %v, want %v", f, got[f], tt.outcomes[i])
+				}
+			}
+			if len(rec.attempts) > 0 {
+				first := rec.attempts[0]
+				for _, a := range rec.attempts {
+					if a.SYN.Frame < first.SYN.Frame {
+						first = a
+					}
+				}
+				if first.SYN.Retransmits != tt.retrans || first.SYN.Duplicates != tt.dups {
+					t.Errorf("retransmits/duplicates = %d/%d, want %d/%d", first.SYN.Retransmits, first.SYN.Duplicates, tt.retrans, tt.dups)
+				}
+			}
+		})
+	}
+}
+
+// TestTrackerTimeout checks that a live-style reply timeout finalises an
+// attempt as unanswered once the clock moves past it, without Flush.
+func TestTrackerTimeout(t *testing.T) {
+	rec := &recorder{}
+	tr := NewTracker(rec, 2e9)
+	seg := pkt{from: "c", flags: syn, seq: 1, tfo: TFORequest}.segment()
+	tr.Add(PacketRef{Frame: 1, Time: 0}, &seg)
+	tr.Advance(1e9)
+	if len(rec.attempts) != 0 || tr.Open() != 1 {
+		t.Fatalf("finalised too early: %d attempts, %d open", len(rec.attempts), tr.Open())
+	}
+	tr.Advance(3e9)
+	if len(rec.attempts) != 1 || rec.attempts[0].Outcome != Unanswered || tr.Open() != 0 {
+		t.Fatalf("after the timeout: %+v, %d open", rec.attempts, tr.Open())
+	}
+}
+
+// TestTrackerTruncated checks that attempts whose options snaplen cut are
+// marked so the collector can leave them out of verdicts.
+func TestTrackerTruncated(t *testing.T) {
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, snapcut: true},
+		{from: "s", flags: synack, seq: 900, ack: 101},
+	}, 0)
+	if len(rec.attempts) != 1 || !rec.attempts[0].Truncated() {
+		t.Fatalf("attempt not marked truncated: %+v", rec.attempts)
+	}
+	c := NewCollector(0)
+	c.Attempt(&rec.attempts[0])
+	r := c.Report("test", nil)
+	if r.Servers[0].Truncated != 1 || r.Servers[0].Attempts != 0 || r.Servers[0].Verdict != Inconclusive {
+		t.Errorf("server = %+v", r.Servers[0])
+	}
+}
+
+// TestTrackerChainBound checks that a flow reusing its port with ever new
+// ISNs keeps a bounded number of open attempts.
+func TestTrackerChainBound(t *testing.T) {
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	for i := range 100 {
+		seg := pkt{from: "c", flags: syn, seq: uint32(i * 1000)}.segment()
+		tr.Add(PacketRef{Frame: i + 1, Time: int64(i)}, &seg)
+	}
+	if tr.Open() != maxAttemptsPerFlow {
+		t.Errorf("%d open attempts, want %d", tr.Open(), maxAttemptsPerFlow)
+	}
+	tr.Flush()
+	if len(rec.attempts) != 100 {
+		t.Errorf("%d attempts finalised, want 100", len(rec.attempts))
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	tests := []struct {
+		counts map[Outcome]int
+		want   Verdict
+	}{
+		{map[Outcome]int{Granted: 1}, Grants},
+		{map[Outcome]int{Accepted: 3, Plain: 10}, Grants},
+		{map[Outcome]int{Renewed: 1, Unconfirmed: 2}, Grants},
+		{map[Outcome]int{Omitted: 4, Rejected: 2}, Omits},
+		{map[Outcome]int{Rejected: 1, Fallback: 5}, Omits},
+		{map[Outcome]int{Granted: 1, Omitted: 1}, Mixed},
+		{map[Outcome]int{Accepted: 1, Rejected: 1}, Mixed},
+		{map[Outcome]int{Plain: 1, Refused: 1, Unanswered: 1, Fallback: 1, Unconfirmed: 1, MalformedTFO: 1}, Inconclusive},
+		{map[Outcome]int{}, Inconclusive},
+	}
+	for _, tt := range tests {
+		var c OutcomeCounts
+		for o, n := range tt.counts {
+			c[o] = n
+		}
+		if got := c.Verdict(); got != tt.want {
+			t.Errorf("Verdict(%v) = %v, want %v", tt.counts, got, tt.want)
+		}
+	}
+}
+
+func TestOutcomeNames(t *testing.T) {
+	want := []string{"granted", "omitted", "accepted", "rejected", "renewed", "unconfirmed",
+		"fallback", "refused", "unanswered", "plain", "malformed"}
+	for i, o := range Outcomes() {
+		if o.String() != want[i] {
+			t.Errorf("outcome %d = %q, want %q", i, o, want[i])
+		}
+		if p, ok := ParseOutcome(want[i]); !ok || p != o {
+			t.Errorf("ParseOutcome(%q) = %v, %v", want[i], p, ok)
+		}
+	}
+	for i, name := range []string{"inconclusive", "grants", "omits", "mixed"} {
+		if Verdict(i).String() != name {
+			t.Errorf("verdict %d = %q, want %q", i, Verdict(i), name)
+		}
+	}
+}
+
+func TestTrackerAllocs(t *testing.T) {
+	rec := &discard{}
+	tr := NewTracker(rec, 0)
+	synSeg := pkt{from: "c", flags: syn, tfo: TFORequest}.segment()
+	ackSeg := pkt{from: "s", flags: synack, tfo: TFOCookie}.segment()
+	var now int64
+	step := func() {
+		now += 1e6
+		synSeg.Seq += 7919
+		synSeg.Src = netip.AddrPortFrom(synSeg.Src.Addr(), uint16(now/1e6))
+		ackSeg.Dst = synSeg.Src
+		ackSeg.Ack = synSeg.Seq + 1
+		tr.Add(PacketRef{Time: now}, &synSeg)
+		tr.Add(PacketRef{Time: now + 1}, &ackSeg)
+	}
+	for range 20000 { // reach steady state: the map and free list have grown
+		step()
+	}
+	if n := testing.AllocsPerRun(1000, step); n != 0 {
+		t.Errorf("tracker allocates %v times per handshake in steady state", n)
+	}
+}
+
+type discard struct{}
+
+func (discard) Attempt(*Attempt)                      {}
+func (discard) OrphanReply(netip.AddrPort, PacketRef) {}
+
+func BenchmarkTracker(b *testing.B) {
+	tr := NewTracker(discard{}, 0)
+	synSeg := pkt{from: "c", flags: syn, tfo: TFORequest}.segment()
+	ackSeg := pkt{from: "s", flags: synack, tfo: TFOCookie}.segment()
+	var now int64
+	b.ReportAllocs()
+	for b.Loop() {
+		now += 1e5
+		synSeg.Seq += 7919
+		synSeg.Src = netip.AddrPortFrom(synSeg.Src.Addr(), uint16(now/1e5))
+		ackSeg.Dst = synSeg.Src
+		ackSeg.Ack = synSeg.Seq + 1
+		tr.Add(PacketRef{Time: now}, &synSeg)
+		tr.Add(PacketRef{Time: now + 1}, &ackSeg)
+	}
+}
