@@ -203,4 +203,3 @@ func tfoDesc(state string, kind int, cookie string) string {
 	}
 	return s
 }
-
