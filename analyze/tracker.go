@@ -146,6 +146,11 @@ type Tracker struct {
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open map[flowKey]*Attempt
 	free []*Attempt
+	// done remembers recently finalised answered attempts, so that late
+	// copies of their packets (a SYN-ACK retransmitted after 8 s, a SYN
+	// resent because the SYN-ACK was lost after the capture point) are
+	// recognised instead of becoming orphans or new attempts.
+	done recent
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -184,6 +189,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		open:         make(map[flowKey]*Attempt),
 		replyTimeout: replyTimeout,
 		linger:       min(answeredLinger, replyTimeout),
+		done:         newRecent(recentCapacity),
 	}
 }
 
@@ -282,6 +288,9 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) {
 		}
 		n++
 	}
+	if t.done.lateSYN(key, seg.Seq, ref.Time) {
+		return
+	}
 	a := t.alloc()
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.SYN = SYNInfo{
@@ -351,7 +360,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) {
 		}
 		return
 	}
-	if kind == ReplySYNACK {
+	if kind == ReplySYNACK && !t.done.lateReply(key, seg.Ack, ref.Time) {
 		t.sink.OrphanReply(seg.Src, ref)
 	}
 }
@@ -365,6 +374,9 @@ func (t *Tracker) finaliseChain(a *Attempt) {
 }
 
 func (t *Tracker) finalise(a *Attempt) {
+	if a.Answered() {
+		t.done.add(flowKey{a.Client, a.Server}, a.ISN, a.SYN.DataLen, t.now)
+	}
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
 	*a = Attempt{}
@@ -378,4 +390,63 @@ func (t *Tracker) alloc() *Attempt {
 		return a
 	}
 	return new(Attempt)
+}
+
+// Late copies of finalised attempts are recognised this long after the
+// attempt ends, which covers Linux's SYN-ACK retransmissions
+// (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries. At most
+// recentCapacity attempts are remembered, which bounds memory at any rate.
+const (
+	recentWindow   = 60e9
+	recentCapacity = 1 << 16
+)
+
+// recent is a bounded memory of finalised attempts, oldest evicted first.
+// It grows to its capacity as needed, then reuses its slots.
+type recent struct {
+	m        map[flowKey]recentAttempt
+	ring     []recentKey
+	next     int
+	capacity int
+}
+
+type recentAttempt struct {
+	isn     uint32
+	dataLen uint32
+	at      int64
+}
+
+type recentKey struct {
+	key flowKey
+	at  int64
+}
+
+func newRecent(capacity int) recent {
+	return recent{m: make(map[flowKey]recentAttempt), capacity: capacity}
+}
+
+func (r *recent) add(key flowKey, isn uint32, dataLen int, now int64) {
+	if len(r.ring) < r.capacity {
+		r.ring = append(r.ring, recentKey{key, now})
+	} else {
+		old := r.ring[r.next]
+		if e, ok := r.m[old.key]; ok && e.at == old.at {
+			delete(r.m, old.key)
+		}
+		r.ring[r.next] = recentKey{key, now}
+		r.next = (r.next + 1) % r.capacity
+	}
+	r.m[key] = recentAttempt{isn: isn, dataLen: uint32(dataLen), at: now}
+}
+
+// lateSYN reports whether a SYN with this ISN belongs to a finalised attempt.
+func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
+	e, ok := r.m[key]
+	return ok && e.isn == isn && now-e.at < recentWindow
+}
+
+// lateReply reports whether a reply with this ack answers a finalised attempt.
+func (r *recent) lateReply(key flowKey, ack uint32, now int64) bool {
+	e, ok := r.m[key]
+	return ok && ack-(e.isn+1) <= e.dataLen && now-e.at < recentWindow
 }

@@ -206,6 +206,16 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "c2", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 		}, outcomes: []Outcome{Granted, Unanswered}},
+		{name: "syn-ack retransmitted 20 s later is no orphan", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 20_000},
+		}, outcomes: []Outcome{Granted}},
+		{name: "syn resent 10 s after the reply is no new attempt", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 10_000},
+		}, outcomes: []Outcome{Omitted}},
 		{name: "syn-ack after the reply timeout is an orphan", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 190_000},

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
+)
+
+const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
+
+Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
+input) as one capture, merged by timestamp, and prints a TFO verdict per
+server. Exit status: 0 analysed, 1 a server's verdict matched --fail-on,
+2 usage error or unreadable input.
+
+Flags:
+`
+
+// reportOptions are the flags analyze and live share.
+type reportOptions struct {
+	format      *enumFlag
+	attempts    bool
+	servers     []string
+	filter      string
+	failOn      verdictsFlag
+	maxAttempts int
+}
+
+func (o *reportOptions) register(fs *pflag.FlagSet) {
+	o.format = newEnum("text", "text", "json", "markdown")
+	fs.Var(o.format, "format", "report format: text, json or markdown")
+	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt (text and markdown; json always does)")
+	fs.StringArrayVar(&o.servers, "server", nil, "only this server: IP, IP:PORT or [IPv6]:PORT (repeatable)")
+	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump filter expression applied to every frame first")
+	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
+	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "attempts kept in detail for the report (counts stay complete)")
+}
+
+// serverFilter parses --server values.
+func (o *reportOptions) serverFilter() (*segmentFilter, error) {
+	f := &segmentFilter{}
+	for _, s := range o.servers {
+		a, ap, err := parseServer(s)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		if a.IsValid() {
+			f.addrs = append(f.addrs, a)
+		} else {
+			f.ports = append(f.ports, ap)
+		}
+	}
+	return f, nil
+}
+
+// renderOptions are what the renderers need of the flags.
+func (o *reportOptions) renderOptions() analyze.RenderOptions {
+	return analyze.RenderOptions{Attempts: o.attempts}
+}
+
+// finish renders the report and applies --fail-on.
+func (o *reportOptions) finish(r *analyze.Report, st streams) error {
+	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	var matched []string
+	for _, s := range r.Servers {
+		if slices.Contains(o.failOn.set, s.Verdict) {
+			matched = append(matched, s.Server+" "+s.Verdict.String())
+		}
+	}
+	if len(matched) > 0 {
+		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", o.failOn.String(), matched)
+		return errMatched
+	}
+	return nil
+}
+
+func runAnalyze(args []string, st streams) error {
+	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
+	var o reportOptions
+	o.register(fs)
+	if err := parseFlags(fs, args, st, analyzeUsage); err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		return usagef("analyze: no capture file given (use - for standard input)")
+	}
+	if stdins := len(slices.DeleteFunc(slices.Clone(files), func(f string) bool { return f != "-" })); stdins > 1 {
+		return usagef("analyze: standard input (-) can be read only once")
+	}
+	servers, err := o.serverFilter()
+	if err != nil {
+		return err
+	}
+	if o.filter != "" {
+		// Catch a syntax error before reading anything.
+		if err := capture.NewFilter(o.filter).Compile(analyze.LinkEthernet); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+
+	readers := make([]*capture.FileReader, 0, len(files))
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	for _, name := range files {
+		var r *capture.FileReader
+		var err error
+		if name == "-" {
+			r, err = capture.NewFileReader("-", st.stdin)
+		} else {
+			r, err = capture.Open(name)
+		}
+		if err != nil {
+			return err
+		}
+		readers = append(readers, r)
+	}
+
+	stages := make([]*stage, len(readers))
+	for i, r := range readers {
+		stages[i] = &stage{input: i, src: r, servers: servers, out: make(chan batch, 4)}
+		if o.filter != "" {
+			stages[i].bpf = capture.NewFilter(o.filter)
+		}
+		go stages[i].run()
+	}
+	coll := analyze.NewCollector(o.maxAttempts)
+	tracker := analyze.NewTracker(coll, 0)
+	m := newMerger(stages)
+	for ev := m.next(); ev != nil; ev = m.next() {
+		tracker.Add(ev.ref, &ev.seg)
+	}
+	tracker.Flush()
+
+	inputs := make([]analyze.InputReport, len(readers))
+	for i, r := range readers {
+		in, err := inputReport(r.Info(), &stages[i].stats, m.errs[i])
+		if err != nil {
+			return err
+		}
+		inputs[i] = in
+	}
+	return o.finish(coll.Report(toolName, inputs), st)
+}
+
+// inputReport describes one file for the report. A file that ends early or
+// turns corrupt still reports what it held, with a warning; only a filter
+// failure is fatal.
+func inputReport(info capture.Info, stats *sourceStats, readErr error) (analyze.InputReport, error) {
+	in := analyze.InputReport{
+		Name:      info.Name,
+		Format:    info.Format,
+		LinkTypes: []string{},
+		Packets:   info.Packets,
+		Warnings:  []string{},
+	}
+	if info.Compressed {
+		in.Format += "+gzip"
+	}
+	for _, lt := range info.LinkTypes {
+		in.LinkTypes = append(in.LinkTypes, analyze.LinkTypeName(lt))
+	}
+	if info.Packets > 0 {
+		in.First, in.Last = analyze.FormatTime(info.First), analyze.FormatTime(info.Last)
+	}
+	in.Warnings = append(in.Warnings, info.Warnings...)
+	if readErr != nil {
+		var fe *filterError
+		if errors.As(readErr, &fe) {
+			return in, fmt.Errorf("%s: %w", info.Name, fe.err)
+		}
+		in.Warnings = append(in.Warnings, readErr.Error()+"; the report covers the packets before it")
+	}
+	in.Warnings = append(in.Warnings, stats.warnings()...)
+	return in, nil
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
+)
+
+// frameSource is where frames come from: a capture file or a live interface.
+type frameSource interface {
+	Next(f *capture.Frame) error
+}
+
+// event is one decoded SYN, SYN-ACK or RST on its way from a source's
+// goroutine to the tracker. Other segments never leave the source goroutine.
+type event struct {
+	ref analyze.PacketRef
+	seg analyze.Segment
+}
+
+const batchSize = 256
+
+// batch carries events in bulk so the channel costs little per packet.
+type batch struct {
+	events []event
+	err    error // set on the last batch of a source that failed
+}
+
+// sourceStats counts what one source's frames held.
+type sourceStats struct {
+	frames      int
+	status      [6]int // by analyze.DecodeStatus
+	unsupported map[uint16]int
+}
+
+// warnings describes skipped frames in one line each.
+func (s *sourceStats) warnings() []string {
+	var w []string
+	lts := make([]int, 0, len(s.unsupported))
+	for lt := range s.unsupported {
+		lts = append(lts, int(lt))
+	}
+	sort.Ints(lts)
+	for _, lt := range lts {
+		w = append(w, fmt.Sprintf("%d packet(s) of unsupported link type %s (%d) skipped",
+			s.unsupported[uint16(lt)], analyze.LinkTypeName(uint16(lt)), lt))
+	}
+	if n := s.status[analyze.CutShort]; n > 0 {
+		w = append(w, fmt.Sprintf("%d packet(s) cut by snaplen before the TCP flags skipped", n))
+	}
+	if n := s.status[analyze.Malformed]; n > 0 {
+		w = append(w, fmt.Sprintf("%d packet(s) with malformed IP or TCP headers skipped", n))
+	}
+	return w
+}
+
+// filterError is a -f expression that cannot apply to a frame: fatal, unlike
+// a capture that ends early.
+type filterError struct{ err error }
+
+func (e *filterError) Error() string { return e.err.Error() }
+func (e *filterError) Unwrap() error { return e.err }
+
+// segmentFilter keeps the segments that concern the servers asked for.
+type segmentFilter struct {
+	addrs []netip.Addr     // any port
+	ports []netip.AddrPort // exact
+}
+
+func (f *segmentFilter) empty() bool { return len(f.addrs) == 0 && len(f.ports) == 0 }
+
+// match reports whether server (the SYN's destination or the reply's
+// source) is one of the servers asked for.
+func (f *segmentFilter) match(server netip.AddrPort) bool {
+	if f.empty() {
+		return true
+	}
+	for _, a := range f.addrs {
+		if a == server.Addr() {
+			return true
+		}
+	}
+	for _, ap := range f.ports {
+		if ap == server {
+			return true
+		}
+	}
+	return false
+}
+
+// parseServer parses --server: ip, ip:port, [ipv6]:port or a bare IPv6.
+func parseServer(s string) (netip.Addr, netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return netip.Addr{}, ap, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return a, netip.AddrPort{}, nil
+	}
+	return netip.Addr{}, netip.AddrPort{}, fmt.Errorf("--server %q: want IP, IP:PORT or [IPv6]:PORT", s)
+}
+
+// stage reads one source, decodes each frame and sends the segments that
+// matter (SYN, SYN-ACK, RST) to out in batches. It closes out when done.
+type stage struct {
+	input    int
+	src      frameSource
+	bpf      *capture.Filter // nil: no -f
+	servers  *segmentFilter
+	stats    sourceStats
+	out      chan batch
+}
+
+func (s *stage) run() {
+	defer close(s.out)
+	var f capture.Frame
+	var seg analyze.Segment
+	b := batch{events: make([]event, 0, batchSize)}
+	for {
+		err := s.src.Next(&f)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				b.err = err
+			}
+			s.out <- b
+			return
+		}
+		s.stats.frames++
+		if s.bpf != nil {
+			ok, err := s.bpf.Match(&f)
+			if err != nil {
+				b.err = &filterError{err}
+				s.out <- b
+				return
+			}
+			if !ok {
+				continue
+			}
+		}
+		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
+		s.stats.status[st]++
+		if st == analyze.UnsupportedLink {
+			if s.stats.unsupported == nil {
+				s.stats.unsupported = map[uint16]int{}
+			}
+			s.stats.unsupported[f.LinkType]++
+		}
+		if st != analyze.DecodedTCP || seg.Flags&(analyze.FlagSYN|analyze.FlagRST) == 0 {
+			continue
+		}
+		server := seg.Dst
+		if !seg.IsSYN() {
+			server = seg.Src
+		}
+		if !s.servers.match(server) {
+			continue
+		}
+		ev := event{
+			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: f.Interface, Time: f.Time},
+			seg: seg,
+		}
+		b.events = append(b.events, ev)
+		if len(b.events) == batchSize {
+			s.out <- b
+			b = batch{events: make([]event, 0, batchSize)}
+		}
+	}
+}
+
+// merger hands out events from several stages in timestamp order (a k-way
+// merge over each stage's stream, which is in file order).
+type merger struct {
+	stages []*stage
+	heads  []batch
+	pos    []int
+	done   []bool
+	errs   []error
+}
+
+func newMerger(stages []*stage) *merger {
+	m := &merger{
+		stages: stages,
+		heads:  make([]batch, len(stages)),
+		pos:    make([]int, len(stages)),
+		done:   make([]bool, len(stages)),
+		errs:   make([]error, len(stages)),
+	}
+	for i := range stages {
+		m.fill(i)
+	}
+	return m
+}
+
+// fill makes sure stage i's head batch has an unread event, or marks the
+// stage done.
+func (m *merger) fill(i int) {
+	for !m.done[i] && m.pos[i] >= len(m.heads[i].events) {
+		b, ok := <-m.stages[i].out
+		if !ok {
+			m.done[i] = true
+			return
+		}
+		if b.err != nil {
+			m.errs[i] = b.err
+		}
+		m.heads[i], m.pos[i] = b, 0
+	}
+}
+
+// next returns the earliest pending event, or nil when all stages are done.
+func (m *merger) next() *event {
+	best := -1
+	for i := range m.stages {
+		if m.done[i] {
+			continue
+		}
+		if best < 0 || m.heads[i].events[m.pos[i]].ref.Time < m.heads[best].events[m.pos[best]].ref.Time {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	ev := &m.heads[best].events[m.pos[best]]
+	m.pos[best]++
+	m.fill(best)
+	return ev
+}
