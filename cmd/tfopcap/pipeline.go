@@ -108,12 +108,12 @@ func parseServer(s string) (netip.Addr, netip.AddrPort, error) {
 // stage reads one source, decodes each frame and sends the segments that
 // matter (SYN, SYN-ACK, RST) to out in batches. It closes out when done.
 type stage struct {
-	input    int
-	src      frameSource
-	bpf      *capture.Filter // nil: no -f
-	servers  *segmentFilter
-	stats    sourceStats
-	out      chan batch
+	input   int
+	src     frameSource
+	bpf     *capture.Filter // nil: no -f
+	servers *segmentFilter
+	stats   sourceStats
+	out     chan batch
 }
 
 func (s *stage) run() {
