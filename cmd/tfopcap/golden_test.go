@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files from the current output")
+
+// goldenCase runs tfopcap with args and compares stdout with a golden file.
+type goldenCase struct {
+	name   string   // golden file name under testdata/golden
+	args   []string // command line after "tfopcap"
+	exit   int
+	public bool // needs ../shared/captures/public
+}
+
+// goldenCases are the report formats on real captures. Captures from the
+// lab (testdata/captures) are the project's own; public ones are read from
+// ../shared and skipped when it is absent.
+func goldenCases() []goldenCase {
+	pub := func(f string) string { return filepath.Join(publicDir, f) }
+	return []goldenCase{
+		{name: "public-tfo-mptcp-sll2.txt", args: []string{"analyze", "--attempts", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
+		{name: "public-tfo-mptcp-sll2.json", args: []string{"analyze", "--format", "json", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
+		{name: "public-pathspider-measurement.txt", args: []string{"analyze", pub("pathspider_tfo-measurement-exp254.pcap")}, public: true},
+		{name: "public-pathspider-measurement.md", args: []string{"analyze", "--format", "markdown", pub("pathspider_tfo-measurement-exp254.pcap")}, public: true},
+		{name: "public-pathspider-measurement.json", args: []string{"analyze", "--format", "json", pub("pathspider_tfo-measurement-exp254.pcap")}, public: true},
+		{name: "public-pathspider-fail-on-mixed.txt", args: []string{"analyze", "--fail-on", "mixed", "--server", "40.117.92.192", "--attempts", pub("pathspider_tfo-measurement-exp254.pcap")}, exit: exitMatched, public: true},
+		{name: "public-kind34-rewritten-malformed.txt", args: []string{"analyze", "--attempts", pub("pathspider_tfo-cookie-request-kind34-rewritten.pcap")}, public: true},
+		{name: "public-dnscollector-accepted.txt", args: []string{"analyze", "--attempts", pub("dnscollector_dns-tcp-fastopen.pcap")}, public: true},
+		{name: "public-multi-idb-duplicates.json", args: []string{"analyze", "--format", "json", pub("ptcpdump_tcp-multi-idb-comments.pcapng")}, public: true},
+		{name: "public-nat-two-sides.txt", args: []string{"analyze", "--attempts", pub("tcpdump_tfo-exp254-syndata.pcap")}, public: true},
+		{name: "public-several-files.txt", args: []string{"analyze", pub("pathspider_tfo-cookie-request-exp254.pcap"), pub("pathspider_tfo-data-on-syn-exp254-ipv6.pcap"), pub("tcpdump_mptcp-v1-sll.pcap")}, public: true},
+		{name: "public-bpf-filter.txt", args: []string{"analyze", "-f", "ip6", pub("pathspider_tfo-measurement-exp254.pcap")}, public: true},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.public {
+				if _, err := os.Stat(publicDir); err != nil {
+					t.Skip("../shared/captures/public is absent")
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, streams{strings.NewReader(""), &stdout, &stderr})
+			if code != tc.exit {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.exit, stderr.String())
+			}
+			checkGolden(t, filepath.Join("testdata", "golden", tc.name), stdout.Bytes())
+		})
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites it with -update.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
