@@ -1,0 +1,57 @@
+// Package capture is tfopcap's I/O layer: it turns capture files into
+// frames and frames back into capture files. It knows file formats (pcap in
+// microsecond and nanosecond resolution, pcapng, either of them
+// gzip-compressed, in either byte order), offline BPF filtering and writing
+// evidence pcaps. It knows nothing about TCP, TFO or any other protocol:
+// decoding is package analyze's job, and a frame of a link type nobody can
+// decode is still a frame here.
+//
+// # Reading
+//
+// Open (or NewFileReader for any io.Reader) detects the format from the
+// first bytes, never from the file name. Next fills a caller-owned Frame with
+// the next packet:
+//
+//	r, err := capture.Open(name)
+//	if err != nil {
+//		return err // one line: "x.txt: not a capture file (starts with 48 65 6c 6c)"
+//	}
+//	defer r.Close()
+//	var f capture.Frame
+//	for {
+//		err := r.Next(&f)
+//		if err == io.EOF {
+//			break
+//		}
+//		if errors.Is(err, capture.ErrTruncated) {
+//			// keep what was read, warn
+//			break
+//		}
+//		if err != nil {
+//			return err // *FormatError or an I/O error
+//		}
+//		use(&f)
+//	}
+//
+// Damaged input is an error, never a panic and never an allocation sized by
+// a number read from the file: records are bounded (MaxCaptureLength), and
+// pcapng blocks are checked against their trailing length.
+//
+// # Buffer ownership
+//
+// A FileReader reads its input in large chunks into one buffer it owns and
+// hands out frames whose Data slices point into that buffer; nothing is
+// copied and nothing is allocated per packet. Frame.Data is therefore valid
+// only until the next call to Next on the same reader. Callers copy what they
+// keep, either the few bytes they need or the whole frame with Frame.Clone.
+// The capacity of Data is clipped to its length, so appending to it never
+// overwrites the reader's buffer.
+//
+// # Concurrency
+//
+// A FileReader, a Filter and a PcapWriter are not safe for concurrent use:
+// each belongs to one goroutine at a time. Different readers (for instance
+// one per input file) may run in different goroutines. A gzip-compressed
+// input is inflated by a helper goroutine that the reader starts and Close
+// stops; it is invisible to callers.
+package capture

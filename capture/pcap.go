@@ -1,0 +1,70 @@
+package capture
+
+import "fmt"
+
+// The pcap format (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap):
+// a 24-byte file header, then records of a 16-byte header (seconds,
+// fraction, captured length, original length) and the captured bytes. The
+// magic number gives the byte order and whether the fraction counts
+// microseconds or nanoseconds.
+
+const (
+	pcapHeaderLen = 24
+	pcapRecordLen = 16
+)
+
+// readPcapHeader reads the file header; be and fracNanos come from the
+// magic number.
+func (r *FileReader) readPcapHeader(be bool, fracNanos int64) error {
+	r.format = formatPcap
+	r.be = be
+	r.fracNanos = fracNanos
+	r.info.Format = "pcap"
+	if fracNanos == 1 {
+		r.info.Format = "pcap-ns"
+	}
+	if !r.fill(pcapHeaderLen) {
+		if err := r.hardErr(); err != nil {
+			return err
+		}
+		return &fileError{fmt.Sprintf("%s: pcap header cut short (%d of %d bytes)", r.name, r.end-r.start, pcapHeaderLen), ErrTruncated}
+	}
+	h := r.buf[r.start : r.start+pcapHeaderLen]
+	major, minor := r.u16(h[4:6]), r.u16(h[6:8])
+	if major != 2 {
+		return r.formatErr(0, "unsupported pcap version %d.%d", major, minor)
+	}
+	r.info.Snaplen = int(r.u32(h[16:20]))
+	// The upper bits of the link type field carry FCS information.
+	r.linkType = uint16(r.u32(h[20:24]))
+	r.addLinkType(r.linkType)
+	r.start += pcapHeaderLen
+	return nil
+}
+
+func (r *FileReader) nextPcap(f *Frame) error {
+	if !r.fill(pcapRecordLen) {
+		return r.endErr(pcapRecordLen, "record header")
+	}
+	h := r.buf[r.start : r.start+pcapRecordLen]
+	sec, frac := r.u32(h[0:4]), r.u32(h[4:8])
+	caplen, origlen := r.u32(h[8:12]), r.u32(h[12:16])
+	if caplen > MaxCaptureLength {
+		return r.formatErr(r.pos(), "record of frame %d claims %d captured bytes, more than the %d any capture holds", r.number+1, caplen, MaxCaptureLength)
+	}
+	n := pcapRecordLen + int(caplen)
+	if !r.fill(n) {
+		return r.endErr(n, fmt.Sprintf("record of frame %d", r.number+1))
+	}
+	s := r.start
+	f.Data = r.buf[s+pcapRecordLen : s+n : s+n]
+	f.OrigLen = int(origlen)
+	f.Time = int64(sec)*1e9 + int64(frac)*r.fracNanos
+	f.LinkType = r.linkType
+	f.Interface = 0
+	f.Section = 0
+	f.Offset = r.pos()
+	r.start += n
+	r.count(f, true)
+	return nil
+}

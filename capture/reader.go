@@ -1,0 +1,483 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"sync/atomic"
+	"syscall"
+)
+
+// MaxCaptureLength is the largest captured length a record may have, the
+// maximum snapshot length of libpcap and Wireshark (262144 bytes). Longer
+// records are taken for corruption whatever snapshot length the file
+// declares, so a damaged length never turns into a huge allocation or read.
+const MaxCaptureLength = 262144
+
+const (
+	// readBufSize is the size of the buffer input is read into: large
+	// reads, few system calls, and any record fits.
+	readBufSize = 1 << 20
+	// minReadBuf is the smallest buffer, for small files; it grows if a
+	// record needs more.
+	minReadBuf = 4 << 10
+	// maxHeldBlock bounds the pcapng blocks held whole in the buffer
+	// (packets, section and interface headers): a packet block has at most
+	// MaxCaptureLength bytes of data, the rest is options.
+	maxHeldBlock = 1 << 20
+	// maxSkippedBlock bounds the blocks skipped unread (name resolution,
+	// statistics, decryption secrets, custom...). It is Wireshark's limit
+	// for any block; a larger length is taken for corruption.
+	maxSkippedBlock = 128 << 20
+)
+
+type format uint8
+
+const (
+	formatPcap format = iota + 1
+	formatPcapng
+)
+
+// FileReader reads frames from one capture file. It is not safe for
+// concurrent use; see the package documentation for buffer ownership.
+type FileReader struct {
+	name   string
+	closer io.Closer // closed by Close; nil when the caller owns the input
+	size   int64     // size of a regular file, else 0
+
+	raw *countingReader // the input as given, counting bytes for progress
+	src io.Reader       // the (decompressed) capture stream
+	gz  *gzip.Reader    // non-nil for gzip input
+	pf  *prefetcher     // inflates gzip input in a helper goroutine
+
+	// buf[start:end] holds bytes read from src and not yet consumed;
+	// base is the stream offset of buf[0].
+	buf        []byte
+	start, end int
+	base       int64
+	srcErr     error // first error from src (io.EOF at the end), sticky
+	err        error // error Next returned, sticky
+	closed     bool
+
+	format format
+	be     bool // big-endian file or pcapng section
+
+	// pcap
+	linkType  uint16
+	fracNanos int64 // nanoseconds per unit of the record's fraction field
+
+	// pcapng
+	ifaces  []iface // every interface described so far, across sections
+	secBase int     // index in ifaces of the current section's interface 0
+	section int     // index of the current section
+
+	number     int // last frame number handed out (or taken by a numbered non-packet record)
+	info       Info
+	capOverLen int            // records whose captured length exceeds the original length
+	unknown    map[uint32]int // pcapng blocks of unknown type skipped, by type
+}
+
+// Open opens a capture file; "-" is standard input (named "stdin" in
+// messages). The format is detected from the first bytes, never from the
+// name: pcap (microsecond or nanosecond, either byte order), pcapng, or
+// either of them gzip-compressed. Errors are one line naming the file and
+// what is wrong, e.g. "x.txt: not a capture file (starts with 48 65 6c 6c)".
+func Open(name string) (*FileReader, error) {
+	if name == "-" {
+		return newFileReader("stdin", os.Stdin, nil, 0)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, openError(name, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, openError(name, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, &fileError{name + ": is a directory", syscall.EISDIR}
+	}
+	var size int64
+	if st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	r, err := newFileReader(name, f, f, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// openError turns an error from os.Open into one line naming the file.
+// It wraps the underlying error, so errors.Is(err, fs.ErrNotExist) holds.
+func openError(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &fileError{name + ": no such file", err}
+	case errors.Is(err, fs.ErrPermission):
+		return &fileError{name + ": permission denied", err}
+	}
+	return &fileError{fmt.Sprintf("%s: %v", name, err), err}
+}
+
+// NewFileReader reads a capture from r, calling it name in messages. It
+// reads the file header before returning. Close does not close r. When r
+// knows its length (a *bytes.Reader, say), Size reports it.
+func NewFileReader(name string, r io.Reader) (*FileReader, error) {
+	var size int64
+	if l, ok := r.(interface{ Len() int }); ok {
+		size = int64(l.Len())
+	}
+	return newFileReader(name, r, nil, size)
+}
+
+func newFileReader(name string, src io.Reader, closer io.Closer, size int64) (*FileReader, error) {
+	r := &FileReader{name: name, closer: closer, size: size}
+	r.info.Name = name
+	r.raw = &countingReader{r: src}
+	r.src = r.raw
+	bufSize := readBufSize
+	if size > 0 && size < readBufSize {
+		bufSize = max(int(size), minReadBuf)
+	}
+	r.buf = make([]byte, bufSize)
+	if err := r.detect(); err != nil {
+		r.stopPrefetch()
+		return nil, err
+	}
+	return r, nil
+}
+
+// detect reads the magic number and the file header.
+func (r *FileReader) detect() error {
+	if !r.fill(4) {
+		if err := r.hardErr(); err != nil {
+			return err
+		}
+		head := r.buf[r.start:r.end]
+		switch {
+		case len(head) == 0:
+			return &fileError{r.name + ": empty file (not a capture file)", ErrNotCapture}
+		case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+			return &fileError{fmt.Sprintf("%s: gzip header cut short (%d bytes)", r.name, len(head)), ErrTruncated}
+		}
+		return &fileError{fmt.Sprintf("%s: not a capture file (only %d bytes: % x)", r.name, len(head), head), ErrNotCapture}
+	}
+	if b := r.buf[r.start:]; b[0] == 0x1f && b[1] == 0x8b {
+		if err := r.startGzip(); err != nil {
+			return err
+		}
+		if !r.fill(4) {
+			if err := r.hardErr(); err != nil {
+				return err
+			}
+			if r.srcErr == io.ErrUnexpectedEOF {
+				return &fileError{r.name + ": gzip stream cut short before the capture header", ErrTruncated}
+			}
+			head := r.buf[r.start:r.end]
+			return &fileError{fmt.Sprintf("%s: not a capture file (gzip-compressed, %d bytes: % x)", r.name, len(head), head), ErrNotCapture}
+		}
+	}
+	b := r.buf[r.start : r.start+4]
+	switch binary.LittleEndian.Uint32(b) {
+	case 0xa1b2c3d4:
+		return r.readPcapHeader(false, 1000)
+	case 0xd4c3b2a1:
+		return r.readPcapHeader(true, 1000)
+	case 0xa1b23c4d:
+		return r.readPcapHeader(false, 1)
+	case 0x4d3cb2a1:
+		return r.readPcapHeader(true, 1)
+	case blockSHB:
+		r.format = formatPcapng
+		r.info.Format = "pcapng"
+		return r.readSectionHeader(true)
+	}
+	what := "starts with"
+	if r.gz != nil {
+		what = "gzip-compressed, starts with"
+	}
+	return &fileError{fmt.Sprintf("%s: not a capture file (%s % x)", r.name, what, b), ErrNotCapture}
+}
+
+// startGzip switches src to the inflated stream. The bytes already read
+// are put back in front of the rest of the input.
+func (r *FileReader) startGzip() error {
+	head := bytes.NewReader(slices.Clone(r.buf[r.start:r.end]))
+	compressed := bufio.NewReaderSize(io.MultiReader(head, r.raw), 256<<10)
+	gz, err := gzip.NewReader(compressed)
+	if err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return &fileError{r.name + ": gzip header cut short", ErrTruncated}
+		}
+		return &FormatError{File: r.name, Msg: "corrupt gzip data: " + err.Error()}
+	}
+	r.gz = gz
+	r.pf = newPrefetcher(gz)
+	r.src = r.pf
+	r.info.Compressed = true
+	r.start, r.end, r.base, r.srcErr = 0, 0, 0, nil
+	if len(r.buf) < readBufSize {
+		r.buf = make([]byte, readBufSize)
+	}
+	return nil
+}
+
+// Next fills f with the next packet. It returns io.EOF at a clean end. A
+// record cut short returns an error wrapping ErrTruncated that says the
+// byte offset; corrupt structure returns a *FormatError. After an error,
+// Next returns the same error again. f.Data is valid until the next call.
+func (r *FileReader) Next(f *Frame) error {
+	if r.err != nil {
+		return r.err
+	}
+	var err error
+	if r.format == formatPcap {
+		err = r.nextPcap(f)
+	} else {
+		err = r.nextPcapng(f)
+	}
+	if err != nil {
+		r.err = err
+	}
+	return err
+}
+
+// count numbers a packet and updates the running summary.
+func (r *FileReader) count(f *Frame, hasTime bool) {
+	r.number++
+	f.Number = r.number
+	r.info.Packets++
+	if len(f.Data) > f.OrigLen {
+		r.capOverLen++
+	}
+	if !hasTime {
+		return
+	}
+	if !r.info.HasTimes {
+		r.info.HasTimes = true
+		r.info.First, r.info.Last = f.Time, f.Time
+		return
+	}
+	if f.Time < r.info.First {
+		r.info.First = f.Time
+	}
+	if f.Time > r.info.Last {
+		r.info.Last = f.Time
+	}
+}
+
+// Info describes the file as far as it has been read.
+func (r *FileReader) Info() Info {
+	in := r.info
+	in.LinkTypes = slices.Clone(r.info.LinkTypes)
+	in.Warnings = nil
+	if r.capOverLen > 0 {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("%d records have more captured bytes than their original length", r.capOverLen))
+	}
+	types := make([]uint32, 0, len(r.unknown))
+	for t := range r.unknown {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	for _, t := range types {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("skipped %d pcapng blocks of unknown type 0x%08x", r.unknown[t], t))
+	}
+	return in
+}
+
+// Size returns the size of the input in bytes when it is known, as for a
+// regular file (compressed size for gzip input), else 0. With BytesRead it drives a
+// progress bar.
+func (r *FileReader) Size() int64 { return r.size }
+
+// BytesRead returns how many bytes of the input (compressed bytes for gzip
+// input) have been read so far. It reads ahead of Next by up to a few MiB.
+func (r *FileReader) BytesRead() int64 { return r.raw.n.Load() }
+
+// Close releases the reader and closes the file Open opened. Frames'
+// Data must not be used after Close. Next after Close returns an error.
+func (r *FileReader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.err = &fileError{r.name + ": reader closed", fs.ErrClosed}
+	if r.pf != nil {
+		r.pf.stop()
+	}
+	var err error
+	if r.closer != nil {
+		err = r.closer.Close()
+		if r.pf != nil {
+			// The inflating goroutine fails its next read of the closed
+			// file and exits; wait, so none outlives Close. (Input passed
+			// to NewFileReader is the caller's to close.)
+			<-r.pf.exited
+		}
+	}
+	return err
+}
+
+func (r *FileReader) stopPrefetch() {
+	if r.pf != nil {
+		r.pf.stop()
+	}
+}
+
+// pos is the stream offset of the next unread byte.
+func (r *FileReader) pos() int64 { return r.base + int64(r.start) }
+
+// fill makes at least n unread bytes available in buf[start:end] and
+// reports whether it could; if not, srcErr says why.
+func (r *FileReader) fill(n int) bool {
+	if r.end-r.start >= n {
+		return true
+	}
+	return r.fillSlow(n)
+}
+
+func (r *FileReader) fillSlow(n int) bool {
+	if r.start > 0 {
+		// Move the unread tail (part of one record) to the front so the
+		// read below gets the whole rest of the buffer.
+		r.end = copy(r.buf, r.buf[r.start:r.end])
+		r.base += int64(r.start)
+		r.start = 0
+	}
+	if n > len(r.buf) {
+		// Callers bound n (maxHeldBlock), so this grows a small
+		// buffer at most to about 1 MiB.
+		nb := make([]byte, max(n, min(2*len(r.buf), maxHeldBlock)))
+		copy(nb, r.buf[:r.end])
+		r.buf = nb
+	}
+	for empty := 0; r.end < n && r.srcErr == nil; {
+		m, err := r.src.Read(r.buf[r.end:])
+		r.end += m
+		switch {
+		case err != nil:
+			r.srcErr = err
+		case m == 0:
+			if empty++; empty >= 100 {
+				r.srcErr = io.ErrNoProgress
+			}
+		}
+	}
+	return r.end >= n
+}
+
+// skip consumes n bytes, reading through any not yet in the buffer, and
+// reports whether the input had them.
+func (r *FileReader) skip(n int64) bool {
+	for {
+		avail := int64(r.end - r.start)
+		if avail >= n {
+			r.start += int(n)
+			return true
+		}
+		n -= avail
+		r.base += int64(r.end)
+		r.start, r.end = 0, 0
+		if r.srcErr != nil {
+			return false
+		}
+		m, err := r.src.Read(r.buf)
+		r.end = m
+		if err != nil {
+			r.srcErr = err
+		}
+	}
+}
+
+// hardErr returns the error for a failed read that is not the input
+// ending, or nil when the input merely ended (cleanly or not).
+func (r *FileReader) hardErr() error {
+	err := r.srcErr
+	if err == nil || err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil
+	}
+	off := r.base + int64(r.end)
+	var corrupt flate.CorruptInputError
+	if r.gz != nil && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)) {
+		return &FormatError{File: r.name, Offset: off, Msg: "corrupt gzip data: " + err.Error()}
+	}
+	return &fileError{fmt.Sprintf("%s: read error at byte %d: %v", r.name, off, err), err}
+}
+
+// endErr explains why fill(need) failed for a record described by what:
+// io.EOF at a clean end between records, else a read error or a
+// truncation.
+func (r *FileReader) endErr(need int, what string) error {
+	if err := r.hardErr(); err != nil {
+		return err
+	}
+	have := r.end - r.start
+	if have == 0 && r.srcErr == io.EOF {
+		return io.EOF
+	}
+	msg := fmt.Sprintf("%s: %v at byte %d: %s has %d of %d bytes", r.name, ErrTruncated, r.pos(), what, have, need)
+	if r.srcErr == io.ErrUnexpectedEOF && r.gz != nil {
+		msg += " (gzip stream ends early)"
+	}
+	return &fileError{msg, ErrTruncated}
+}
+
+func (r *FileReader) formatErr(off int64, format string, args ...any) error {
+	return &FormatError{File: r.name, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (r *FileReader) addLinkType(lt uint16) {
+	if !slices.Contains(r.info.LinkTypes, lt) {
+		r.info.LinkTypes = append(r.info.LinkTypes, lt)
+	}
+}
+
+func (r *FileReader) u16(b []byte) uint16 {
+	if r.be {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *FileReader) u32(b []byte) uint32 {
+	if r.be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (r *FileReader) u64(b []byte) uint64 {
+	if r.be {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+// countingReader counts the bytes read through it. The count is read by
+// BytesRead while a prefetching goroutine may be adding to it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
