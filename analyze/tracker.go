@@ -74,6 +74,9 @@ type ReplyInfo struct {
 // server's answer. The tracker reuses Attempts: a finalised Attempt handed
 // to the Sink is valid only during the call.
 type Attempt struct {
+	// ID numbers attempts from 1 in the order their first SYN was seen;
+	// it stays unique while the Attempt value itself is reused.
+	ID             uint64
 	Client, Server netip.AddrPort
 	ISN            uint32
 	SYN            SYNInfo
@@ -160,6 +163,7 @@ type Tracker struct {
 	linger    int64
 	now       int64
 	nextSweep int64
+	lastID    uint64
 }
 
 // Default time limits, in capture time.
@@ -204,20 +208,22 @@ func (t *Tracker) Open() int {
 	return n
 }
 
-// Add feeds one decoded segment. Only SYNs, SYN-ACKs and RSTs matter;
+// Add feeds one decoded segment and returns the ID of the open attempt it
+// joined, or 0 when it joined none. Only SYNs, SYN-ACKs and RSTs matter;
 // others are ignored.
-func (t *Tracker) Add(ref PacketRef, seg *Segment) {
+func (t *Tracker) Add(ref PacketRef, seg *Segment) uint64 {
 	t.Advance(ref.Time)
 	switch {
 	case seg.IsSYN():
-		t.addSYN(ref, seg)
+		return t.addSYN(ref, seg)
 	case seg.IsSYNACK():
-		t.addReply(ref, seg, ReplySYNACK)
+		return t.addReply(ref, seg, ReplySYNACK)
 	case seg.IsRST() && seg.Flags&FlagACK != 0:
 		// A RST answering a SYN acknowledges it (RFC 9293 3.10.7.1);
 		// one without ACK cannot be matched.
-		t.addReply(ref, seg, ReplyRST)
+		return t.addReply(ref, seg, ReplyRST)
 	}
+	return 0
 }
 
 // Advance moves the tracker's clock to now (ns), finalising attempts that
@@ -277,21 +283,23 @@ func (t *Tracker) expired(a *Attempt) bool {
 	return t.now-a.SYN.last > t.replyTimeout
 }
 
-func (t *Tracker) addSYN(ref PacketRef, seg *Segment) {
+func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	key := flowKey{seg.Src, seg.Dst}
 	head := t.open[key]
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
 			a.SYN.addCopy(ref, seg)
-			return
+			return a.ID
 		}
 		n++
 	}
 	if t.done.lateSYN(key, seg.Seq, ref.Time) {
-		return
+		return 0
 	}
 	a := t.alloc()
+	t.lastID++
+	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.SYN = SYNInfo{
 		PacketRef: ref,
@@ -306,6 +314,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) {
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
 	}
+	return a.ID
 }
 
 // trimChain finalises the oldest attempts beyond maxAttemptsPerFlow.
@@ -340,7 +349,7 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
-func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) {
+func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := flowKey{seg.Dst, seg.Src}
 	for a := t.open[key]; a != nil; a = a.prev {
 		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
@@ -357,12 +366,15 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) {
 			}
 		case kind == a.Reply.Kind:
 			a.Reply.Copies++
+		default:
+			return 0 // a RST after the SYN-ACK ends a connection, it answers nothing
 		}
-		return
+		return a.ID
 	}
 	if kind == ReplySYNACK && !t.done.lateReply(key, seg.Ack, ref.Time) {
 		t.sink.OrphanReply(seg.Src, ref)
 	}
+	return 0
 }
 
 func (t *Tracker) finaliseChain(a *Attempt) {

@@ -29,6 +29,8 @@ type reportOptions struct {
 	filter      string
 	failOn      verdictsFlag
 	maxAttempts int
+	evidence    string
+	evOutcomes  outcomesFlag
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -39,6 +41,17 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump filter expression applied to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "attempts kept in detail for the report (counts stay complete)")
+	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap")
+	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
+	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
+}
+
+// newEvidence returns the evidence collector --evidence asks for, or nil.
+func (o *reportOptions) newEvidence() *evidence {
+	if o.evidence == "" {
+		return nil
+	}
+	return newEvidence(o.evidence, o.evOutcomes.set)
 }
 
 // serverFilter parses --server values.
@@ -128,19 +141,31 @@ func runAnalyze(args []string, st streams) error {
 
 	stages := make([]*stage, len(readers))
 	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, out: make(chan batch, 4)}
+		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, 4)}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
 		go stages[i].run()
 	}
 	coll := analyze.NewCollector(o.maxAttempts)
+	ev := o.newEvidence()
+	if ev != nil {
+		coll.OnAttempt = ev.finalised
+	}
 	tracker := analyze.NewTracker(coll, 0)
 	m := newMerger(stages)
-	for ev := m.next(); ev != nil; ev = m.next() {
-		tracker.Add(ev.ref, &ev.seg)
+	for e := m.next(); e != nil; e = m.next() {
+		id := tracker.Add(e.ref, &e.seg)
+		if ev != nil {
+			ev.add(id, e.raw)
+		}
 	}
 	tracker.Flush()
+	if ev != nil {
+		if err := ev.write(); err != nil {
+			return err
+		}
+	}
 
 	inputs := make([]analyze.InputReport, len(readers))
 	for i, r := range readers {

@@ -22,6 +22,8 @@ type frameSource interface {
 type event struct {
 	ref analyze.PacketRef
 	seg analyze.Segment
+	// raw is a copy of the frame, made only when evidence is written.
+	raw *capture.OwnedFrame
 }
 
 const batchSize = 256
@@ -112,8 +114,10 @@ type stage struct {
 	src     frameSource
 	bpf     *capture.Filter // nil: no -f
 	servers *segmentFilter
-	stats   sourceStats
-	out     chan batch
+	// evidence copies the frames of events for an evidence file.
+	evidence bool
+	stats    sourceStats
+	out      chan batch
 }
 
 func (s *stage) run() {
@@ -163,6 +167,10 @@ func (s *stage) run() {
 		ev := event{
 			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: f.Interface, Time: f.Time},
 			seg: seg,
+		}
+		if s.evidence {
+			raw := f.Clone()
+			ev.raw = &raw
 		}
 		b.events = append(b.events, ev)
 		if len(b.events) == batchSize {
