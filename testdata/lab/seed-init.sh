@@ -27,7 +27,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/$IF ] && break; sleep 1; d
 sysctl -w net.ipv6.conf.$IF.accept_dad=0 >/dev/null
 ip link set $IF address 02:77:00:00:00:01
 ip addr add 10.77.0.1/24 dev $IF
-ip -6 addr add fd77::1/64 dev $IF nodad
+ip -6 addr add fd77::1/64 dev $IF  # busybox ip has no "nodad"; accept_dad=0 above
 ip link set $IF up
 ip neigh replace 10.77.0.2 lladdr 02:77:00:00:00:02 dev $IF nud permanent
 ip -6 neigh replace fd77::2 lladdr 02:77:00:00:00:02 dev $IF nud permanent
