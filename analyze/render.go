@@ -152,6 +152,11 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	}
 }
 
+// AttemptLine renders one attempt on one line, as the text report lists
+// attempts: "input:frame client > server  SYN ... -> input:frame SYN-ACK ...
+// => outcome". Live capture streams these as attempts are finalised.
+func AttemptLine(a *AttemptReport) string { return attemptLine(a) }
+
 // attemptLine is one attempt on one line: where, what was asked, what came
 // back, and the outcome.
 func attemptLine(a *AttemptReport) string {
