@@ -118,6 +118,9 @@ type stage struct {
 	evidence bool
 	stats    sourceStats
 	out      chan batch
+	// eager sends each event at once instead of in full batches: a live
+	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
+	eager bool
 }
 
 func (s *stage) run() {
@@ -173,7 +176,7 @@ func (s *stage) run() {
 			ev.raw = &raw
 		}
 		b.events = append(b.events, ev)
-		if len(b.events) == batchSize {
+		if len(b.events) == batchSize || s.eager {
 			s.out <- b
 			b = batch{events: make([]event, 0, batchSize)}
 		}
