@@ -127,7 +127,11 @@ func (s *stage) run() {
 	defer close(s.out)
 	var f capture.Frame
 	var seg analyze.Segment
-	b := batch{events: make([]event, 0, batchSize)}
+	size := batchSize
+	if s.eager {
+		size = 1
+	}
+	b := batch{events: make([]event, 0, size)}
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -176,9 +180,9 @@ func (s *stage) run() {
 			ev.raw = &raw
 		}
 		b.events = append(b.events, ev)
-		if len(b.events) == batchSize || s.eager {
+		if len(b.events) == size {
 			s.out <- b
-			b = batch{events: make([]event, 0, batchSize)}
+			b = batch{events: make([]event, 0, size)}
 		}
 	}
 }
