@@ -4,28 +4,52 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
+// evidenceAttempts is how many attempts the markdown report shows for each
+// server that omits cookies, with or without --attempts.
+const evidenceAttempts = 5
+
+// renderMarkdown writes a report meant to be pasted into a GitHub issue as
+// is: what was captured, the verdicts, the hints, and for each server that
+// omits cookies the frames that show it. Every string that came from an
+// input (file names, warnings) is escaped.
 func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
-	fmt.Fprintf(w, "### TCP Fast Open report (%s)\n\n", r.Tool)
-	fmt.Fprintln(w, "| input | format | link types | packets | first | last |")
-	fmt.Fprintln(w, "|---|---|---|---:|---|---|")
-	for _, in := range r.Inputs {
-		fmt.Fprintf(w, "| `%s` | %s | %s | %d | %s | %s |\n", mdEscape(in.Name), in.Format,
-			strings.Join(in.LinkTypes, ", "), in.Packets, in.First, in.Last)
+	fmt.Fprintf(w, "### TCP Fast Open report (%s)\n\n", mdText(r.Tool))
+	fmt.Fprintf(w, "%d input(s), %d packets, %d attempts, %d server(s).\n\n",
+		len(r.Inputs), r.Totals.Packets, r.Totals.Attempts, len(r.Servers))
+	if len(r.Inputs) > 0 {
+		fmt.Fprintln(w, "| # | input | format | link types | packets | first | last | span |")
+		fmt.Fprintln(w, "|---:|---|---|---|---:|---|---|---:|")
+		for i, in := range r.Inputs {
+			lts := make([]string, len(in.LinkTypes))
+			for j, lt := range in.LinkTypes {
+				lts[j] = mdText(lt)
+			}
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %d | %s | %s | %s |\n", i, mdText(in.Name), mdText(in.Format),
+				orDash(strings.Join(lts, ", ")), in.Packets, orDash(mdText(in.First)), orDash(mdText(in.Last)),
+				span(in.First, in.Last))
+		}
 	}
 	var warns []string
 	for _, in := range r.Inputs {
 		for _, wn := range in.Warnings {
-			warns = append(warns, in.Name+": "+wn)
+			warns = append(warns, mdText(in.Name+": "+wn))
 		}
 	}
-	warns = append(warns, r.Warnings...)
+	for _, wn := range r.Warnings {
+		warns = append(warns, mdText(wn))
+	}
 	if len(warns) > 0 {
 		fmt.Fprintln(w)
 		for _, wn := range warns {
-			fmt.Fprintf(w, "> **warning:** %s\n", mdEscape(wn))
+			fmt.Fprintf(w, "> **warning:** %s\n>\n", wn)
 		}
+	}
+	if r.Live != nil {
+		fmt.Fprintf(w, "\nLive capture on %s: %d received, %d dropped by the kernel, %d dropped by the interface.\n",
+			mdCode(r.Live.Interface), r.Live.Received, r.Live.Dropped, r.Live.IfDropped)
 	}
 	fmt.Fprintln(w)
 	if len(r.Servers) == 0 {
@@ -35,32 +59,174 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 	fmt.Fprintln(w, "| server | verdict | attempts | outcomes | MPTCP SYN/SYN-ACK |")
 	fmt.Fprintln(w, "|---|---|---:|---|---|")
 	for _, s := range r.Servers {
-		fmt.Fprintf(w, "| `%s` | **%s** | %d | %s | %s |\n", s.Server, s.Verdict, s.Attempts,
+		fmt.Fprintf(w, "| %s | **%s** | %d | %s | %s |\n", mdCode(s.Server), s.Verdict, s.Attempts,
 			outcomeSummary(&s.Outcomes), mptcpSummary(s.MPTCP))
 	}
-	for _, s := range r.Servers {
-		if len(s.Hints) == 0 {
+	for i := range r.Servers {
+		s := &r.Servers[i]
+		failing := s.Verdict == Omits || s.Verdict == Mixed
+		if len(s.Hints) == 0 && !failing {
 			continue
 		}
-		fmt.Fprintf(w, "\n**`%s` (%s)**\n\n", s.Server, s.Verdict)
+		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
 		for _, h := range s.Hints {
-			fmt.Fprintf(w, "- %s\n", h)
+			// Hints are tfopcap's own markdown (they quote commands in
+			// backticks), but a report read back may carry anything.
+			fmt.Fprintf(w, "- %s\n", mdLine(h))
+		}
+		if failing {
+			renderEvidence(w, r, s)
 		}
 	}
 	if opts.Attempts && len(r.Attempts) > 0 {
-		fmt.Fprintln(w, "\n| input:frame | client | server | SYN | reply | outcome |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|")
-		for i := range r.Attempts {
-			a := &r.Attempts[i]
-			reply := "none"
-			if a.Reply != nil {
-				reply = fmt.Sprintf("%d:%d %s %s", a.Reply.Input, a.Reply.Frame, a.Reply.Kind, tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie))
-			}
-			fmt.Fprintf(w, "| %d:%d | `%s` | `%s` | %s | %s | %s |\n", a.Input, a.SYN.Frame, a.Client, a.Server,
-				tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie), reply, a.Outcome)
-		}
+		fmt.Fprintf(w, "\n<details><summary>All %d attempts listed</summary>\n\n", len(r.Attempts))
+		attemptTable(w, r.Attempts)
+		fmt.Fprintln(w, "\n</details>")
+	}
+	if r.AttemptsOmitted > 0 {
+		fmt.Fprintf(w, "\n%d more attempts were counted but not kept in detail (raise --max-attempts).\n", r.AttemptsOmitted)
 	}
 }
 
-// mdEscape keeps text from breaking a markdown table.
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+// renderEvidence lists the first attempts that show a server omitting
+// cookies, and for a mixed server the first that shows it granting one.
+func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
+	var picked []AttemptReport
+	omitting, granting := 0, 0
+	for i := range r.Attempts {
+		a := &r.Attempts[i]
+		if canonicalAddr(a.Server) != canonicalAddr(s.Server) {
+			continue
+		}
+		switch {
+		case a.Outcome.omits():
+			omitting++
+			if omitting <= evidenceAttempts {
+				picked = append(picked, *a)
+			}
+		case a.Outcome.grants():
+			granting++
+			if granting == 1 && s.Verdict == Mixed {
+				picked = append(picked, *a)
+			}
+		}
+	}
+	if len(picked) == 0 {
+		fmt.Fprintln(w, "\nThe attempts that show it were not kept in detail (raise --max-attempts).")
+		return
+	}
+	what := fmt.Sprintf("The first %d of %d attempts that omitted or were rejected", min(omitting, evidenceAttempts), omitting)
+	if s.Verdict == Mixed && granting > 0 {
+		what += ", and the first of " + fmt.Sprint(granting) + " that granted, accepted or renewed"
+	}
+	fmt.Fprintf(w, "\n%s (input:frame, frames numbered from 1 as in Wireshark):\n\n", what)
+	attemptTable(w, picked)
+}
+
+// attemptTable writes attempts as a table, one row each.
+func attemptTable(w io.Writer, attempts []AttemptReport) {
+	fmt.Fprintln(w, "| SYN | client | server | SYN options | reply | reply options | outcome |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for i := range attempts {
+		a := &attempts[i]
+		synOpts := tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie)
+		if a.SYN.DataLen > 0 {
+			synOpts += fmt.Sprintf(", data %d", a.SYN.DataLen)
+		}
+		if a.SYN.MPTCP != "" {
+			synOpts += ", " + a.SYN.MPTCP
+		}
+		if a.SYN.Retransmits > 0 {
+			synOpts += fmt.Sprintf(", retransmitted %d", a.SYN.Retransmits)
+		}
+		if a.SYN.PlainRetryFrame != 0 {
+			synOpts += fmt.Sprintf(", plain retry %d:%d", a.Input, a.SYN.PlainRetryFrame)
+		}
+		reply, replyOpts := "none", "-"
+		if a.Reply != nil {
+			reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
+			replyOpts = a.Reply.Kind
+			if a.Reply.Kind == ReplySYNACK.String() {
+				replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
+				if a.Reply.AckedData > 0 {
+					replyOpts += fmt.Sprintf(", acks data %d", a.Reply.AckedData)
+				}
+				if a.Reply.MPTCP != "" {
+					replyOpts += ", " + a.Reply.MPTCP
+				}
+			}
+		}
+		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdCode(a.Client),
+			mdCode(a.Server), mdText(synOpts), reply, mdText(replyOpts), a.Outcome)
+	}
+}
+
+// span is the time from first to last as a duration, or "-".
+func span(first, last string) string {
+	f, err1 := time.Parse(time.RFC3339Nano, first)
+	l, err2 := time.Parse(time.RFC3339Nano, last)
+	if err1 != nil || err2 != nil {
+		return "-"
+	}
+	d := l.Sub(f)
+	switch {
+	case d >= time.Second:
+		d = d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		d = d.Round(time.Microsecond)
+	}
+	return d.String()
+}
+
+// orDash stands "-" in for an empty cell.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// mdSpecial are the characters that could start markdown or HTML markup in
+// text, and the line breaks that would end a table row.
+var mdSpecial = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "|", `\|`, "#", `\#`, "~", `\~`, "&", `\&`, "!", `\!`,
+	"\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// mdText escapes s to show as itself, on one line, in a table cell or a
+// paragraph.
+func mdText(s string) string { return mdSpecial.Replace(s) }
+
+// mdLine keeps s's own markdown but makes it safe for one list item: no
+// line breaks, no raw HTML.
+func mdLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "<", `\<`).Replace(s)
+}
+
+// mdCode shows s as a code span. A backslash cannot be escaped inside a
+// code span, and GitHub reads "\|" there as a pipe, so s with a backslash
+// is shown as escaped text instead.
+func mdCode(s string) string {
+	if s == "" {
+		return "-"
+	}
+	if strings.Contains(s, `\`) {
+		return mdText(s)
+	}
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace(s)
+	run, longest := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s[0] == '`' || s[len(s)-1] == '`' || (s[0] == ' ' && s[len(s)-1] == ' ') {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
