@@ -1,0 +1,202 @@
+package analyze
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// RenderDiff writes d in format "text", "json" or "markdown". Every string
+// in d may come from a hostile file; the markdown form escapes them.
+func RenderDiff(w io.Writer, d *DiffReport, format string) error {
+	bw := bufio.NewWriter(w)
+	switch format {
+	case "text":
+		renderDiffText(bw, d)
+	case "json":
+		enc := json.NewEncoder(bw)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	case "markdown":
+		renderDiffMarkdown(bw, d)
+	default:
+		return fmt.Errorf("unknown diff format %q", format)
+	}
+	return bw.Flush()
+}
+
+// diffSummary is "1 regressed, 0 improved, ...".
+func diffSummary(s DiffSummary) string {
+	return fmt.Sprintf("%d regressed, %d improved, %d changed, %d unchanged, %d new, %d vanished",
+		s.Regressed, s.Improved, s.Changed, s.Unchanged, s.New, s.Vanished)
+}
+
+// sideLine describes one report of a diff.
+func sideLine(s DiffSide) string {
+	inputs := "no inputs"
+	if len(s.Inputs) > 0 {
+		inputs = strings.Join(s.Inputs, ", ")
+	}
+	return oneLineText(fmt.Sprintf("%s (%s): %d server(s), %d attempts from %s", s.Name, s.Tool, s.Servers, s.Attempts, inputs))
+}
+
+// arrow joins an old and a new value: "grants -> omits", or just "grants"
+// when they are equal; "-" stands for a side that lacks the server.
+func arrow(old, new, sep string) string {
+	if old == new {
+		return old
+	}
+	return old + sep + new
+}
+
+// serverDiffCells are a server's verdict, attempts, outcome changes and
+// MPTCP columns.
+func serverDiffCells(sd *ServerDiff, sep string) (verdict, attempts, outcomes, mptcp string) {
+	verdict, attempts, om, nm := "-", "-", "-", "-"
+	if sd.Old != nil {
+		verdict, attempts, om = sd.Old.Verdict.String(), fmt.Sprint(sd.Old.Attempts), mptcpSummary(sd.Old.MPTCP)
+	}
+	nv, na := "-", "-"
+	if sd.New != nil {
+		nv, na, nm = sd.New.Verdict.String(), fmt.Sprint(sd.New.Attempts), mptcpSummary(sd.New.MPTCP)
+	}
+	if sd.Old == nil || sd.New == nil {
+		// A server on one side only: arrows show which.
+		verdict, attempts = verdict+sep+nv, attempts+sep+na
+	} else {
+		verdict, attempts = arrow(verdict, nv, sep), arrow(attempts, na, sep)
+	}
+	parts := make([]string, 0, len(sd.Outcomes))
+	for _, oc := range sd.Outcomes {
+		parts = append(parts, fmt.Sprintf("%s %d%s%d", oc.Outcome, oc.Old, sep, oc.New))
+	}
+	outcomes = "no change"
+	if len(parts) > 0 {
+		outcomes = strings.Join(parts, ", ")
+	}
+	return verdict, attempts, outcomes, arrow(om, nm, sep)
+}
+
+// hintWorthy reports whether a server's new hints explain its change: it
+// moved, or appeared, and now omits cookies.
+func hintWorthy(sd *ServerDiff) bool {
+	return sd.Change != Unchanged && sd.New != nil && len(sd.New.Hints) > 0 &&
+		(sd.New.Verdict == Omits || sd.New.Verdict == Mixed)
+}
+
+func renderDiffText(w io.Writer, d *DiffReport) {
+	fmt.Fprintf(w, "%s diff\n", oneLineText(d.Tool))
+	fmt.Fprintf(w, "old: %s\n", sideLine(d.Old))
+	fmt.Fprintf(w, "new: %s\n\n", sideLine(d.New))
+	status := "no regression"
+	if d.Regressed() {
+		status = "REGRESSED"
+	}
+	fmt.Fprintf(w, "%s: %s\n\n", status, diffSummary(d.Summary))
+	if len(d.Servers) == 0 {
+		fmt.Fprintln(w, "Neither report has servers.")
+		return
+	}
+
+	type row struct{ server, change, verdict, attempts, outcomes, mptcp string }
+	rows := []row{{"SERVER", "CHANGE", "VERDICT", "ATTEMPTS", "OUTCOMES", "MPTCP SYN/SYN-ACK"}}
+	for i := range d.Servers {
+		sd := &d.Servers[i]
+		v, a, o, m := serverDiffCells(sd, " -> ")
+		rows = append(rows, row{oneLineText(sd.Server), sd.Change.String(), v, a, o, m})
+	}
+	var ws [5]int
+	for _, r := range rows {
+		for i, c := range [5]string{r.server, r.change, r.verdict, r.attempts, r.outcomes} {
+			ws[i] = max(ws[i], len(c))
+		}
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", ws[0], r.server, ws[1], r.change,
+			ws[2], r.verdict, ws[3], r.attempts, ws[4], r.outcomes, r.mptcp)
+	}
+	for i := range d.Servers {
+		sd := &d.Servers[i]
+		if !hintWorthy(sd) {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s (%s, now %s):\n", oneLineText(sd.Server), sd.Change, sd.New.Verdict)
+		for _, h := range sd.New.Hints {
+			fmt.Fprintln(w, wrap(oneLineText(h), textWidth, "  - ", "    "))
+		}
+	}
+}
+
+func renderDiffMarkdown(w io.Writer, d *DiffReport) {
+	status := "no regression"
+	if d.Regressed() {
+		status = "regression"
+	}
+	fmt.Fprintf(w, "### TCP Fast Open diff: %s\n\n", status)
+	fmt.Fprintf(w, "%s (%s)\n\n", mdText(diffSummary(d.Summary)), mdText(d.Tool))
+	fmt.Fprintln(w, "| | report | tool | inputs | servers | attempts |")
+	fmt.Fprintln(w, "|---|---|---|---|---:|---:|")
+	for _, side := range []struct {
+		label string
+		s     *DiffSide
+	}{{"old", &d.Old}, {"new", &d.New}} {
+		inputs := make([]string, len(side.s.Inputs))
+		for i, in := range side.s.Inputs {
+			inputs[i] = mdText(in)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %d |\n", side.label, mdText(side.s.Name), mdText(side.s.Tool),
+			orDash(strings.Join(inputs, ", ")), side.s.Servers, side.s.Attempts)
+	}
+	fmt.Fprintln(w)
+	if len(d.Servers) == 0 {
+		fmt.Fprintln(w, "Neither report has servers.")
+		return
+	}
+	fmt.Fprintln(w, "| server | change | verdict | attempts | outcome changes | MPTCP SYN/SYN-ACK |")
+	fmt.Fprintln(w, "|---|---|---|---:|---|---|")
+	for i := range d.Servers {
+		sd := &d.Servers[i]
+		v, a, o, m := serverDiffCells(sd, " → ")
+		change := sd.Change.String()
+		if sd.Change == Regressed {
+			change = "**" + change + "**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", mdCode(sd.Server), change, v, a, o, m)
+	}
+	for i := range d.Servers {
+		sd := &d.Servers[i]
+		if !hintWorthy(sd) {
+			continue
+		}
+		fmt.Fprintf(w, "\n**%s** (%s, now %s):\n\n", mdCode(sd.Server), sd.Change, sd.New.Verdict)
+		for _, h := range sd.New.Hints {
+			fmt.Fprintf(w, "- %s\n", mdText(h))
+		}
+	}
+}
+
+// oneLineText keeps a hostile string from breaking a line of text output
+// or sending escape sequences to a terminal: control characters are shown
+// as Go escapes.
+func oneLineText(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
