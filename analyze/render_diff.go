@@ -19,6 +19,8 @@ func RenderDiff(w io.Writer, d *DiffReport, format string) error {
 	case "json":
 		enc := json.NewEncoder(bw)
 		enc.SetIndent("", "  ")
+		// Hints are prose with "<" and ">": keep them readable.
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(d); err != nil {
 			return err
 		}
@@ -175,7 +177,9 @@ func renderDiffMarkdown(w io.Writer, d *DiffReport) {
 		}
 		fmt.Fprintf(w, "\n**%s** (%s, now %s):\n\n", mdCode(sd.Server), sd.Change, sd.New.Verdict)
 		for _, h := range sd.New.Hints {
-			fmt.Fprintf(w, "- %s\n", mdText(h))
+			// Hints are tfopcap's markdown (commands in backticks); mdLine
+			// keeps that but no line breaks or raw HTML from the file.
+			fmt.Fprintf(w, "- %s\n", mdLine(h))
 		}
 	}
 }
