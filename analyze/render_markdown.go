@@ -115,11 +115,23 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 		fmt.Fprintln(w, "\nThe attempts that show it were not kept in detail (raise --max-attempts).")
 		return
 	}
-	what := fmt.Sprintf("The first %d of %d attempts that omitted or were rejected", min(omitting, evidenceAttempts), omitting)
-	if s.Verdict == Mixed && granting > 0 {
-		what += ", and the first of " + fmt.Sprint(granting) + " that granted, accepted or renewed"
+	var what string
+	switch {
+	case omitting == 1:
+		what = "the attempt that omitted or was rejected"
+	case omitting <= evidenceAttempts:
+		what = fmt.Sprintf("all %d attempts that omitted or were rejected", omitting)
+	default:
+		what = fmt.Sprintf("the first %d of %d attempts that omitted or were rejected", evidenceAttempts, omitting)
 	}
-	fmt.Fprintf(w, "\n%s (input:frame, frames numbered from 1 as in Wireshark):\n\n", what)
+	switch {
+	case s.Verdict != Mixed || granting == 0:
+	case granting == 1:
+		what += ", and the one that was granted, accepted or renewed"
+	default:
+		what += fmt.Sprintf(", and the first of %d that were granted, accepted or renewed", granting)
+	}
+	fmt.Fprintf(w, "\nEvidence (input:frame, numbered from 1 as in Wireshark): %s.\n\n", what)
 	attemptTable(w, picked)
 }
 

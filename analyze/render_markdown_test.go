@@ -119,9 +119,9 @@ func TestRenderMarkdownTables(t *testing.T) {
 	for _, s := range []string{
 		"### TCP Fast Open report (tfopcap test)",
 		"#### `192.0.2.2:8002` omits",
-		"The first 5 of 7 attempts that omitted or were rejected",
+		"Evidence (input:frame, numbered from 1 as in Wireshark): the first 5 of 7 attempts that omitted or were rejected.",
 		"#### `192.0.2.2:8003` mixed",
-		"The first 2 of 2 attempts that omitted or were rejected, and the first of 2 that granted, accepted or renewed",
+		"all 2 attempts that omitted or were rejected, and the first of 2 that were granted, accepted or renewed.",
 		"| 0:23 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | syn-ack cookie 0102030405060708 | granted |",
 		"| 0:29 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | syn-ack no-TFO | rejected |",
 		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:51.001Z | 1m51.001s |",
