@@ -79,12 +79,26 @@ capture_list() {
   done | jq -s .
 }
 
-# The expected-outcome summary of a list of attempts (JSON lines on stdin):
-# per server ip:port and in total, how many attempts of each outcome.
+# expected_counts LISTENERS.jsonl < ATTEMPTS.jsonl: the expected summary of
+# a run, per server ip:port and in total: outcome counts, the verdict that
+# docs/DESIGN.md's rules give for them, and how many attempts' SYN and reply
+# carry MPTCP (an MPTCP socket's first SYN always carries MP_CAPABLE; the
+# SYN-ACK does when the listener is MPTCP too; an RST never does).
 expected_counts() {
-  jq -s '{
-    totals: {attempts: length, outcomes: (group_by(.expect) | map({key: .[0].expect, value: length}) | from_entries)},
+  jq -s --slurpfile L "$1" '
+    def counts: group_by(.expect) | map({key: .[0].expect, value: length}) | from_entries;
+    def verdict: ((.granted // 0) + (.accepted // 0) + (.renewed // 0)) as $g
+      | ((.omitted // 0) + (.rejected // 0)) as $o
+      | if $g > 0 and $o == 0 then "grants" elif $o > 0 and $g == 0 then "omits"
+        elif $g > 0 then "mixed" else "inconclusive" end;
+    ($L | map({key: .spec.addr, value: .mptcp}) | from_entries) as $lm
+    | {
+    totals: {attempts: length, outcomes: counts},
     servers: (group_by(.server) | map({key: .[0].server, value: {attempts: length,
-      outcomes: (group_by(.expect) | map({key: .[0].expect, value: length}) | from_entries)}}) | from_entries)
+      outcomes: counts, verdict: (counts | verdict),
+      mptcp: {syn: map(select(.sock == "mptcp")) | length,
+              synack: map(select(.sock == "mptcp" and ($lm[.server] // false)
+                                 and (.expect != "refused" and .expect != "unanswered"))) | length}}})
+      | from_entries)
   }'
 }

@@ -415,6 +415,31 @@ func sockaddrString(sa unix.Sockaddr) string {
 	return ""
 }
 
+// sourceFor asks the routing table which source address a connection to ap
+// would use (a connected UDP socket sends nothing), so that the attempt can
+// bind it and know its client ip:port even when the connection fails.
+func sourceFor(domain int, ap netip.AddrPort) (unix.Sockaddr, bool) {
+	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, sockaddr(ap)); err != nil {
+		return nil, false
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, false
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &unix.SockaddrInet4{Addr: a.Addr}, true
+	case *unix.SockaddrInet6:
+		return &unix.SockaddrInet6{Addr: a.Addr, ZoneId: a.ZoneId}, true
+	}
+	return nil, false
+}
+
 func dial(args []string) {
 	fs := flag.NewFlagSet("dial", flag.ExitOnError)
 	addr := fs.String("addr", "", "server IP:PORT ([v6]:port)")
@@ -463,6 +488,9 @@ func dial(args []string) {
 	var local unix.Sockaddr = &unix.SockaddrInet4{}
 	if domain == unix.AF_INET6 {
 		local = &unix.SockaddrInet6{}
+	}
+	if src, ok := sourceFor(domain, ap); ok {
+		local = src
 	}
 	unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 0)
 	if err := unix.Bind(fd, local); err == nil {
