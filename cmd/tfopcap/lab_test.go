@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tfopcap/tfopcap/analyze"
+)
+
+// labManifest is the part of a lab manifest (testdata/lab) that says what
+// the captures of one run must show: what each listener really did, as the
+// lab recorded it, independently of tfopcap.
+type labManifest struct {
+	Captures []struct {
+		File string `json:"file"`
+	} `json:"captures"`
+	Expected struct {
+		Totals struct {
+			Attempts int            `json:"attempts"`
+			Outcomes map[string]int `json:"outcomes"`
+		} `json:"totals"`
+		Servers map[string]struct {
+			Attempts int                 `json:"attempts"`
+			Outcomes map[string]int      `json:"outcomes"`
+			Verdict  string              `json:"verdict"`
+			MPTCP    analyze.MPTCPCounts `json:"mptcp"`
+		} `json:"servers"`
+	} `json:"expected"`
+}
+
+// TestLabCaptures checks every committed real-kernel capture against its
+// manifest: every server's verdict, outcome counts and MPTCP counts must be
+// exact, whatever the format the capture was written in (pcap, pcapng,
+// SLL2, nanosecond, VLAN-tagged).
+func TestLabCaptures(t *testing.T) {
+	manifests, _ := filepath.Glob("../../testdata/captures/*/manifest.json")
+	if len(manifests) == 0 {
+		t.Fatal("no lab manifests in testdata/captures")
+	}
+	for _, path := range manifests {
+		var m labManifest
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(m.Captures) == 0 || len(m.Expected.Servers) == 0 {
+			t.Fatalf("%s: no captures or no expected servers", path)
+		}
+		for _, c := range m.Captures {
+			file := filepath.Join(filepath.Dir(path), c.File)
+			t.Run(filepath.Base(filepath.Dir(path))+"/"+c.File, func(t *testing.T) {
+				r := analyzeJSON(t, file)
+				if r.Totals.Attempts != m.Expected.Totals.Attempts {
+					t.Errorf("total attempts %d, manifest %d", r.Totals.Attempts, m.Expected.Totals.Attempts)
+				}
+				got := map[string]analyze.ServerReport{}
+				for _, s := range r.Servers {
+					got[s.Server] = s
+				}
+				if len(got) != len(m.Expected.Servers) {
+					t.Errorf("%d servers, manifest %d", len(got), len(m.Expected.Servers))
+				}
+				for name, want := range m.Expected.Servers {
+					s, ok := got[name]
+					if !ok {
+						t.Errorf("server %s missing", name)
+						continue
+					}
+					if s.Verdict.String() != want.Verdict {
+						t.Errorf("%s: verdict %s, manifest %s", name, s.Verdict, want.Verdict)
+					}
+					if s.Attempts != want.Attempts {
+						t.Errorf("%s: %d attempts, manifest %d", name, s.Attempts, want.Attempts)
+					}
+					for _, o := range analyze.Outcomes() {
+						if s.Outcomes[o] != want.Outcomes[o.String()] {
+							t.Errorf("%s: %s %d, manifest %d", name, o, s.Outcomes[o], want.Outcomes[o.String()])
+						}
+					}
+					if s.MPTCP != want.MPTCP {
+						t.Errorf("%s: MPTCP %+v, manifest %+v", name, s.MPTCP, want.MPTCP)
+					}
+					if s.SYNACKWithoutSYN != 0 || s.Truncated != 0 {
+						t.Errorf("%s: %d SYN-ACKs without SYN, %d truncated; the lab captures whole handshakes", name, s.SYNACKWithoutSYN, s.Truncated)
+					}
+				}
+			})
+		}
+	}
+}
