@@ -140,7 +140,7 @@ func (r *FileReader) readSectionHeader(atOpen bool) error {
 	if !atOpen {
 		r.section++
 	}
-	r.secBase = len(r.ifaces)
+	r.ifaces = r.ifaces[:0] // a section numbers its interfaces from 0
 	r.start += int(blen)
 	return nil
 }
@@ -182,13 +182,14 @@ func (r *FileReader) readInterface(off int64, b []byte) error {
 	in.exp = resol & 0x7f
 	switch {
 	case in.binary && in.exp > 63, !in.binary && in.exp > 19:
-		return r.formatErr(off, "pcapng interface %d has an impossible timestamp resolution (if_tsresol 0x%02x)", len(r.ifaces)-r.secBase, resol)
+		return r.formatErr(off, "pcapng interface %d has an impossible timestamp resolution (if_tsresol 0x%02x)", len(r.ifaces), resol)
 	case !in.binary && in.exp <= 9:
 		in.scale = pow10(9 - in.exp)
 	case !in.binary:
 		in.scale = pow10(in.exp - 9)
 	}
-	if len(r.ifaces) == 0 {
+	if !r.sawIface {
+		r.sawIface = true
 		r.info.Snaplen = int(in.snaplen)
 	}
 	r.ifaces = append(r.ifaces, in)
@@ -204,13 +205,13 @@ func pow10(n uint8) uint64 {
 	return p
 }
 
-// sectionIface returns the interface a packet block names, as an index
-// into r.ifaces, or an error if its section never described it.
+// sectionIface checks that the current section described the interface a
+// packet block names.
 func (r *FileReader) sectionIface(off int64, id uint32) (int, error) {
-	if n := len(r.ifaces) - r.secBase; uint64(id) >= uint64(n) {
+	if n := len(r.ifaces); uint64(id) >= uint64(n) {
 		return 0, r.formatErr(off, "packet on interface %d, but its section describes %d interfaces", id, n)
 	}
-	return r.secBase + int(id), nil
+	return int(id), nil
 }
 
 func (r *FileReader) nextPcapng(f *Frame) error {
@@ -318,7 +319,7 @@ func (r *FileReader) packetBlock(f *Frame, off int64, typ uint32, b []byte) erro
 	f.Data = b[data:end:end]
 	f.OrigLen = int(origlen)
 	f.LinkType = r.ifaces[ifc].linkType
-	f.Interface = ifc - r.secBase
+	f.Interface = ifc
 	f.Section = r.section
 	f.Offset = off
 	r.count(f, hasTime)

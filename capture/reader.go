@@ -75,9 +75,9 @@ type FileReader struct {
 	fracNanos int64 // nanoseconds per unit of the record's fraction field
 
 	// pcapng
-	ifaces  []iface // every interface described so far, across sections
-	secBase int     // index in ifaces of the current section's interface 0
-	section int     // index of the current section
+	ifaces   []iface // the interfaces of the current section
+	section  int     // index of the current section
+	sawIface bool    // an interface was described (Info.Snaplen is set)
 
 	number     int // last frame number handed out (or taken by a numbered non-packet record)
 	info       Info
