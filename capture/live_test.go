@@ -1,0 +1,337 @@
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcap"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/netnslab"
+)
+
+// openIn opens a live capture from inside a namespace (the packet socket
+// then belongs to it) and closes it when the test ends.
+func openIn(t *testing.T, ns netnslab.Netns, cfg LiveConfig) *Live {
+	t.Helper()
+	var l *Live
+	err := ns.Do(func() error {
+		var err error
+		l, err = OpenLive(cfg)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// liveSeg is what a test checks of a captured frame.
+type liveSeg struct {
+	flags    uint8
+	src, dst netip.AddrPort
+	vlan     bool
+}
+
+// collect reads frames until Next ends, in the background; the returned
+// function stops the capture and returns what was read.
+func collect(t *testing.T, l *Live) func() ([]liveSeg, error) {
+	type result struct {
+		segs []liveSeg
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		var f Frame
+		var seg analyze.Segment
+		for {
+			if err := l.Next(&f); err != nil {
+				if !errors.Is(err, io.EOF) {
+					r.err = err
+				}
+				done <- r
+				return
+			}
+			if st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg); st != analyze.DecodedTCP {
+				r.err = fmt.Errorf("frame %d: %v", f.Number, st)
+				continue
+			}
+			vlan := f.LinkType == linkTypeEthernet && len(f.Data) > 14 && f.Data[12] == 0x81 && f.Data[13] == 0x00
+			r.segs = append(r.segs, liveSeg{seg.Flags, seg.Src, seg.Dst, vlan})
+		}
+	}()
+	return func() ([]liveSeg, error) {
+		time.Sleep(150 * time.Millisecond)
+		l.Stop()
+		select {
+		case r := <-done:
+			return r.segs, r.err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Next did not end after Stop")
+			return nil, nil
+		}
+	}
+}
+
+func flagNames(s []liveSeg) string {
+	var b strings.Builder
+	for _, x := range s {
+		switch {
+		case x.flags&(analyze.FlagSYN|analyze.FlagACK) == analyze.FlagSYN:
+			b.WriteString("S ")
+		case x.flags&(analyze.FlagSYN|analyze.FlagACK) == analyze.FlagSYN|analyze.FlagACK:
+			b.WriteString("SA ")
+		case x.flags&analyze.FlagRST != 0:
+			b.WriteString("R ")
+		default:
+			b.WriteString("other ")
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// TestLiveVeth captures real TFO connections on a veth in a namespace:
+// only SYN and SYN-ACK cross the kernel filter (the data, ACKs and FINs
+// of each connection stay behind), IPv4 and IPv6 alike; Stop drains and
+// ends; the counters agree; the saved pcap holds the same frames.
+func TestLiveVeth(t *testing.T) {
+	p := netnslab.NewPair(t)
+	srv4, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV4, 8001), FastOpen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv4.Close()
+	srv6, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV6, 8006), FastOpen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv6.Close()
+
+	l := openIn(t, p.Client, LiveConfig{Interface: p.ClientIf, Promisc: true})
+	if l.LinkType() != linkTypeEthernet || l.Snaplen() != DefaultSnaplen {
+		t.Fatalf("link type %d snaplen %d", l.LinkType(), l.Snaplen())
+	}
+	var saved bytes.Buffer
+	if err := l.SaveTo(&saved); err != nil {
+		t.Fatal(err)
+	}
+	stop := collect(t, l)
+	for _, s := range []*netnslab.Server{srv4, srv4, srv6} {
+		if _, err := p.Client.Dial(netnslab.DialConfig{Server: s.Addr(), FastOpen: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs, err := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := flagNames(segs), "S SA S SA S SA"; got != want {
+		t.Errorf("captured %q, want %q", got, want)
+	}
+	for i, s := range segs {
+		server := s.dst
+		if i%2 == 1 {
+			server = s.src
+		}
+		if want := []netip.AddrPort{srv4.Addr(), srv4.Addr(), srv6.Addr()}[i/2]; server != want {
+			t.Errorf("segment %d: server %s, want %s", i, server, want)
+		}
+	}
+	st := l.Stats()
+	if st.Captured != len(segs) || st.Received != len(segs) || st.Dropped != 0 {
+		t.Errorf("stats %+v, captured %d", st, len(segs))
+	}
+	info := l.Info()
+	if info.Packets != len(segs) || info.Format != "live" || info.Name != p.ClientIf || info.First == 0 || info.Last < info.First {
+		t.Errorf("info %+v", info)
+	}
+
+	// The saved pcap reads back as the same frames.
+	r, err := NewFileReader("saved", bytes.NewReader(saved.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f Frame
+	n := 0
+	for r.Next(&f) == nil {
+		n++
+	}
+	if ri := r.Info(); n != len(segs) || ri.Snaplen != DefaultSnaplen || ri.LinkTypes[0] != linkTypeEthernet {
+		t.Errorf("saved pcap: %d frames, info %+v", n, ri)
+	}
+}
+
+// TestLiveAny captures on "any", which libpcap delivers as Linux cooked
+// v2 frames.
+func TestLiveAny(t *testing.T) {
+	p := netnslab.NewPair(t)
+	srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV6, 8100), FastOpen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	l := openIn(t, p.Client, LiveConfig{Interface: "any", Promisc: true})
+	if l.LinkType() != 276 {
+		t.Errorf("any: link type %d, want LINUX_SLL2 (276)", l.LinkType())
+	}
+	stop := collect(t, l)
+	if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr(), FastOpen: true}); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := flagNames(segs); got != "S SA" {
+		t.Errorf("any: %q, want %q", got, "S SA")
+	}
+}
+
+// TestLiveVLAN sends 802.1Q-tagged copies of a real connection's frames
+// (all of them: SYN, SYN-ACK, ACKs, data, FINs) from the client's veth
+// end. On the sending side the tag is in the frame; on the receiving side
+// the kernel moves it out of band before the filter runs. Either way only
+// the SYN and the SYN-ACK may pass.
+func TestLiveVLAN(t *testing.T) {
+	p := netnslab.NewPair(t)
+	srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV4, 8100), FastOpen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	// Record one connection whole, with no filter.
+	var rec *pcap.Handle
+	if err := p.Client.Do(func() (err error) {
+		rec, err = pcap.OpenLive(p.ClientIf, 256, false, 50*time.Millisecond)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	var frames [][]byte
+	for {
+		data, _, err := rec.ReadPacketData()
+		if err != nil {
+			break
+		}
+		frames = append(frames, data)
+	}
+	rec.Close()
+	if len(frames) < 6 {
+		t.Fatalf("recorded %d frames of a connection, want its SYN, SYN-ACK, ACK, data and FINs", len(frames))
+	}
+
+	onSrv := openIn(t, p.Server, LiveConfig{Interface: p.ServerIf})
+	onCli := openIn(t, p.Client, LiveConfig{Interface: p.ClientIf})
+	stopSrv, stopCli := collect(t, onSrv), collect(t, onCli)
+	var inject *pcap.Handle
+	if err := p.Client.Do(func() (err error) {
+		inject, err = pcap.OpenLive(p.ClientIf, 256, false, pcap.BlockForever)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer inject.Close()
+	for _, fr := range frames {
+		tagged := withVLAN(Frame{Data: fr, OrigLen: len(fr), LinkType: linkTypeEthernet}).Data
+		copy(tagged[0:6], mac(p.ServerMAC)) // all towards the server end
+		copy(tagged[6:12], mac(p.ClientMAC))
+		if err := inject.WritePacketData(tagged); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srvSegs, err := stopSrv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliSegs, err := stopCli()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		segs []liveSeg
+	}{{"receiving end", srvSegs}, {"sending end", cliSegs}} {
+		if got := flagNames(c.segs); got != "S SA" {
+			t.Errorf("%s: %q of %d tagged frames passed, want %q", c.name, got, len(frames), "S SA")
+		}
+		for i, s := range c.segs {
+			if !s.vlan {
+				t.Errorf("%s: frame %d has no 802.1Q tag (libpcap puts it back)", c.name, i+1)
+			}
+		}
+	}
+}
+
+func mac(s string) []byte {
+	hw, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return hw
+}
+
+// TestLiveErrors: the mistakes an operator makes get one clear line.
+func TestLiveErrors(t *testing.T) {
+	p := netnslab.NewPair(t)
+	if _, err := p.Client.Run("ip", "link", "add", "down0", "type", "veth", "peer", "name", "down1"); err != nil {
+		t.Fatal(err)
+	}
+	try := func(name string) error {
+		return p.Client.Do(func() error {
+			l, err := OpenLive(LiveConfig{Interface: name})
+			if err == nil {
+				l.Close()
+			}
+			return err
+		})
+	}
+	err := try("nosuch0")
+	if !errors.Is(err, ErrNoSuchInterface) || !strings.Contains(err.Error(), p.ClientIf) || !strings.Contains(err.Error(), "any") {
+		t.Errorf("no such interface: %v", err)
+	}
+	err = try("down0")
+	if !errors.Is(err, ErrInterfaceDown) || !strings.Contains(err.Error(), "ip link set dev down0 up") {
+		t.Errorf("down: %v", err)
+	}
+	err = p.Client.Do(func() error {
+		_, err := OpenLive(LiveConfig{Interface: p.ClientIf, Filter: "port"})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `filter "port"`) {
+		t.Errorf("bad filter: %v", err)
+	}
+	var ifs []Interface
+	if err := p.Client.Do(func() (err error) { ifs, err = Interfaces(); return }); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, ifc := range ifs {
+		if ifc.Name == p.ClientIf {
+			found = true
+			want := []netip.Prefix{netip.PrefixFrom(p.ClientV4, 24), netip.PrefixFrom(p.ClientV6, 64)}
+			if !ifc.Up || !ifc.Running || len(ifc.Addrs) < 2 || ifc.Addrs[0] != want[0] || ifc.Addrs[1] != want[1] {
+				t.Errorf("%+v, want up, running, %v", ifc, want)
+			}
+		}
+		if ifc.Name == "down0" && ifc.Up {
+			t.Errorf("down0 listed as up")
+		}
+	}
+	if !found {
+		t.Errorf("%s not in %+v", p.ClientIf, ifs)
+	}
+}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
+)
+
+const liveUsage = `Usage: tfopcap live -i IFACE [flags]
+       tfopcap live -D
+
+Captures on a network interface (or "any") and judges TCP Fast Open as
+analyze does, from the SYNs, SYN-ACKs and RSTs only: a kernel filter keeps
+everything else out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or
+--count and prints the same report as analyze, with libpcap's packet and
+drop counters. A second Ctrl-C stops at once.
+
+While it runs, a status line on a terminal's stderr shows the attempts
+judged so far; --interval prints one-line summaries instead (for logs).
+--attempts streams each attempt as it is judged (to stdout with --format
+text, where the final report then leaves the list out; to stderr with json
+and markdown, which keep stdout for the report). -f is ANDed with the kernel
+filter. Attempts without a reply are judged unanswered after
+--reply-timeout, and those still waiting when the capture stops are judged
+at once, as at the end of a file.
+
+Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
+on the binary). Exit status: 0 done, 1 a server's verdict matched
+--fail-on, 2 usage error or the interface could not be opened.
+
+Flags:
+`
+
+// liveOptions are live's own flags.
+type liveOptions struct {
+	iface        string
+	list         bool
+	write        string
+	snaplen      int
+	bufferSize   sizeFlag
+	noPromisc    bool
+	replyTimeout time.Duration
+	duration     time.Duration
+	count        int
+	interval     time.Duration
+}
+
+func (o *liveOptions) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.iface, "interface", "i", "", `interface to capture on, or "any" for all`)
+	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces one can capture on, and exit")
+	fs.StringVarP(&o.write, "write", "w", "", "also save the captured packets to this pcap file (for analyze later)")
+	fs.IntVarP(&o.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet (every header and option fits the default)")
+	o.bufferSize = sizeFlag(capture.DefaultBufferSize)
+	fs.VarP(&o.bufferSize, "buffer-size", "B", "kernel capture buffer, e.g. 16MiB: raise it when packets are dropped")
+	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
+	fs.DurationVar(&o.replyTimeout, "reply-timeout", 5*time.Second, "judge an attempt unanswered after waiting this long for a reply")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
+	fs.IntVarP(&o.count, "count", "c", 0, "stop after this many attempts are judged (the report holds exactly these)")
+	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary this often on stderr instead of the status line")
+}
+
+// sizeFlag is a byte count with an optional binary unit: 4194304, 4096K,
+// 4M, 4MiB, 1G.
+type sizeFlag int
+
+func (s *sizeFlag) String() string { return formatSize(int(*s)) }
+func (s *sizeFlag) Type() string   { return "SIZE" }
+func (s *sizeFlag) Set(v string) error {
+	num := strings.TrimSpace(v)
+	mult := 1
+	lower := strings.ToLower(num)
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30},
+		{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(lower, u.suffix) {
+			num, mult = strings.TrimSpace(num[:len(num)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 || n > (1<<31-1)/mult {
+		return fmt.Errorf("want a size in bytes such as 4194304, 4096K or 16MiB (up to 2GiB)")
+	}
+	*s = sizeFlag(n * mult)
+	return nil
+}
+
+func formatSize(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return strconv.Itoa(n)
+}
+
+// liveSink sits between the tracker and the collector: it counts outcomes
+// for the status line, streams --attempts and enforces --count, after which
+// it lets no more attempts into the report.
+type liveSink struct {
+	coll     *analyze.Collector
+	limit    int // --count; 0: none
+	judged   int
+	outcomes analyze.OutcomeCounts
+	onJudged func(a *analyze.Attempt)
+}
+
+func (s *liveSink) Attempt(a *analyze.Attempt) {
+	if s.limit > 0 && s.judged >= s.limit {
+		return
+	}
+	s.judged++
+	s.outcomes[a.Outcome]++
+	s.coll.Attempt(a)
+	if s.onJudged != nil {
+		s.onJudged(a)
+	}
+}
+
+func (s *liveSink) OrphanReply(server netip.AddrPort, ref analyze.PacketRef) {
+	if s.limit > 0 && s.judged >= s.limit {
+		return
+	}
+	s.coll.OrphanReply(server, ref)
+}
+
+func (s *liveSink) full() bool { return s.limit > 0 && s.judged >= s.limit }
+
+// summary is "12 attempts (granted 3, omitted 9)".
+func (s *liveSink) summary() string {
+	var parts []string
+	for _, oc := range analyze.Outcomes() {
+		if n := s.outcomes[oc]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", oc, n))
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("%d attempts", s.judged)
+	}
+	return fmt.Sprintf("%d attempts (%s)", s.judged, strings.Join(parts, ", "))
+}
+
+// isTerminal reports whether w is a terminal (for the status line).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// statusEvery is how often the terminal status line is redrawn and the
+// tracker's clock advanced.
+const statusEvery = 250 * time.Millisecond
+
+func runLive(args []string, st streams) error {
+	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
+	var o reportOptions
+	o.register(fs)
+	var lo liveOptions
+	lo.register(fs)
+	// Evidence needs every chosen attempt's frames kept to the end, which
+	// a capture of unbounded length cannot promise: -w, then analyze.
+	fs.MarkHidden("evidence")
+	fs.MarkHidden("evidence-outcomes")
+	if err := parseFlags(fs, args, st, liveUsage); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("live: unexpected argument %q (the filter goes in -f 'EXPR')", fs.Arg(0))
+	}
+	if lo.list {
+		return listInterfaces(st)
+	}
+	switch {
+	case lo.iface == "":
+		return usagef("live: no interface given: -i IFACE (tfopcap live -D lists them)")
+	case lo.count < 0:
+		return usagef("live: --count must be positive")
+	case lo.duration < 0 || lo.interval < 0:
+		return usagef("live: --duration and --interval must be positive")
+	case lo.replyTimeout <= 0:
+		return usagef("live: --reply-timeout must be positive")
+	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
+		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
+	case o.evidence != "":
+		return usagef("live: --evidence is for analyze: save the capture with -w FILE, then run tfopcap analyze --evidence on it")
+	}
+	servers, err := o.serverFilter()
+	if err != nil {
+		return err
+	}
+	if o.filter != "" {
+		if err := capture.NewFilter(o.filter).Compile(analyze.LinkEthernet); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+
+	l, err := capture.OpenLive(capture.LiveConfig{
+		Interface:  lo.iface,
+		Snaplen:    lo.snaplen,
+		BufferSize: int(lo.bufferSize),
+		Promisc:    !lo.noPromisc,
+		Filter:     o.filter,
+	})
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	defer l.Close()
+	var save *os.File
+	if lo.write != "" {
+		if save, err = os.Create(lo.write); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+		defer save.Close()
+		if err := l.SaveTo(save); err != nil {
+			return fmt.Errorf("live: %s: %w", lo.write, err)
+		}
+	}
+	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
+		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)))
+
+	// Where --attempts lines go, and whether a status line is drawn.
+	attemptsOut := st.stderr
+	if o.format.value == "text" {
+		attemptsOut = st.stdout
+	}
+	status := lo.interval == 0 && isTerminal(st.stderr)
+	clearStatus := func() {
+		if status {
+			fmt.Fprint(st.stderr, "\r\033[K")
+		}
+	}
+
+	coll := analyze.NewCollector(o.maxAttempts)
+	sink := &liveSink{coll: coll, limit: lo.count}
+	if o.attempts {
+		sink.onJudged = func(a *analyze.Attempt) {
+			rep := analyze.NewAttemptReport(a)
+			clearStatus()
+			fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep))
+		}
+	}
+	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
+	stg := &stage{input: 0, src: l, servers: servers, out: make(chan batch, 64), eager: true}
+	go stg.run()
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	tick := time.NewTicker(statusEvery)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if lo.duration > 0 {
+		timer := time.NewTimer(lo.duration)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	start := time.Now()
+	nextSummary := start.Add(lo.interval)
+	line := func(now time.Time) string {
+		s := l.Stats()
+		return fmt.Sprintf("live %s %s: %s, %d waiting, %d packets, %d dropped",
+			l.Name(), now.Sub(start).Truncate(time.Second), sink.summary(), tracker.Open(), s.Captured, s.Dropped+s.IfDropped)
+	}
+
+	stopping := false
+	var srcErr error
+loop:
+	for {
+		select {
+		case b, ok := <-stg.out:
+			if !ok {
+				break loop
+			}
+			for i := range b.events {
+				tracker.Add(b.events[i].ref, &b.events[i].seg)
+			}
+			if b.err != nil {
+				srcErr = b.err
+			}
+		case now := <-tick.C:
+			tracker.Advance(now.UnixNano())
+			switch {
+			case lo.interval > 0 && !now.Before(nextSummary):
+				fmt.Fprintf(st.stderr, "%s %s\n", now.UTC().Format(time.RFC3339), line(now))
+				nextSummary = nextSummary.Add(lo.interval)
+			case status:
+				fmt.Fprintf(st.stderr, "\r\033[K%s", line(now))
+			}
+		case <-sigs:
+			if stopping {
+				l.Close() // a second Ctrl-C: stop without draining
+			}
+			stopping = true
+			l.Stop()
+		case <-deadline:
+			stopping = true
+			l.Stop()
+		}
+		if sink.full() && !stopping {
+			stopping = true
+			l.Stop()
+		}
+	}
+	tracker.Flush()
+	clearStatus()
+
+	in, err := inputReport(l.Info(), &stg.stats, srcErr)
+	if err != nil {
+		return err
+	}
+	if srcErr != nil {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", srcErr)
+	}
+	stats := l.Stats()
+	r := coll.Report(toolName, []analyze.InputReport{in})
+	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
+	if stats.Dropped > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the kernel dropped %d of %d packets (capture buffer full): attempts may be missing or misjudged; raise --buffer-size", stats.Dropped, stats.Received))
+	}
+	if stats.IfDropped > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the interface dropped %d packets before capture: attempts may be missing or misjudged", stats.IfDropped))
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
+	}
+	if save != nil {
+		if err := save.Close(); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+	}
+	if o.attempts && o.format.value == "text" {
+		o.attempts = false // streamed already
+	}
+	return o.finish(r, st)
+}
+
+// listInterfaces prints what -D shows: one interface a line, numbered as
+// tcpdump -D numbers them.
+func listInterfaces(st streams) error {
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	for i, ifc := range ifs {
+		state := "Down"
+		if ifc.Up {
+			state = "Up"
+			if ifc.Running {
+				state += ", Running"
+			}
+		}
+		if ifc.Loopback {
+			state += ", Loopback"
+		}
+		fmt.Fprintf(st.stdout, "%d.%s [%s]", i+1, ifc.Name, state)
+		for _, a := range ifc.Addrs {
+			fmt.Fprintf(st.stdout, " %s", a)
+		}
+		if ifc.Description != "" {
+			fmt.Fprintf(st.stdout, " (%s)", ifc.Description)
+		}
+		fmt.Fprintln(st.stdout)
+	}
+	return nil
+}
