@@ -47,11 +47,25 @@
 // The capacity of Data is clipped to its length, so appending to it never
 // overwrites the reader's buffer.
 //
+// # Live capture
+//
+// OpenLive captures from an interface (or "any") through libpcap with a
+// kernel BPF filter, built by LiveFilter, that lets only TCP segments with
+// SYN or RST set into user space, over IPv4 and IPv6, 802.1Q-tagged or not:
+// the one place this package knows a TCP flag, because filtering in the
+// kernel is what keeps a busy interface cheap to watch. Live.Next has the
+// FileReader's contract (Frame.Data valid until the next call; io.EOF at
+// the end), Stop ends the capture after draining what the kernel holds,
+// SaveTo tees the frames into a pcap, and Stats returns libpcap's counters.
+// Errors for the operator's usual mistakes wrap ErrPermission,
+// ErrNoSuchInterface and ErrInterfaceDown.
+//
 // # Concurrency
 //
 // A FileReader, a Filter and a PcapWriter are not safe for concurrent use:
 // each belongs to one goroutine at a time. Different readers (for instance
 // one per input file) may run in different goroutines. A gzip-compressed
 // input is inflated by a helper goroutine that the reader starts and Close
-// stops; it is invisible to callers.
+// stops; it is invisible to callers. A Live is read by one goroutine; its
+// Stop, Stats and Close may be called from any.
 package capture

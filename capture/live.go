@@ -51,7 +51,9 @@ type LiveConfig struct {
 // LiveStats are libpcap's counters (pcap_stats) plus the frames handed out.
 type LiveStats struct {
 	// Received counts packets that passed the kernel filter, including
-	// those then dropped (Linux: tp_packets).
+	// those then dropped (Linux: tp_packets). On loopback the kernel
+	// shows each packet twice, going out and coming in, and libpcap
+	// discards one copy: there Received is twice the frames captured.
 	Received int
 	// Dropped counts packets the kernel dropped for want of buffer space
 	// (Linux: tp_drops): raise the buffer size.

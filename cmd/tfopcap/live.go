@@ -276,7 +276,7 @@ func runLive(args []string, st streams) error {
 	nextSummary := start.Add(lo.interval)
 	line := func(now time.Time) string {
 		s := l.Stats()
-		return fmt.Sprintf("live %s %s: %s, %d waiting, %d packets, %d dropped",
+		return fmt.Sprintf("live %s %s: %s, %d open, %d packets, %d dropped",
 			l.Name(), now.Sub(start).Truncate(time.Second), sink.summary(), tracker.Open(), s.Captured, s.Dropped+s.IfDropped)
 	}
 
