@@ -1,6 +1,9 @@
 package analyze
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Hint texts. They name causes seen in the field and the fixes known to work,
 // so a report can be acted on without reading tcpdump output.
@@ -30,6 +33,18 @@ const (
 	hintTruncated = "%d attempt(s) left out: snaplen cut their TCP options; capture with " +
 		"a larger snap length (tcpdump -s 0)."
 )
+
+// hintOrder ranks the fixed hints, causes of failure first; hints with
+// counts in them come after.
+var hintOrder = []string{hintMPTCP, hintNoMPTCPInSight, hintOtherCauses, hintMixed, hintFallback, hintAlternation, hintUnconfirmed}
+
+// hintRank orders hints for display.
+func hintRank(h string) int {
+	if i := slices.Index(hintOrder, h); i >= 0 {
+		return i
+	}
+	return len(hintOrder)
+}
 
 // hints explains a server's verdict with likely causes.
 func hints(s *serverStats, v Verdict) []string {

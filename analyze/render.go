@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -44,8 +46,8 @@ func WriteJSON(w io.Writer, r *Report) error {
 // textWidth is the width text output is laid out for.
 const textWidth = 100
 
-// outcomeSummary lists the non-zero counts: "omitted 4, rejected 2".
-func outcomeSummary(c *OutcomeCounts) string {
+// outcomeParts lists the non-zero counts: ["omitted 4", "rejected 2"].
+func outcomeParts(c *OutcomeCounts) []string {
 	var parts []string
 	for i, n := range c {
 		if n > 0 {
@@ -53,10 +55,13 @@ func outcomeSummary(c *OutcomeCounts) string {
 		}
 	}
 	if len(parts) == 0 {
-		return "-"
+		return []string{"-"}
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
+
+// outcomeSummary lists the non-zero counts: "omitted 4, rejected 2".
+func outcomeSummary(c *OutcomeCounts) string { return strings.Join(outcomeParts(c), ", ") }
 
 // mptcpSummary is "SYN/SYN-ACK" counts, or "-" when MPTCP was not seen.
 func mptcpSummary(m MPTCPCounts) string {
@@ -87,15 +92,39 @@ func wrap(s string, width int, first, indent string) string {
 	return b.String()
 }
 
+// wrapList joins items with ", ", breaking lines between items so that they
+// stay within width where an item fits.
+func wrapList(items []string, width int, first, indent string) string {
+	var b strings.Builder
+	line, empty := first, true
+	for i, item := range items {
+		if i < len(items)-1 {
+			item += ","
+		}
+		if !empty && len(line)+1+len(item) > width {
+			b.WriteString(line)
+			b.WriteByte('\n')
+			line, empty = indent, true
+		}
+		if !empty {
+			line += " "
+		}
+		line += item
+		empty = false
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
 func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	fmt.Fprintf(w, "%s: %d input(s), %d packets, %d attempts, %d server(s)\n",
 		r.Tool, len(r.Inputs), r.Totals.Packets, r.Totals.Attempts, len(r.Servers))
 	for i, in := range r.Inputs {
-		fmt.Fprintf(w, "input %d: %s (%s, %s, %d packets", i, in.Name, in.Format, strings.Join(in.LinkTypes, "/"), in.Packets)
+		fmt.Fprintf(w, "input %d: %s\n  %s, %s, %d packets", i, in.Name, in.Format, strings.Join(in.LinkTypes, "/"), in.Packets)
 		if in.First != "" {
 			fmt.Fprintf(w, ", %s to %s", in.First, in.Last)
 		}
-		fmt.Fprintln(w, ")")
+		fmt.Fprintln(w)
 		for _, warn := range in.Warnings {
 			fmt.Fprintln(w, wrap("warning: "+warn, textWidth, "  ", "    "))
 		}
@@ -113,32 +142,40 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		return
 	}
 
-	serverW, outcomesW := len("SERVER"), len("OUTCOMES")
+	serverW := len("SERVER")
 	for _, s := range r.Servers {
 		serverW = max(serverW, len(s.Server))
-		outcomesW = max(outcomesW, len(outcomeSummary(&s.Outcomes)))
 	}
-	row := func(server, verdict, attempts, outcomes, mptcp string) {
-		fmt.Fprintf(w, "%-*s  %-12s  %8s  %-*s  %s\n", serverW, server, verdict, attempts, outcomesW, outcomes, mptcp)
+	// Outcomes come last and wrap at commas, so rows stay within textWidth
+	// however many outcomes a server has.
+	prefix := func(server, verdict, attempts, mptcp string) string {
+		return fmt.Sprintf("%-*s  %-12s  %8s  %-11s  ", serverW, server, verdict, attempts, mptcp)
 	}
-	row("SERVER", "VERDICT", "ATTEMPTS", "OUTCOMES", "MPTCP SYN/SYN-ACK")
+	fmt.Fprintln(w, prefix("SERVER", "VERDICT", "ATTEMPTS", "MPTCP S/SA")+"OUTCOMES")
 	for _, s := range r.Servers {
-		row(s.Server, s.Verdict.String(), fmt.Sprint(s.Attempts), outcomeSummary(&s.Outcomes), mptcpSummary(s.MPTCP))
+		p := prefix(s.Server, s.Verdict.String(), fmt.Sprint(s.Attempts), mptcpSummary(s.MPTCP))
+		fmt.Fprintln(w, wrapList(outcomeParts(&s.Outcomes), textWidth, p, strings.Repeat(" ", len(p))))
 	}
 
-	first := true
+	// A hint shared by several servers is printed once, with its servers,
+	// causes of failure first.
+	var order []string
+	servers := map[string][]string{}
 	for _, s := range r.Servers {
-		if len(s.Hints) == 0 {
-			continue
-		}
-		if first {
-			fmt.Fprintln(w, "\nHints:")
-			first = false
-		}
-		fmt.Fprintf(w, "%s (%s):\n", s.Server, s.Verdict)
 		for _, h := range s.Hints {
-			fmt.Fprintln(w, wrap(h, textWidth, "  - ", "    "))
+			if servers[h] == nil {
+				order = append(order, h)
+			}
+			servers[h] = append(servers[h], s.Server+" ("+s.Verdict.String()+")")
 		}
+	}
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(hintRank(a), hintRank(b)) })
+	if len(order) > 0 {
+		fmt.Fprintln(w, "\nHints:")
+	}
+	for _, h := range order {
+		fmt.Fprintln(w, wrapList(servers[h], textWidth, "* ", "  "))
+		fmt.Fprintln(w, wrap(h, textWidth, "    ", "    "))
 	}
 
 	if opts.Attempts {
