@@ -352,6 +352,10 @@ func (l *Live) Next(f *Frame) error {
 		case errors.Is(err, io.EOF):
 			// Closed under us.
 			return l.end(nil)
+		case errors.Is(err, pcap.NextErrorReadError):
+			// gopacket says only "Read Error"; libpcap says what happened
+			// ("The interface disappeared").
+			return l.end(fmt.Errorf("%s: read: %v", l.name, l.handle.Error()))
 		default:
 			return l.end(fmt.Errorf("%s: read: %w", l.name, err))
 		}
