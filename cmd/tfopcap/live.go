@@ -332,12 +332,7 @@ loop:
 	stats := l.Stats()
 	r := coll.Report(toolName, []analyze.InputReport{in})
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
-	if stats.Dropped > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the kernel dropped %d of %d packets (capture buffer full): attempts may be missing or misjudged; raise --buffer-size", stats.Dropped, stats.Received))
-	}
-	if stats.IfDropped > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the interface dropped %d packets before capture: attempts may be missing or misjudged", stats.IfDropped))
-	}
+	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
@@ -350,6 +345,18 @@ loop:
 		o.attempts = false // streamed already
 	}
 	return o.finish(r, st)
+}
+
+// dropWarnings says what libpcap's drop counters mean for the report.
+func dropWarnings(s capture.LiveStats) []string {
+	var w []string
+	if s.Dropped > 0 {
+		w = append(w, fmt.Sprintf("the kernel dropped %d of %d packets (capture buffer full): attempts may be missing or misjudged; raise --buffer-size", s.Dropped, s.Received))
+	}
+	if s.IfDropped > 0 {
+		w = append(w, fmt.Sprintf("the interface dropped %d packets before capture: attempts may be missing or misjudged", s.IfDropped))
+	}
+	return w
 }
 
 // listInterfaces prints what -D shows: one interface a line, numbered as

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
 	"github.com/tfopcap/tfopcap/internal/schematest"
 )
@@ -453,4 +454,47 @@ func TestLiveErrors(t *testing.T) {
 			t.Errorf("-D:\n%s", out)
 		}
 	})
+}
+
+func TestDropWarnings(t *testing.T) {
+	if w := dropWarnings(capture.LiveStats{Received: 10}); len(w) != 0 {
+		t.Errorf("no drops: %q", w)
+	}
+	w := dropWarnings(capture.LiveStats{Received: 3000, Dropped: 2760, IfDropped: 5})
+	if len(w) != 2 || !strings.Contains(w[0], "dropped 2760 of 3000") || !strings.Contains(w[0], "--buffer-size") || !strings.Contains(w[1], "interface dropped 5") {
+		t.Errorf("%q", w)
+	}
+}
+
+func TestSizeFlag(t *testing.T) {
+	for in, want := range map[string]int{"4194304": 4 << 20, "4096K": 4 << 20, "4M": 4 << 20, "16MiB": 16 << 20, "1G": 1 << 30, "512kb": 512 << 10, "100b": 100} {
+		var s sizeFlag
+		if err := s.Set(in); err != nil || int(s) != want {
+			t.Errorf("%q: %d, %v; want %d", in, s, err, want)
+		}
+	}
+	for _, in := range []string{"", "lots", "-1", "0", "4T", "3G", "1.5M"} {
+		var s sizeFlag
+		if err := s.Set(in); err == nil {
+			t.Errorf("%q accepted as %d", in, s)
+		}
+	}
+	if s := sizeFlag(4 << 20); s.String() != "4MiB" {
+		t.Errorf("String %q", s.String())
+	}
+}
+
+// TestLiveSinkCount: --count lets exactly N attempts into the report.
+func TestLiveSinkCount(t *testing.T) {
+	coll := analyze.NewCollector(0)
+	var streamed int
+	sink := &liveSink{coll: coll, limit: 2, onJudged: func(*analyze.Attempt) { streamed++ }}
+	server := netip.MustParseAddrPort("192.0.2.1:80")
+	for i := range 3 {
+		sink.Attempt(&analyze.Attempt{Server: server, Client: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.2"), uint16(1000+i)), Outcome: analyze.Granted})
+	}
+	r := coll.Report("t", nil)
+	if !sink.full() || streamed != 2 || r.Totals.Attempts != 2 || sink.summary() != "2 attempts (granted 2)" {
+		t.Errorf("full %v, streamed %d, report %d attempts, summary %q", sink.full(), streamed, r.Totals.Attempts, sink.summary())
+	}
 }
