@@ -194,8 +194,8 @@ func checkServers(t *testing.T, name string, r *analyze.Report, want map[string]
 
 // TestLiveLab is the end-to-end test: real TFO traffic between two network
 // namespaces, captured by the built tfopcap binary at once on the server's
-// veth (with -w), on "any" in the client's namespace and on the client's
-// veth in text form, all stopped with SIGINT. Each report must hold
+// veth (with -w, and again with -f), on "any" in the client's namespace
+// and on the client's veth in text form, all stopped with SIGINT. Each report must hold
 // exactly the verdicts, outcome and MPTCP counts the traffic produces, and
 // the saved pcap must read back through analyze to the same report.
 func TestLiveLab(t *testing.T) {
@@ -222,6 +222,7 @@ func TestLiveLab(t *testing.T) {
 	onSrv := startLive(t, bin, p.Server, "server veth", "-i", p.ServerIf, "--format", "json", "--attempts", "-w", saved)
 	onAny := startLive(t, bin, p.Client, "client any", "-i", "any", "--format", "json")
 	onCli := startLive(t, bin, p.Client, "client veth text", "-i", p.ClientIf, "--attempts")
+	onFilt := startLive(t, bin, p.Server, "server veth -f", "-i", p.ServerIf, "--format", "json", "-f", "tcp port 8002 or ip6")
 
 	// The traffic, in an order that makes each outcome certain. Linux
 	// caches TFO cookies per server address, so the cache is flushed
@@ -263,7 +264,7 @@ func TestLiveLab(t *testing.T) {
 		clients = append(clients, res.Client.String())
 	}
 	time.Sleep(300 * time.Millisecond) // let the last SYN-ACKs reach the captures
-	for _, lp := range []*liveProc{onSrv, onAny, onCli} {
+	for _, lp := range []*liveProc{onSrv, onAny, onCli, onFilt} {
 		if code := lp.wait(t, os.Interrupt); code != 0 {
 			t.Fatalf("%s: exit %d after SIGINT:\n%s", lp.name, code, lp.stderr.String())
 		}
@@ -304,6 +305,14 @@ func TestLiveLab(t *testing.T) {
 			srvReport = r
 		}
 	}
+	// -f narrows the kernel filter: only the IPv4 server on 8002 and the
+	// IPv6 one, 4 attempts of 2 packets each.
+	filtered := onFilt.report(t)
+	checkServers(t, onFilt.name, filtered, map[string]serverWant{noTFO.String(): want[noTFO.String()], v6TFO.String(): want[v6TFO.String()]})
+	if filtered.Live == nil || filtered.Live.Received != 8 {
+		t.Errorf("%s: live %+v, want 8 received", onFilt.name, filtered.Live)
+	}
+
 	// --attempts with json streams the attempt lines to stderr.
 	if n := strings.Count(onSrv.stderr.String(), " => "); n != len(steps) {
 		t.Errorf("server veth: %d attempt lines on stderr, want %d:\n%s", n, len(steps), onSrv.stderr.String())
