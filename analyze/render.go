@@ -40,6 +40,7 @@ func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // hints say ">= 6.2": keep them readable
 	return enc.Encode(r)
 }
 

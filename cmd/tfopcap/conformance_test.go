@@ -57,17 +57,16 @@ func needTshark(t *testing.T) {
 
 // tsPacket is one TCP SYN or RST as tshark dissects it.
 type tsPacket struct {
-	frame, iface     int
-	src, dst         string // ip:port, [ipv6]:port
-	flags            uint8
-	seq, ack         uint32
-	dataLen          int
-	tfo              string // none, request, cookie, malformed
-	cookie           string
-	tfoKind          int
-	mptcp            bool
-	mptcpSubtype     int // -1 when tshark gives none
-	tsharkMalformSet bool
+	frame, iface int
+	src, dst     string // ip:port, [ipv6]:port
+	flags        uint8
+	seq, ack     uint32
+	dataLen      int
+	tfo          string // none, request, cookie, malformed
+	cookie       string
+	tfoKind      int
+	mptcp        bool
+	mptcpSubtype int // -1 when tshark gives none
 }
 
 const tsharkFields = "frame.number frame.interface_id ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport " +
