@@ -121,6 +121,20 @@ type stage struct {
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
 	eager bool
+	// free returns batches' event slices from the merger for reuse, so
+	// that steady state allocates nothing. run makes it before its first
+	// send on out, and the merger uses it only after receiving from out.
+	free chan []event
+}
+
+// newBatch returns an empty batch, reusing one the merger is done with.
+func (s *stage) newBatch(size int) batch {
+	select {
+	case ev := <-s.free:
+		return batch{events: ev[:0]}
+	default:
+		return batch{events: make([]event, 0, size)}
+	}
 }
 
 func (s *stage) run() {
@@ -131,7 +145,10 @@ func (s *stage) run() {
 	if s.eager {
 		size = 1
 	}
-	b := batch{events: make([]event, 0, size)}
+	// Batches in flight: the channel's, the one filling, the merger's head
+	// and the one it has just finished.
+	s.free = make(chan []event, cap(s.out)+3)
+	b := s.newBatch(size)
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -182,7 +199,7 @@ func (s *stage) run() {
 		b.events = append(b.events, ev)
 		if len(b.events) == size {
 			s.out <- b
-			b = batch{events: make([]event, 0, size)}
+			b = s.newBatch(size)
 		}
 	}
 }
@@ -195,6 +212,15 @@ type merger struct {
 	pos    []int
 	done   []bool
 	errs   []error
+	// spent are head batches read to the end. The event next returned
+	// last may point into one, so they go back to their stage's free list
+	// only at the following call.
+	spent []spentBatch
+}
+
+type spentBatch struct {
+	stage  int
+	events []event
 }
 
 func newMerger(stages []*stage) *merger {
@@ -223,12 +249,22 @@ func (m *merger) fill(i int) {
 		if b.err != nil {
 			m.errs[i] = b.err
 		}
+		if m.heads[i].events != nil {
+			m.spent = append(m.spent, spentBatch{i, m.heads[i].events})
+		}
 		m.heads[i], m.pos[i] = b, 0
 	}
 }
 
 // next returns the earliest pending event, or nil when all stages are done.
 func (m *merger) next() *event {
+	for _, sb := range m.spent {
+		select {
+		case m.stages[sb.stage].free <- sb.events:
+		default: // full: let the garbage collector have it
+		}
+	}
+	m.spent = m.spent[:0]
 	best := -1
 	for i := range m.stages {
 		if m.done[i] {
