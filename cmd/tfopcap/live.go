@@ -295,6 +295,10 @@ loop:
 			if b.err != nil {
 				srcErr = b.err
 			}
+			select { // hand the slice back for reuse, as the merger does
+			case stg.free <- b.events:
+			default:
+			}
 		case now := <-tick.C:
 			tracker.Advance(now.UnixNano())
 			switch {
