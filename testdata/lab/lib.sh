@@ -58,6 +58,7 @@ cap_stop() {
   tcprewrite --enet-vlan=add --enet-vlan-tag=100 --enet-vlan-cfi=0 --enet-vlan-pri=0 \
     --infile="$CAP_DIR/$CAP_NAME-eth.pcap" --outfile="$CAP_DIR/$CAP_NAME-vlan100.pcap" \
     || die "tcprewrite failed"
+  chmod 644 "$CAP_DIR/$CAP_NAME"* 2>/dev/null || true # dumpcap writes 0600
   rm -rf "$CAP_TMP"
 }
 
