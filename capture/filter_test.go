@@ -144,7 +144,7 @@ func TestFilterAllocs(t *testing.T) {
 	i := 0
 	f.Match(&a)
 	f.Match(&b)
-	allocs := countAllocs(1000, func() {
+	allocs := countAllocs(t, 1000, func() {
 		if _, err := f.Match(frames[i%2]); err != nil {
 			t.Fatal(err)
 		}
