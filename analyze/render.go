@@ -3,7 +3,6 @@ package analyze
 import (
 	"bufio"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -36,12 +35,11 @@ func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 	return bw.Flush()
 }
 
-// WriteJSON writes the report as one indented JSON object.
+// WriteJSON writes the report as one indented JSON object. Hints say
+// ">= 6.2", so HTML characters are not escaped. It streams the attempts
+// (render_json.go) rather than building the document in memory.
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // hints say ">= 6.2": keep them readable
-	return enc.Encode(r)
+	return writeJSONStream(w, r)
 }
 
 // textWidth is the width text output is laid out for.
