@@ -44,6 +44,17 @@ func LinkTypeSupported(lt uint16) bool {
 	return ok
 }
 
+// LinkInterface returns the capturing interface that the link header names,
+// when it names one: Linux cooked v2 (tcpdump -i any) carries the ifindex,
+// so a packet seen on two interfaces (a veth and the bridge it is
+// enslaved to) can be told from a retransmission.
+func LinkInterface(lt uint16, data []byte) (int, bool) {
+	if lt == LinkSLL2 && len(data) >= 8 {
+		return int(binary.BigEndian.Uint32(data[4:8])), true
+	}
+	return 0, false
+}
+
 // TCP flags, RFC 9293 section 3.1.
 const (
 	FlagFIN = 0x01

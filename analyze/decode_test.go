@@ -247,3 +247,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestLinkInterface(t *testing.T) {
+	sll2 := []byte{0x08, 0x00, 0, 0, 0, 0, 0, 7, 0, 1, 4, 6, 0, 0, 0, 0, 0, 0, 0, 0}
+	if idx, ok := LinkInterface(LinkSLL2, sll2); !ok || idx != 7 {
+		t.Errorf("SLL2: %d, %v; want 7, true", idx, ok)
+	}
+	if _, ok := LinkInterface(LinkSLL2, sll2[:6]); ok {
+		t.Error("SLL2 cut before the ifindex: want false")
+	}
+	if _, ok := LinkInterface(LinkEthernet, sll2); ok {
+		t.Error("Ethernet names no interface: want false")
+	}
+}

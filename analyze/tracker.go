@@ -149,7 +149,7 @@ type Tracker struct {
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open map[flowKey]*Attempt
 	free []*Attempt
-	// done remembers recently finalised answered attempts, so that late
+	// done remembers recently finalised attempts, so that late
 	// copies of their packets (a SYN-ACK retransmitted after 8 s, a SYN
 	// resent because the SYN-ACK was lost after the capture point) are
 	// recognised instead of becoming orphans or new attempts.
@@ -386,9 +386,14 @@ func (t *Tracker) finaliseChain(a *Attempt) {
 }
 
 func (t *Tracker) finalise(a *Attempt) {
+	// Unanswered attempts are remembered too: with a short live reply
+	// timeout, a client backing off (1, 2, 4, 8 s...) must stay one
+	// attempt, not become one per retransmission.
+	last := a.SYN.last
 	if a.Answered() {
-		t.done.add(flowKey{a.Client, a.Server}, a.ISN, a.SYN.DataLen, t.now)
+		last = max(last, a.Reply.Time)
 	}
+	t.done.add(flowKey{a.Client, a.Server}, a.ISN, a.SYN.DataLen, last)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
 	*a = Attempt{}
@@ -420,41 +425,51 @@ type recent struct {
 	ring     []recentKey
 	next     int
 	capacity int
+	gen      uint64 // numbers adds, so eviction knows a slot's entry is still its own
 }
 
 type recentAttempt struct {
 	isn     uint32
 	dataLen uint32
-	at      int64
+	at      int64 // the attempt's last activity
+	gen     uint64
 }
 
 type recentKey struct {
 	key flowKey
-	at  int64
+	gen uint64
 }
 
 func newRecent(capacity int) recent {
 	return recent{m: make(map[flowKey]recentAttempt), capacity: capacity}
 }
 
-func (r *recent) add(key flowKey, isn uint32, dataLen int, now int64) {
+func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64) {
+	r.gen++
+	slot := recentKey{key, r.gen}
 	if len(r.ring) < r.capacity {
-		r.ring = append(r.ring, recentKey{key, now})
+		r.ring = append(r.ring, slot)
 	} else {
 		old := r.ring[r.next]
-		if e, ok := r.m[old.key]; ok && e.at == old.at {
+		if e, ok := r.m[old.key]; ok && e.gen == old.gen {
 			delete(r.m, old.key)
 		}
-		r.ring[r.next] = recentKey{key, now}
+		r.ring[r.next] = slot
 		r.next = (r.next + 1) % r.capacity
 	}
-	r.m[key] = recentAttempt{isn: isn, dataLen: uint32(dataLen), at: now}
+	r.m[key] = recentAttempt{isn: isn, dataLen: uint32(dataLen), at: at, gen: r.gen}
 }
 
-// lateSYN reports whether a SYN with this ISN belongs to a finalised attempt.
+// lateSYN reports whether a SYN with this ISN belongs to a finalised
+// attempt; a client still retrying keeps the memory fresh.
 func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
 	e, ok := r.m[key]
-	return ok && e.isn == isn && now-e.at < recentWindow
+	if !ok || e.isn != isn || now-e.at >= recentWindow {
+		return false
+	}
+	e.at = now
+	r.m[key] = e
+	return true
 }
 
 // lateReply reports whether a reply with this ack answers a finalised attempt.

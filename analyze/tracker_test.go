@@ -216,9 +216,9 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 10_000},
 		}, outcomes: []Outcome{Omitted}},
-		{name: "syn-ack after the reply timeout is an orphan", pkts: []pkt{
+		{name: "syn-ack long after the reply timeout is an orphan", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
-			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 190_000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 250_000},
 		}, outcomes: []Outcome{Unanswered}, orphans: 1},
 	}
 	for _, tt := range tests {
@@ -280,6 +280,21 @@ func TestTrackerTimeout(t *testing.T) {
 	}
 }
 
+// TestTrackerBackoff checks that a client backing off past a short (live)
+// reply timeout stays one unanswered attempt.
+func TestTrackerBackoff(t *testing.T) {
+	rec := &recorder{}
+	tr := NewTracker(rec, 5e9)
+	for _, at := range []int64{0, 1, 3, 7, 15, 31} { // Linux 6.1's SYN backoff, in seconds
+		seg := pkt{from: "c", flags: syn, seq: 1, tfo: TFORequest}.segment()
+		tr.Add(PacketRef{Frame: int(at) + 1, Time: at * 1e9}, &seg)
+	}
+	tr.Flush()
+	if len(rec.attempts) != 1 || rec.attempts[0].Outcome != Unanswered {
+		t.Errorf("%d attempts, want 1 unanswered: %+v", len(rec.attempts), rec.attempts)
+	}
+}
+
 // TestTrackerTruncated checks that attempts whose options snaplen cut are
 // marked so the collector can leave them out of verdicts.
 func TestTrackerTruncated(t *testing.T) {
@@ -313,6 +328,20 @@ func TestTrackerChainBound(t *testing.T) {
 	tr.Flush()
 	if len(rec.attempts) != 100 {
 		t.Errorf("%d attempts finalised, want 100", len(rec.attempts))
+	}
+}
+
+// TestRecentBounded checks that the memory of finalised attempts stays at
+// its capacity, refreshed entries included.
+func TestRecentBounded(t *testing.T) {
+	r := newRecent(4)
+	for i := range 100 {
+		key := flowKey{netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer}
+		r.add(key, uint32(i), 0, int64(i))
+		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
+	}
+	if len(r.m) > 4 || len(r.ring) != 4 {
+		t.Errorf("%d entries, ring %d; want at most 4", len(r.m), len(r.ring))
 	}
 }
 

@@ -189,7 +189,7 @@ func (s *stage) run() {
 			continue
 		}
 		ev := event{
-			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: f.Interface, Time: f.Time},
+			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time},
 			seg: seg,
 		}
 		if s.evidence {
@@ -202,6 +202,16 @@ func (s *stage) run() {
 			b = s.newBatch(size)
 		}
 	}
+}
+
+// linkInterface tells apart the interfaces a frame may have been captured
+// on: the pcapng interface and, within it, the interface a cooked-v2
+// header names.
+func linkInterface(f *capture.Frame) int {
+	if idx, ok := analyze.LinkInterface(f.LinkType, f.Data); ok {
+		return f.Interface<<32 | idx
+	}
+	return f.Interface
 }
 
 // merger hands out events from several stages in timestamp order (a k-way
