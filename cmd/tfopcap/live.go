@@ -175,10 +175,6 @@ func runLive(args []string, st streams) error {
 	o.register(fs)
 	var lo liveOptions
 	lo.register(fs)
-	// Evidence needs every chosen attempt's frames kept to the end, which
-	// a capture of unbounded length cannot promise: -w, then analyze.
-	fs.MarkHidden("evidence")
-	fs.MarkHidden("evidence-outcomes")
 	if err := parseFlags(fs, args, st, liveUsage); err != nil {
 		return err
 	}
@@ -199,8 +195,6 @@ func runLive(args []string, st streams) error {
 		return usagef("live: --reply-timeout must be positive")
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
-	case o.evidence != "":
-		return usagef("live: --evidence is for analyze: save the capture with -w FILE, then run tfopcap analyze --evidence on it")
 	}
 	servers, err := o.serverFilter()
 	if err != nil {
@@ -249,6 +243,13 @@ func runLive(args []string, st streams) error {
 	}
 
 	coll := analyze.NewCollector(o.maxAttempts)
+	var ev *evidence
+	if o.evidence != "" {
+		if ev, err = newStreamEvidence(o.evidence, o.evOutcomes.set, l.LinkType(), l.Snaplen()); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+		coll.OnAttempt = ev.finalised
+	}
 	sink := &liveSink{coll: coll, limit: lo.count}
 	if o.attempts {
 		sink.onJudged = func(a *analyze.Attempt) {
@@ -258,7 +259,7 @@ func runLive(args []string, st streams) error {
 		}
 	}
 	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
-	stg := &stage{input: 0, src: l, servers: servers, out: make(chan batch, 64), eager: true}
+	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, out: make(chan batch, 64), eager: true}
 	go stg.run()
 
 	sigs := make(chan os.Signal, 2)
@@ -290,7 +291,10 @@ loop:
 				break loop
 			}
 			for i := range b.events {
-				tracker.Add(b.events[i].ref, &b.events[i].seg)
+				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
+				if ev != nil {
+					ev.add(id, b.events[i].raw)
+				}
 			}
 			if b.err != nil {
 				srcErr = b.err
@@ -325,6 +329,11 @@ loop:
 	}
 	tracker.Flush()
 	clearStatus()
+	if ev != nil {
+		if err := ev.write(); err != nil {
+			return fmt.Errorf("live: %w", err)
+		}
+	}
 
 	in, err := inputReport(l.Info(), &stg.stats, srcErr)
 	if err != nil {

@@ -220,7 +220,8 @@ func TestLiveLab(t *testing.T) {
 
 	saved := filepath.Join(dir, "live.pcap")
 	onSrv := startLive(t, bin, p.Server, "server veth", "-i", p.ServerIf, "--format", "json", "--attempts", "-w", saved)
-	onAny := startLive(t, bin, p.Client, "client any", "-i", "any", "--format", "json")
+	evidence := filepath.Join(dir, "evidence.pcap")
+	onAny := startLive(t, bin, p.Client, "client any", "-i", "any", "--format", "json", "--evidence", evidence)
 	onCli := startLive(t, bin, p.Client, "client veth text", "-i", p.ClientIf, "--attempts")
 	onFilt := startLive(t, bin, p.Server, "server veth -f", "-i", p.ServerIf, "--format", "json", "-f", "tcp port 8002 or ip6")
 
@@ -354,6 +355,24 @@ func TestLiveLab(t *testing.T) {
 	}
 	if in := offline.Inputs[0]; in.Packets != packets || !slices.Equal(in.LinkTypes, []string{"EN10MB"}) {
 		t.Errorf("analyze -w file: input %+v", in)
+	}
+
+	// --evidence kept exactly the omitted and rejected attempts' SYNs and
+	// SYN-ACKs, written as each attempt was judged.
+	stdout.Reset()
+	if code := run([]string{"analyze", "--format", "json", evidence}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+		t.Fatalf("analyze %s: exit %d: %s", evidence, code, stderr.String())
+	}
+	ev, err := analyze.ReadReport(&stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkServers(t, "live --evidence", ev, map[string]serverWant{
+		noTFO.String():   want[noTFO.String()],
+		mpNoTFO.String(): want[mpNoTFO.String()],
+	})
+	if in := ev.Inputs[0]; in.Packets != 6 || !slices.Equal(in.LinkTypes, []string{"LINUX_SLL2"}) {
+		t.Errorf("live --evidence: input %+v, want 6 LINUX_SLL2 packets", in)
 	}
 }
 
