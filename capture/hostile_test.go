@@ -444,3 +444,28 @@ func TestOpenPermissionDenied(t *testing.T) {
 		t.Errorf("as nobody: %s\nwant OPEN-ERROR=%s", out, want)
 	}
 }
+
+// TestSimplePacketLengths: a Simple Packet Block holds its packet cut to
+// the interface's snapshot length, and never more than the block holds.
+func TestSimplePacketLengths(t *testing.T) {
+	le := binary.LittleEndian
+	pkt := bytes.Repeat([]byte{0x45}, 60)
+	for _, c := range []struct {
+		name         string
+		snaplen      uint32
+		orig         int
+		data         []byte
+		caplen, olen int
+	}{
+		{"whole", 0, 60, pkt, 60, 60},
+		{"cut to the snapshot length", 32, 60, pkt, 32, 60},
+		{"original longer than the block", 0, 1500, pkt, 60, 1500},
+		{"original shorter than the block's padding", 0, 57, pkt, 57, 57},
+	} {
+		data := (&ng{bo: le}).shb().idb(1, c.snaplen).spb(c.orig, c.data).buf
+		got, _ := mustReadAll(t, c.name, data)
+		if len(got) != 1 || got[0].CapLen != c.caplen || got[0].OrigLen != c.olen || got[0].Time != 0 {
+			t.Errorf("%s: %v, want caplen %d len %d time 0", c.name, got, c.caplen, c.olen)
+		}
+	}
+}

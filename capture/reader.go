@@ -312,6 +312,9 @@ func (r *FileReader) BytesRead() int64 { return r.raw.n.Load() }
 
 // Close releases the reader and closes the file Open opened. Frames'
 // Data must not be used after Close. Next after Close returns an error.
+// For gzip input Close also stops the inflating goroutine; reading
+// standard input or a reader given to NewFileReader, which Close leaves
+// open, that goroutine exits once its pending Read returns.
 func (r *FileReader) Close() error {
 	if r.closed {
 		return nil
