@@ -138,7 +138,29 @@ type Sink interface {
 	OrphanReply(server netip.AddrPort, ref PacketRef)
 }
 
-type flowKey struct{ client, server netip.AddrPort }
+// flowKey identifies a client-server pair in flat bytes. netip.AddrPort
+// holds a pointer (for the zone, which decoded packets never have): as a
+// map key it hashes field by field and makes the garbage collector scan
+// the maps; this key is hashed as one block and holds no pointer, so the
+// maps of open and recent attempts are smaller and never scanned.
+type flowKey struct {
+	client, server [16]byte // As16: IPv4 as ::ffff:a.b.c.d
+	cport, sport   uint16
+	// is4 tells IPv4 from IPv4-mapped IPv6 (bit 0 client, bit 1 server),
+	// which netip keeps apart and As16 does not.
+	is4 uint8
+}
+
+func newFlowKey(client, server netip.AddrPort) flowKey {
+	k := flowKey{client: client.Addr().As16(), server: server.Addr().As16(), cport: client.Port(), sport: server.Port()}
+	if client.Addr().Is4() {
+		k.is4 |= 1
+	}
+	if server.Addr().Is4() {
+		k.is4 |= 2
+	}
+	return k
+}
 
 // Tracker matches client SYNs with the server's replies and finalises each
 // attempt with its outcome. Feed it segments in time order. Its zero value
@@ -284,7 +306,7 @@ func (t *Tracker) expired(a *Attempt) bool {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	key := flowKey{seg.Src, seg.Dst}
+	key := newFlowKey(seg.Src, seg.Dst)
 	head := t.open[key]
 	n := 0
 	for a := head; a != nil; a = a.prev {
@@ -350,7 +372,7 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	key := flowKey{seg.Dst, seg.Src}
+	key := newFlowKey(seg.Dst, seg.Src)
 	for a := t.open[key]; a != nil; a = a.prev {
 		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
 		if n > uint32(a.SYN.DataLen) {
@@ -393,7 +415,7 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.Answered() {
 		last = max(last, a.Reply.Time)
 	}
-	t.done.add(flowKey{a.Client, a.Server}, a.ISN, a.SYN.DataLen, last)
+	t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
 	*a = Attempt{}

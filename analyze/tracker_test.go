@@ -336,7 +336,7 @@ func TestTrackerChainBound(t *testing.T) {
 func TestRecentBounded(t *testing.T) {
 	r := newRecent(4)
 	for i := range 100 {
-		key := flowKey{netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer}
+		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
 		r.add(key, uint32(i), 0, int64(i))
 		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
 	}
