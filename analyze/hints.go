@@ -22,7 +22,8 @@ const (
 	hintMixed = "Some attempts were granted and others not: several backends behind one " +
 		"address, or a change during the capture; compare the attempts' times and frames."
 	hintAlternation = "Clients alternated TFO option kinds 34 and 254 (ExID 0xF989): Linux " +
-		"clients do that after their cookie requests went unanswered."
+		"clients switch kind after a cookie request is answered without a cookie, in case the " +
+		"server or a middlebox knows only the other one."
 	hintFallback = "Clients retried without TFO after their TFO SYN went unanswered: " +
 		"something drops SYNs carrying TFO (a middlebox or a firewall rule), so the server " +
 		"was never asked."

@@ -24,7 +24,18 @@ type goldenCase struct {
 // ../shared and skipped when it is absent.
 func goldenCases() []goldenCase {
 	pub := func(f string) string { return filepath.Join(publicDir, f) }
+	lab := func(f string) string { return filepath.Join("..", "..", "testdata", "captures", f) }
 	return []goldenCase{
+		{name: "seed-6.1.txt", args: []string{"analyze", lab("seed-6.1/seed-eth.pcap")}},
+		{name: "seed-6.1-attempts.txt", args: []string{"analyze", "--attempts", lab("seed-6.1/seed.pcapng")}},
+		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},
+		{name: "seed-6.1.json", args: []string{"analyze", "--format", "json", lab("seed-6.1/seed-nsec.pcap")}},
+		{name: "seed-6.1-fail-on.txt", args: []string{"analyze", "--fail-on", "omits,mixed", "--server", "10.77.0.1", lab("seed-6.1/seed-vlan100.pcap")}, exit: exitMatched},
+		{name: "host-6.18.txt", args: []string{"analyze", lab("host-6.18/host-eth.pcap")}},
+		{name: "host-6.18-attempts.txt", args: []string{"analyze", "--attempts", "--server", "[fd77::1]:8006", "--server", "10.77.0.1:8001", lab("host-6.18/host.pcapng")}},
+		{name: "host-6.18.md", args: []string{"analyze", "--format", "markdown", lab("host-6.18/host-any-sll2.pcap")}},
+		{name: "host-6.18.json", args: []string{"analyze", "--format", "json", lab("host-6.18/host-vlan100.pcap")}},
+		{name: "host-and-seed-together.txt", args: []string{"analyze", lab("host-6.18/host-nsec.pcap"), lab("seed-6.1/seed-eth.pcap")}},
 		{name: "public-tfo-mptcp-sll2.txt", args: []string{"analyze", "--attempts", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
 		{name: "public-tfo-mptcp-sll2.json", args: []string{"analyze", "--format", "json", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
 		{name: "public-pathspider-measurement.txt", args: []string{"analyze", pub("pathspider_tfo-measurement-exp254.pcap")}, public: true},
