@@ -205,13 +205,14 @@ func (s *stage) run() {
 }
 
 // linkInterface tells apart the interfaces a frame may have been captured
-// on: the pcapng interface and, within it, the interface a cooked-v2
-// header names.
+// on: the pcapng section and interface and, within it, the interface a
+// cooked-v2 header names.
 func linkInterface(f *capture.Frame) int {
+	iface := f.Section<<16 | f.Interface
 	if idx, ok := analyze.LinkInterface(f.LinkType, f.Data); ok {
-		return f.Interface<<32 | idx
+		return iface<<32 | idx
 	}
-	return f.Interface
+	return iface
 }
 
 // merger hands out events from several stages in timestamp order (a k-way
