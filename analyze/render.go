@@ -73,9 +73,27 @@ func mptcpSummary(m MPTCPCounts) string {
 // wrap breaks s into lines of at most width bytes; the first line starts
 // with first, the others with indent.
 func wrap(s string, width int, first, indent string) string {
+	return fill(strings.Fields(s), width, first, indent)
+}
+
+// wrapList joins items with ", ", breaking lines between items so that they
+// stay within width where an item fits.
+func wrapList(items []string, width int, first, indent string) string {
+	words := make([]string, len(items))
+	for i, item := range items {
+		words[i] = item
+		if i < len(items)-1 {
+			words[i] += ","
+		}
+	}
+	return fill(words, width, first, indent)
+}
+
+// fill lays words out on lines of at most width bytes, a space apart.
+func fill(words []string, width int, first, indent string) string {
 	var b strings.Builder
 	line, empty := first, true
-	for _, word := range strings.Fields(s) {
+	for _, word := range words {
 		if !empty && len(line)+1+len(word) > width {
 			b.WriteString(line)
 			b.WriteByte('\n')
@@ -85,30 +103,6 @@ func wrap(s string, width int, first, indent string) string {
 			line += " "
 		}
 		line += word
-		empty = false
-	}
-	b.WriteString(line)
-	return b.String()
-}
-
-// wrapList joins items with ", ", breaking lines between items so that they
-// stay within width where an item fits.
-func wrapList(items []string, width int, first, indent string) string {
-	var b strings.Builder
-	line, empty := first, true
-	for i, item := range items {
-		if i < len(items)-1 {
-			item += ","
-		}
-		if !empty && len(line)+1+len(item) > width {
-			b.WriteString(line)
-			b.WriteByte('\n')
-			line, empty = indent, true
-		}
-		if !empty {
-			line += " "
-		}
-		line += item
 		empty = false
 	}
 	b.WriteString(line)

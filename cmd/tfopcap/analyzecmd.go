@@ -54,6 +54,21 @@ func (o *reportOptions) newEvidence() *evidence {
 	return newEvidence(o.evidence, o.evOutcomes.set)
 }
 
+// prepare checks the flags that need more than parsing, before any input is
+// opened: it returns the --server filter and catches a -f syntax error.
+func (o *reportOptions) prepare() (*segmentFilter, error) {
+	servers, err := o.serverFilter()
+	if err != nil {
+		return nil, err
+	}
+	if o.filter != "" {
+		if err := capture.NewFilter(o.filter).Compile(analyze.LinkEthernet); err != nil {
+			return nil, &usageError{err.Error()}
+		}
+	}
+	return servers, nil
+}
+
 // serverFilter parses --server values.
 func (o *reportOptions) serverFilter() (*segmentFilter, error) {
 	f := &segmentFilter{}
@@ -108,15 +123,9 @@ func runAnalyze(args []string, st streams) error {
 	if stdins := len(slices.DeleteFunc(slices.Clone(files), func(f string) bool { return f != "-" })); stdins > 1 {
 		return usagef("analyze: standard input (-) can be read only once")
 	}
-	servers, err := o.serverFilter()
+	servers, err := o.prepare()
 	if err != nil {
 		return err
-	}
-	if o.filter != "" {
-		// Catch a syntax error before reading anything.
-		if err := capture.NewFilter(o.filter).Compile(analyze.LinkEthernet); err != nil {
-			return &usageError{err.Error()}
-		}
 	}
 
 	readers := make([]*capture.FileReader, 0, len(files))

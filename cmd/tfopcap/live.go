@@ -196,14 +196,9 @@ func runLive(args []string, st streams) error {
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
 	}
-	servers, err := o.serverFilter()
+	servers, err := o.prepare()
 	if err != nil {
 		return err
-	}
-	if o.filter != "" {
-		if err := capture.NewFilter(o.filter).Compile(analyze.LinkEthernet); err != nil {
-			return &usageError{err.Error()}
-		}
 	}
 
 	l, err := capture.OpenLive(capture.LiveConfig{
