@@ -56,6 +56,28 @@ func (r *recorder) stop(t *testing.T) {
 	}
 }
 
+// waitPacketSockets waits until ns has n packet sockets (/proc/net/packet
+// is per network namespace), that is until n recorders really capture.
+func waitPacketSockets(t *testing.T, ns netnslab.Netns, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := ns.Run("cat", "/proc/net/packet")
+		if err != nil {
+			t.Fatalf("%s: /proc/net/packet: %v", ns.Name, err)
+		}
+		if lines := strings.Count(strings.TrimSpace(out), "\n"); lines >= n {
+			// libpcap attaches its filter and ring right after the socket.
+			time.Sleep(100 * time.Millisecond)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d recorders not capturing after 10s:\n%s", ns.Name, n, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestAnalyzeLab builds the two-namespace lab, makes real TFO traffic
 // between two Linux network stacks, records it with tcpdump and dumpcap in
 // four formats, and checks that `tfopcap analyze` finds exactly the
@@ -105,6 +127,11 @@ func TestAnalyzeLab(t *testing.T) {
 		startRecorder(t, p.Server, "tcpdump nsec", "tcpdump", "-n", "--immediate-mode", "--time-stamp-precision=nano", "-i", p.ServerIf, "-w", files["nsec.pcap"]),
 		startRecorder(t, p.Client, "dumpcap", "dumpcap", "-q", "-i", p.ClientIf, "-s", "256", "-w", files["dumpcap.pcapng"]),
 	}
+	// dumpcap says "Capturing on" before its capture process has opened
+	// the interface: wait until every recorder's packet socket exists, or
+	// the first handshakes are lost.
+	waitPacketSockets(t, p.Client, 3)
+	waitPacketSockets(t, p.Server, 1)
 
 	rotateKey := func() {
 		if err := p.Server.Sysctl("net.ipv4.tcp_fastopen_key", "00000001-00000002-00000003-00000004"); err != nil {
