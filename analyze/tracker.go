@@ -84,6 +84,7 @@ type Attempt struct {
 	Outcome        Outcome
 
 	prev *Attempt // older open attempt on the same flow
+	slot int32    // index in Tracker.live while open
 }
 
 // Answered reports whether the server's reply was seen.
@@ -170,6 +171,11 @@ type Tracker struct {
 	// open holds the newest open attempt per flow; older ones on the same
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open map[flowKey]*Attempt
+	// live lists every open attempt with the time it expires, so that a
+	// sweep reads a dense array instead of visiting each attempt through
+	// the map, and finalises in an order that does not depend on map
+	// iteration.
+	live []openSlot
 	free []*Attempt
 	// done remembers recently finalised attempts, so that late
 	// copies of their packets (a SYN-ACK retransmitted after 8 s, a SYN
@@ -263,46 +269,78 @@ func (t *Tracker) Advance(now int64) {
 
 // Flush finalises every open attempt, as at the end of the input.
 func (t *Tracker) Flush() {
-	for k, a := range t.open {
-		delete(t.open, k)
-		t.finaliseChain(a)
+	for len(t.live) > 0 {
+		t.finalise(t.live[len(t.live)-1].a)
 	}
+	clear(t.open)
 }
 
+// openSlot is an open attempt and the capture time after which it expires.
+type openSlot struct {
+	deadline int64
+	a        *Attempt
+}
+
+// sweep finalises the attempts that have expired: answered ones linger
+// after their reply, unanswered ones wait replyTimeout after their latest
+// SYN copy.
 func (t *Tracker) sweep() {
-	for k, head := range t.open {
-		// Attempts on a flow are chained newest first; drop expired ones
-		// wherever they are in the chain.
-		var keep *Attempt
-		var tail *Attempt
-		for a := head; a != nil; {
-			prev := a.prev
-			if t.expired(a) {
-				t.finalise(a)
-			} else {
-				a.prev = nil
-				if keep == nil {
-					keep = a
-				} else {
-					tail.prev = a
-				}
-				tail = a
-			}
-			a = prev
+	for i := 0; i < len(t.live); {
+		s := t.live[i]
+		if t.now <= s.deadline {
+			i++
+			continue
 		}
-		if keep == nil {
-			delete(t.open, k)
-		} else if keep != head {
-			t.open[k] = keep
-		}
+		t.unlink(s.a)
+		t.finalise(s.a) // moves the last slot to i, which is checked next
 	}
 }
 
-func (t *Tracker) expired(a *Attempt) bool {
+// deadline is when a expires: it is finalised at the first sweep after it.
+func (t *Tracker) deadline(a *Attempt) int64 {
 	if a.Answered() {
-		return t.now-a.Reply.Time > t.linger
+		return a.Reply.Time + t.linger
 	}
-	return t.now-a.SYN.last > t.replyTimeout
+	return a.SYN.last + t.replyTimeout
+}
+
+// track adds a new open attempt to live; touch updates its deadline after
+// a SYN copy or the reply; untrack removes it.
+func (t *Tracker) track(a *Attempt) {
+	a.slot = int32(len(t.live))
+	t.live = append(t.live, openSlot{t.deadline(a), a})
+}
+
+func (t *Tracker) touch(a *Attempt) { t.live[a.slot].deadline = t.deadline(a) }
+
+func (t *Tracker) untrack(a *Attempt) {
+	last := len(t.live) - 1
+	if moved := t.live[last]; int(a.slot) != last {
+		t.live[a.slot] = moved
+		moved.a.slot = a.slot
+	}
+	t.live[last] = openSlot{}
+	t.live = t.live[:last]
+}
+
+// unlink takes a out of its flow's chain of open attempts.
+func (t *Tracker) unlink(a *Attempt) {
+	key := newFlowKey(a.Client, a.Server)
+	head := t.open[key]
+	if head == a {
+		if a.prev == nil {
+			delete(t.open, key)
+		} else {
+			t.open[key] = a.prev
+		}
+		return
+	}
+	for p := head; p != nil; p = p.prev {
+		if p.prev == a {
+			p.prev = a.prev
+			return
+		}
+	}
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
@@ -312,6 +350,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
 			a.SYN.addCopy(ref, seg)
+			t.touch(a)
 			return a.ID
 		}
 		n++
@@ -333,6 +372,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	}
 	a.prev = head
 	t.open[key] = a
+	t.track(a)
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
 	}
@@ -386,6 +426,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 				a.Reply.MPTCP = seg.Options.MPTCP
 				a.Reply.Truncated = seg.Options.Stop == WalkTruncated
 			}
+			t.touch(a)
 		case kind == a.Reply.Kind:
 			a.Reply.Copies++
 		default:
@@ -416,6 +457,7 @@ func (t *Tracker) finalise(a *Attempt) {
 		last = max(last, a.Reply.Time)
 	}
 	t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+	t.untrack(a)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
 	*a = Attempt{}
