@@ -1,9 +1,6 @@
 package analyze
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // Hint texts. They name causes seen in the field and the fixes known to work,
 // so a report can be acted on without reading tcpdump output.
@@ -29,9 +26,9 @@ const (
 		"was never asked."
 	hintUnconfirmed = "Cookies sent without data cannot show whether the server accepts TFO: " +
 		"a TFO server and one ignoring TFO answer alike."
-	hintOrphans = "%d SYN-ACK(s) answer SYNs missing from the capture (it began mid-handshake); " +
-		"they are counted, not judged."
-	hintTruncated = "%d attempt(s) left out: snaplen cut their TCP options; capture with " +
+	hintOrphans = "Some SYN-ACKs answer SYNs missing from the capture (it began mid-handshake, " +
+		"or missed packets): they are counted (synack_without_syn), not judged."
+	hintTruncated = "Some attempts were left out (truncated): snaplen cut their TCP options; capture with " +
 		"a larger snap length (tcpdump -s 0)."
 )
 
@@ -70,10 +67,10 @@ func hints(s *serverStats, v Verdict) []string {
 		h = append(h, hintUnconfirmed)
 	}
 	if s.orphans > 0 {
-		h = append(h, fmt.Sprintf(hintOrphans, s.orphans))
+		h = append(h, hintOrphans)
 	}
 	if s.truncated > 0 {
-		h = append(h, fmt.Sprintf(hintTruncated, s.truncated))
+		h = append(h, hintTruncated)
 	}
 	return h
 }

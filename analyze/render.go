@@ -147,7 +147,20 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	fmt.Fprintln(w, prefix("SERVER", "VERDICT", "ATTEMPTS", "MPTCP S/SA")+"OUTCOMES")
 	for _, s := range r.Servers {
 		p := prefix(s.Server, s.Verdict.String(), fmt.Sprint(s.Attempts), mptcpSummary(s.MPTCP))
-		fmt.Fprintln(w, wrapList(outcomeParts(&s.Outcomes), textWidth, p, strings.Repeat(" ", len(p))))
+		var parts []string
+		if s.Attempts > 0 {
+			parts = outcomeParts(&s.Outcomes)
+		}
+		if s.Truncated > 0 {
+			parts = append(parts, fmt.Sprintf("(+%d cut by snaplen)", s.Truncated))
+		}
+		if s.SYNACKWithoutSYN > 0 {
+			parts = append(parts, fmt.Sprintf("(+%d SYN-ACK without SYN)", s.SYNACKWithoutSYN))
+		}
+		if len(parts) == 0 {
+			parts = []string{"-"}
+		}
+		fmt.Fprintln(w, wrapList(parts, textWidth, p, strings.Repeat(" ", len(p))))
 	}
 
 	// A hint shared by several servers is printed once, with its servers,
