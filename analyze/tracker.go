@@ -192,6 +192,7 @@ type Tracker struct {
 	now       int64
 	nextSweep int64
 	lastID    uint64
+	flushing  bool // finalising everything at the end: nothing to remember
 }
 
 // Default time limits, in capture time.
@@ -267,12 +268,19 @@ func (t *Tracker) Advance(now int64) {
 	}
 }
 
-// Flush finalises every open attempt, as at the end of the input.
+// Flush finalises every open attempt, as at the end of the input. No late
+// copy can follow the end, so it does not remember them for that (a tenth
+// of a large capture's tracking time), and it releases its tables; a
+// tracker fed again after Flush starts afresh.
 func (t *Tracker) Flush() {
+	t.flushing = true
 	for len(t.live) > 0 {
 		t.finalise(t.live[len(t.live)-1].a)
 	}
-	clear(t.open)
+	t.flushing = false
+	t.open = make(map[flowKey]*Attempt)
+	t.live, t.free = nil, nil
+	t.done = newRecent(t.done.capacity)
 }
 
 // openSlot is an open attempt and the capture time after which it expires.
@@ -456,7 +464,9 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.Answered() {
 		last = max(last, a.Reply.Time)
 	}
-	t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+	if !t.flushing {
+		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+	}
 	t.untrack(a)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
