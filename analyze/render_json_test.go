@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -78,22 +80,37 @@ func firstDiff(a, b []byte) string {
 	return fmt.Sprintf("at byte %d\ngot:  %q\nwant: %q", i, a[from:min(len(a), i+80)], b[from:min(len(b), i+80)])
 }
 
-func TestAppendIndented(t *testing.T) {
-	for _, src := range []string{`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":"d,:{}[]\"\\"}]}`, `"x"`, `3`, `[[],[{}],null]`} {
-		var want bytes.Buffer
-		if err := json.Indent(&want, []byte(src), "    ", "  "); err != nil {
-			t.Fatal(err)
+// TestAttemptJSONFields fails when a field is added to, removed from or
+// reordered in the attempt structs without appendAttempt following.
+func TestAttemptJSONFields(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[AttemptReport](), reflect.TypeFor[SYNReport](), reflect.TypeFor[ReplyReport]()} {
+		var tags []string
+		for i := range typ.NumField() {
+			if tag, ok := typ.Field(i).Tag.Lookup("json"); ok && tag != "-" {
+				tags = append(tags, tag)
+			}
 		}
-		// json.Indent puts the prefix after each newline: at depth 2 with
-		// indent "  " that is what appendIndented does.
-		if got := appendIndented(nil, []byte(src), 2); !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("appendIndented(%s) =\n%s\nwant\n%s", src, got, want.Bytes())
+		if want := attemptJSONFields[typ.Name()]; !slices.Equal(tags, want) {
+			t.Errorf("%s has JSON fields %q; appendAttempt writes %q: update it (render_json.go)", typ.Name(), tags, want)
 		}
 	}
 }
 
+// plainReport is randomReport with the strings a real report has.
+func plainReport(n int) *Report {
+	r := randomReport(rand.New(rand.NewPCG(1, 2)), n)
+	for i := range r.Attempts {
+		a := &r.Attempts[i]
+		a.Client, a.SYN.Time, a.SYN.TFO, a.SYN.Cookie, a.SYN.MPTCP = "198.19.0.1:40000", "2025-11-25T23:27:01.123456Z", "cookie", "0123456789abcdef", "MP_CAPABLE v1"
+		if a.Reply != nil {
+			a.Reply.Time, a.Reply.Cookie, a.Reply.MPTCP = "2025-11-25T23:27:01.123556Z", "", ""
+		}
+	}
+	return r
+}
+
 func BenchmarkWriteJSON(b *testing.B) {
-	r := randomReport(rand.New(rand.NewPCG(1, 2)), DefaultMaxAttempts)
+	r := plainReport(DefaultMaxAttempts)
 	var buf bytes.Buffer
 	WriteJSON(&buf, r)
 	b.SetBytes(int64(buf.Len()))
@@ -105,7 +122,7 @@ func BenchmarkWriteJSON(b *testing.B) {
 }
 
 func BenchmarkEncoderJSON(b *testing.B) {
-	r := randomReport(rand.New(rand.NewPCG(1, 2)), DefaultMaxAttempts)
+	r := plainReport(DefaultMaxAttempts)
 	b.SetBytes(int64(len(referenceJSON(r))))
 	b.ReportAllocs()
 	for b.Loop() {
