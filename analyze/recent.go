@@ -1,0 +1,164 @@
+package analyze
+
+import "hash/maphash"
+
+// Late copies of finalised attempts are recognised this long after the
+// attempt ends, which covers Linux's SYN-ACK retransmissions
+// (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries. At most
+// recentCapacity attempts are remembered, which bounds memory at any rate.
+const (
+	recentWindow   = 60e9
+	recentCapacity = 1 << 16
+)
+
+// recent is a bounded memory of finalised attempts, oldest evicted first.
+// A later attempt on the same flow replaces an earlier one.
+//
+// It is a ring of entries, grown to its capacity as needed and then
+// reused, with an open-addressing index over it (linear probing, at most
+// half full, backward-shift deletion, so no tombstones). Each index slot
+// holds 32 bits of the key's hash and the ring position, so probing
+// touches a ring entry only when the hash matches. At capacity it takes
+// 56 bytes per entry and 16 per entry of index, 4.7 MB for 65536 (a Go
+// map beside a ring of keys took 11 MB), and an eviction is one probe
+// rather than a map lookup and a delete.
+type recent struct {
+	ring     []recentEntry
+	next     int // the oldest entry, once the ring is full
+	capacity int
+	index    []uint64 // hash<<32 | ring position+1; 0 is an empty slot
+	indexed  int      // entries the index points to
+	seed     maphash.Seed
+}
+
+type recentEntry struct {
+	key     flowKey
+	isn     uint32
+	dataLen uint32
+	at      int64 // the attempt's last activity
+}
+
+func newRecent(capacity int) recent {
+	return recent{capacity: capacity, seed: maphash.MakeSeed()}
+}
+
+// len is the number of flows remembered.
+func (r *recent) len() int { return r.indexed }
+
+func (r *recent) hash(key flowKey) uint32 { return uint32(maphash.Comparable(r.seed, key)) }
+
+func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64) {
+	var pos int
+	if len(r.ring) < r.capacity {
+		pos = len(r.ring)
+		r.ring = append(r.ring, recentEntry{})
+	} else {
+		pos = r.next
+		r.next = (r.next + 1) % r.capacity
+		r.unindex(r.hash(r.ring[pos].key), pos)
+	}
+	r.ring[pos] = recentEntry{key: key, isn: isn, dataLen: uint32(dataLen), at: at}
+	r.put(r.hash(key), pos)
+}
+
+// put indexes the entry at ring position pos, replacing the entry of the
+// same flow if there is one (it stays in the ring, unindexed, until its
+// slot is reused).
+func (r *recent) put(h uint32, pos int) {
+	if 2*(r.indexed+1) > len(r.index) {
+		r.grow()
+	}
+	v := uint64(h)<<32 | uint64(pos+1)
+	mask := len(r.index) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		e := r.index[i]
+		if e == 0 {
+			r.index[i] = v
+			r.indexed++
+			return
+		}
+		if uint32(e>>32) == h && r.ring[uint32(e)-1].key == r.ring[pos].key {
+			r.index[i] = v
+			return
+		}
+	}
+}
+
+// unindex removes ring position pos from the index, if it is there.
+func (r *recent) unindex(h uint32, pos int) {
+	mask := len(r.index) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		e := r.index[i]
+		if e == 0 {
+			return // replaced by a later attempt on the same flow
+		}
+		if uint32(e) != uint32(pos+1) {
+			continue
+		}
+		// Backward-shift deletion: move later entries of the probe run
+		// into the hole unless that would put them before their home.
+		for j := (i + 1) & mask; r.index[j] != 0; j = (j + 1) & mask {
+			home := int(uint32(r.index[j]>>32)) & mask
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				r.index[i] = r.index[j]
+				i = j
+			}
+		}
+		r.index[i] = 0
+		r.indexed--
+		return
+	}
+}
+
+func (r *recent) grow() {
+	old := r.index
+	r.index = make([]uint64, max(64, 2*len(old)))
+	mask := len(r.index) - 1
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		i := int(uint32(e>>32)) & mask
+		for r.index[i] != 0 {
+			i = (i + 1) & mask
+		}
+		r.index[i] = e
+	}
+}
+
+// lookup returns the entry remembered for key, or nil.
+func (r *recent) lookup(key flowKey) *recentEntry {
+	if r.indexed == 0 {
+		return nil
+	}
+	h := r.hash(key)
+	mask := len(r.index) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		e := r.index[i]
+		if e == 0 {
+			return nil
+		}
+		if uint32(e>>32) == h {
+			if en := &r.ring[uint32(e)-1]; en.key == key {
+				return en
+			}
+		}
+	}
+}
+
+// lateSYN reports whether a SYN with this ISN belongs to a finalised
+// attempt; a client still retrying keeps the memory fresh.
+func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
+	e := r.lookup(key)
+	if e == nil || e.isn != isn || now-e.at >= recentWindow {
+		return false
+	}
+	e.at = now
+	return true
+}
+
+// lateReply reports whether a reply with this ack answers a finalised attempt.
+func (r *recent) lateReply(key flowKey, ack uint32, now int64) bool {
+	e := r.lookup(key)
+	return e != nil && ack-(e.isn+1) <= e.dataLen && now-e.at < recentWindow
+}

@@ -1,0 +1,119 @@
+package analyze
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// refRecent is the map-and-ring memory that recent replaced, kept as the
+// reference it must agree with.
+type refRecent struct {
+	m        map[flowKey]refEntry
+	ring     []refSlot
+	next     int
+	capacity int
+	gen      uint64
+}
+
+type refEntry struct {
+	isn, dataLen uint32
+	at           int64
+	gen          uint64
+}
+
+type refSlot struct {
+	key flowKey
+	gen uint64
+}
+
+func (r *refRecent) add(key flowKey, isn uint32, dataLen int, at int64) {
+	r.gen++
+	slot := refSlot{key, r.gen}
+	if len(r.ring) < r.capacity {
+		r.ring = append(r.ring, slot)
+	} else {
+		old := r.ring[r.next]
+		if e, ok := r.m[old.key]; ok && e.gen == old.gen {
+			delete(r.m, old.key)
+		}
+		r.ring[r.next] = slot
+		r.next = (r.next + 1) % r.capacity
+	}
+	r.m[key] = refEntry{isn, uint32(dataLen), at, r.gen}
+}
+
+func (r *refRecent) lateSYN(key flowKey, isn uint32, now int64) bool {
+	e, ok := r.m[key]
+	if !ok || e.isn != isn || now-e.at >= recentWindow {
+		return false
+	}
+	e.at = now
+	r.m[key] = e
+	return true
+}
+
+func (r *refRecent) lateReply(key flowKey, ack uint32, now int64) bool {
+	e, ok := r.m[key]
+	return ok && ack-(e.isn+1) <= e.dataLen && now-e.at < recentWindow
+}
+
+// TestRecentMatchesReference drives both memories with the same random
+// adds and queries over a small key space (so flows repeat, entries are
+// replaced and evicted, and probe runs wrap and shift) and compares every
+// answer.
+func TestRecentMatchesReference(t *testing.T) {
+	for _, c := range []struct{ capacity, keys int }{{1, 3}, {4, 7}, {64, 50}, {64, 500}, {1000, 3000}} {
+		rng := rand.New(rand.NewPCG(uint64(c.capacity), uint64(c.keys)))
+		got := newRecent(c.capacity)
+		want := &refRecent{m: map[flowKey]refEntry{}, capacity: c.capacity}
+		key := func() flowKey {
+			n := rng.IntN(c.keys)
+			client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(n >> 8), byte(n)}), uint16(n%5))
+			if n%3 == 0 {
+				client = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 14: byte(n >> 8), 15: byte(n)}), 1)
+			}
+			return newFlowKey(client, testServer)
+		}
+		var now int64
+		for step := range 20000 {
+			now += rng.Int64N(2e9)
+			k := key()
+			isn := uint32(rng.IntN(4))
+			switch rng.IntN(3) {
+			case 0:
+				dl := rng.IntN(3)
+				got.add(k, isn, dl, now)
+				want.add(k, isn, dl, now)
+			case 1:
+				if g, w := got.lateSYN(k, isn, now), want.lateSYN(k, isn, now); g != w {
+					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
+				}
+			case 2:
+				ack := isn + 1 + uint32(rng.IntN(3))
+				if g, w := got.lateReply(k, ack, now), want.lateReply(k, ack, now); g != w {
+					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
+				}
+			}
+			if got.len() != len(want.m) {
+				t.Fatalf("capacity %d, step %d: %d flows remembered, reference %d", c.capacity, step, got.len(), len(want.m))
+			}
+		}
+	}
+}
+
+func BenchmarkRecent(b *testing.B) {
+	r := newRecent(recentCapacity)
+	keys := make([]flowKey, 1<<17)
+	for i := range keys {
+		keys[i] = newFlowKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), uint16(i)), testServer)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := keys[i&(len(keys)-1)]
+		r.lateSYN(k, uint32(i), int64(i))
+		r.add(k, uint32(i), 0, int64(i))
+		i++
+	}
+}
