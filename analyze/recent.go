@@ -23,7 +23,10 @@ const (
 // map beside a ring of keys took 11 MB), and an eviction is one probe
 // rather than a map lookup and a delete.
 type recent struct {
-	ring     []recentEntry
+	// ring holds the entries in chunks, so that growing it never copies
+	// and its memory is what it holds.
+	ring     [][]recentEntry
+	n        int // entries in ring
 	next     int // the oldest entry, once the ring is full
 	capacity int
 	index    []uint64 // hash<<32 | ring position+1; 0 is an empty slot
@@ -47,17 +50,25 @@ func (r *recent) len() int { return r.indexed }
 
 func (r *recent) hash(key flowKey) uint32 { return uint32(maphash.Comparable(r.seed, key)) }
 
+const recentChunk = 4096 // entries per ring chunk: 224 KB
+
+// entry returns the entry at ring position pos.
+func (r *recent) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
+
 func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64) {
 	var pos int
-	if len(r.ring) < r.capacity {
-		pos = len(r.ring)
-		r.ring = append(r.ring, recentEntry{})
+	if r.n < r.capacity {
+		pos = r.n
+		r.n++
+		if pos%recentChunk == 0 {
+			r.ring = append(r.ring, make([]recentEntry, min(recentChunk, r.capacity-pos)))
+		}
 	} else {
 		pos = r.next
 		r.next = (r.next + 1) % r.capacity
-		r.unindex(r.hash(r.ring[pos].key), pos)
+		r.unindex(r.hash(r.entry(pos).key), pos)
 	}
-	r.ring[pos] = recentEntry{key: key, isn: isn, dataLen: uint32(dataLen), at: at}
+	*r.entry(pos) = recentEntry{key: key, isn: isn, dataLen: uint32(dataLen), at: at}
 	r.put(r.hash(key), pos)
 }
 
@@ -77,7 +88,7 @@ func (r *recent) put(h uint32, pos int) {
 			r.indexed++
 			return
 		}
-		if uint32(e>>32) == h && r.ring[uint32(e)-1].key == r.ring[pos].key {
+		if uint32(e>>32) == h && r.entry(int(uint32(e))-1).key == r.entry(pos).key {
 			r.index[i] = v
 			return
 		}
@@ -139,7 +150,7 @@ func (r *recent) lookup(key flowKey) *recentEntry {
 			return nil
 		}
 		if uint32(e>>32) == h {
-			if en := &r.ring[uint32(e)-1]; en.key == key {
+			if en := r.entry(int(uint32(e)) - 1); en.key == key {
 				return en
 			}
 		}

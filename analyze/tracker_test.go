@@ -340,8 +340,8 @@ func TestRecentBounded(t *testing.T) {
 		r.add(key, uint32(i), 0, int64(i))
 		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
 	}
-	if r.len() > 4 || len(r.ring) != 4 {
-		t.Errorf("%d entries, ring %d; want at most 4", r.len(), len(r.ring))
+	if r.len() > 4 || r.n != 4 {
+		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
 	}
 }
 
