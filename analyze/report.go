@@ -136,10 +136,15 @@ const DefaultMaxAttempts = 10000
 // Collector aggregates finalised attempts into per-server results. It is the
 // Tracker's Sink. Its zero value is not usable: use NewCollector.
 type Collector struct {
-	servers  map[netip.AddrPort]*serverStats
-	attempts []AttemptReport
-	omitted  int
-	// maxAttempts caps len(attempts); < 0 keeps none.
+	servers map[netip.AddrPort]*serverStats
+	// kept holds copies of the attempts listed in detail, in chunks so
+	// that growing never copies; Report formats them. (Formatting them as
+	// they come took half again the memory, strings and all, while the
+	// tracker's own tables peak.)
+	kept    [][]Attempt
+	nkept   int
+	omitted int
+	// maxAttempts caps nkept; < 0 keeps none.
 	maxAttempts int
 	// OnAttempt, when set, sees every finalised attempt (streaming output).
 	OnAttempt func(*Attempt)
@@ -205,12 +210,20 @@ func (c *Collector) Attempt(a *Attempt) {
 	if c.maxAttempts < 0 {
 		return
 	}
-	if len(c.attempts) >= c.maxAttempts {
+	if c.nkept >= c.maxAttempts {
 		c.omitted++
 		return
 	}
-	c.attempts = append(c.attempts, NewAttemptReport(a))
+	if c.nkept%keptChunk == 0 {
+		c.kept = append(c.kept, make([]Attempt, 0, min(keptChunk, c.maxAttempts-c.nkept)))
+	}
+	chunk := &c.kept[len(c.kept)-1]
+	*chunk = append(*chunk, *a)
+	(*chunk)[len(*chunk)-1].prev = nil // the tracker's chain is not ours to keep
+	c.nkept++
 }
+
+const keptChunk = 1024 // attempts per chunk of Collector.kept: 312 KB
 
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
@@ -266,7 +279,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 		Tool:            tool,
 		Inputs:          inputs,
 		Servers:         []ServerReport{},
-		Attempts:        slices.Clone(c.attempts),
+		Attempts:        make([]AttemptReport, 0, c.nkept),
 		AttemptsOmitted: c.omitted,
 	}
 	if r.Inputs == nil {
@@ -274,6 +287,11 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 	}
 	if r.Attempts == nil {
 		r.Attempts = []AttemptReport{}
+	}
+	for _, chunk := range c.kept {
+		for i := range chunk {
+			r.Attempts = append(r.Attempts, NewAttemptReport(&chunk[i]))
+		}
 	}
 	for _, in := range inputs {
 		r.Totals.Packets += in.Packets
