@@ -114,6 +114,7 @@ func runAnalyze(args []string, st streams) error {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	var o reportOptions
 	o.register(fs)
+	quiet := fs.BoolP("quiet", "q", false, "no progress bar (drawn on standard error only when it is a terminal)")
 	if err := parseFlags(fs, args, st, analyzeUsage); err != nil {
 		return err
 	}
@@ -163,6 +164,10 @@ func runAnalyze(args []string, st streams) error {
 		coll.OnAttempt = ev.finalised
 	}
 	tracker := analyze.NewTracker(coll, 0)
+	var prog *progress
+	if !*quiet {
+		prog = startProgress(st.stderr, readers)
+	}
 	m := newMerger(stages)
 	for e := m.next(); e != nil; e = m.next() {
 		id := tracker.Add(e.ref, &e.seg)
@@ -170,6 +175,7 @@ func runAnalyze(args []string, st streams) error {
 			ev.add(id, e.raw)
 		}
 	}
+	prog.Stop()
 	tracker.Flush()
 	// The tracker's tables are garbage now: collect them before the report
 	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
