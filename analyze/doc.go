@@ -1,0 +1,39 @@
+// Package analyze decides, from TCP segments alone, whether servers do TCP
+// Fast Open (RFC 7413). It knows protocols and nothing of files: frames come
+// in as bytes with a link type, from whatever source the caller has.
+//
+// The flow, and the file for each step:
+//
+//	decode.go    Decode: link layer -> IPv4/IPv6 (options, extension
+//	             headers) -> a TCP Segment view
+//	options.go   ParseOptions: TFO (kind 34; kind 253/254 with ExID
+//	             0xF989), MPTCP (kind 30), and why the walk stopped
+//	tracker.go   Tracker: attempts keyed by (client, server, ISN), replies
+//	             matched by ack, an Outcome judged per attempt
+//	outcome.go   Outcome and Verdict names (a contract with users)
+//	report.go    Collector (the tracker's Sink) and the Report model
+//	hints.go     likely causes per server
+//	render*.go   text, JSON and markdown; diff.go compares two reports
+//
+// # Buffers
+//
+// Decode and ParseOptions read the caller's frame in place, never past its
+// end, and allocate nothing; a Segment keeps no reference to the frame
+// (a cookie is copied into the segment's fixed array). The Tracker reuses
+// its Attempt values: an *Attempt handed to a Sink is valid only during the
+// call, so a Sink copies what it keeps (NewAttemptReport does).
+//
+// # Damaged input
+//
+// A malformed packet is a finding, not an error: Decode says what it found
+// (DecodeStatus), an option walk records why it stopped (WalkStop), and a
+// TFO option of invalid length makes the attempt's outcome "malformed".
+// Attempts whose options a snap length cut are left out of verdicts and
+// counted, never judged from half an option list.
+//
+// # Concurrency
+//
+// Decode and ParseOptions are pure functions, safe from any goroutine. A
+// Tracker and a Collector are not safe for concurrent use: feed a Tracker
+// from one goroutine, in capture-time order.
+package analyze
