@@ -170,6 +170,12 @@ func (s *stage) run() {
 				continue
 			}
 		}
+		// Most frames are data segments: read their flags from fixed
+		// offsets and skip the full decode when they are not SYN or RST.
+		if flags, ok := analyze.QuickFlags(f.LinkType, f.Data); ok && flags&(analyze.FlagSYN|analyze.FlagRST) == 0 {
+			s.stats.status[analyze.DecodedTCP]++
+			continue
+		}
 		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
 		s.stats.status[st]++
 		if st == analyze.UnsupportedLink {
