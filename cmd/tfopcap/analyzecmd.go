@@ -38,11 +38,11 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	o.format = newEnum("text", "text", "json", "markdown")
 	fs.Var(o.format, "format", "report format: text, json or markdown")
 	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt (text and markdown; json always does)")
-	fs.StringArrayVar(&o.servers, "server", nil, "only this server: IP, IP:PORT or [IPv6]:PORT (repeatable)")
-	fs.StringVarP(&o.filter, "filter", "f", "", "tcpdump filter expression applied to every frame first")
+	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
+	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
-	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "attempts kept in detail for the report (counts stay complete)")
-	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap")
+	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report (counts stay complete)")
+	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
 }
