@@ -152,7 +152,7 @@ func runAnalyze(args []string, st streams) error {
 
 	stages := make([]*stage, len(readers))
 	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue)}
+		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(readers)))}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}

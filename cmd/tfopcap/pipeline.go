@@ -28,13 +28,16 @@ type event struct {
 
 const batchSize = 256
 
-// stageQueue is how many batches a file's stage may read ahead of the
-// merger: enough to ride out bursts of handshakes on one side and stalls
-// on the other (handshake benchmark 86 -> 75 ms against 4), and to let
-// the next of several consecutive files (tcpdump -C rotations) be read on
-// the other core meanwhile (two halves of bulk.pcap 141 -> 93 ms). A stage
-// that runs ahead holds up to stageQueue+3 batches of 40 KB.
-const stageQueue = 16
+// stageQueue is how many batches each of n files' stages may read ahead of
+// the merger. Sixteen for one or two files: enough to ride out bursts of
+// handshakes on one side and stalls on the other (handshake benchmark 86
+// -> 75 ms against 4), and to let the second of two consecutive files
+// (tcpdump -C rotations) be read on the other core meanwhile (two halves
+// of bulk.pcap 141 -> 93 ms). With more files the depth shrinks to 4, so
+// that the batches parked by files waiting their turn (40 KB each, up to
+// depth+3 per file) stay about the same in total: 20 rotations of the
+// handshake capture peak at 40 MB with 4 each, 49 MB with 16.
+func stageQueue(n int) int { return min(16, max(4, 32/max(n, 1))) }
 
 // batch carries events in bulk so the channel costs little per packet.
 type batch struct {
