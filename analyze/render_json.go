@@ -48,23 +48,59 @@ func writeJSONStream(w io.Writer, r *Report) error {
 	if _, err := w.Write(b[:open]); err != nil {
 		return err
 	}
+	// A large list is rendered in two halves at once: the second into
+	// memory on another goroutine (the other core is idle by now) while
+	// the first is written out, then the second.
+	n, mid := len(r.Attempts), len(r.Attempts)
+	var second []byte
+	done := make(chan struct{})
+	if n >= parallelAttempts {
+		mid = n / 2
+		go func() {
+			defer close(done)
+			second = appendAttempts(make([]byte, 0, (n-mid)*attemptJSONSize), r.Attempts, mid, n)
+		}()
+	} else {
+		close(done)
+	}
 	out := make([]byte, 0, 4096)
-	for k := range r.Attempts {
-		out = out[:0]
-		if k > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, "\n    "...)
-		out = appendAttempt(out, &r.Attempts[k])
+	for k := range mid {
+		out = appendAttempts(out[:0], r.Attempts, k, k+1)
 		if _, err := w.Write(out); err != nil {
+			<-done
 			return err
 		}
+	}
+	<-done
+	if _, err := w.Write(second); err != nil {
+		return err
 	}
 	if _, err := w.Write([]byte("\n  ]")); err != nil {
 		return err
 	}
 	_, err := w.Write(b[open+1:])
 	return err
+}
+
+const (
+	// parallelAttempts is the list length from which writeJSONStream
+	// renders in two halves at once.
+	parallelAttempts = 2000
+	// attemptJSONSize is about what one attempt takes in JSON.
+	attemptJSONSize = 700
+)
+
+// appendAttempts appends attempts[from:to] as elements of the report's
+// attempts array, each after a comma unless it is the first.
+func appendAttempts(b []byte, attempts []AttemptReport, from, to int) []byte {
+	for k := from; k < to; k++ {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    "...)
+		b = appendAttempt(b, &attempts[k])
+	}
+	return b
 }
 
 // attemptJSONFields lists, per struct, the JSON fields appendAttempt

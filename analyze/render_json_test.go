@@ -54,7 +54,7 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 
 func TestWriteJSONMatchesEncoder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 2, 50} {
+	for _, n := range []int{0, 1, 2, 50, parallelAttempts + 1} {
 		for rep := range 20 {
 			r := randomReport(rng, n)
 			if rep%5 == 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -225,6 +226,27 @@ func (c *Collector) Attempt(a *Attempt) {
 
 const keptChunk = 1024 // attempts per chunk of Collector.kept: 312 KB
 
+// attemptReports renders the kept attempts in order, the second half of
+// the chunks on another goroutine: this runs after the input is read, when
+// the other core has nothing left to do (10000 attempts: 3 ms on one).
+func (c *Collector) attemptReports() []AttemptReport {
+	reports := make([]AttemptReport, c.nkept)
+	render := func(chunks [][]Attempt, at int) {
+		for _, chunk := range chunks {
+			for i := range chunk {
+				reports[at] = NewAttemptReport(&chunk[i])
+				at++
+			}
+		}
+	}
+	half := len(c.kept) / 2 // chunks before the last are full
+	var wg sync.WaitGroup
+	wg.Go(func() { render(c.kept[half:], half*keptChunk) })
+	render(c.kept[:half], 0)
+	wg.Wait()
+	return reports
+}
+
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
 	c.server(server).orphans++
@@ -279,7 +301,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 		Tool:            tool,
 		Inputs:          inputs,
 		Servers:         []ServerReport{},
-		Attempts:        make([]AttemptReport, 0, c.nkept),
+		Attempts:        c.attemptReports(),
 		AttemptsOmitted: c.omitted,
 	}
 	if r.Inputs == nil {
@@ -287,11 +309,6 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 	}
 	if r.Attempts == nil {
 		r.Attempts = []AttemptReport{}
-	}
-	for _, chunk := range c.kept {
-		for i := range chunk {
-			r.Attempts = append(r.Attempts, NewAttemptReport(&chunk[i]))
-		}
 	}
 	for _, in := range inputs {
 		r.Totals.Packets += in.Packets
