@@ -93,3 +93,27 @@ func checkGolden(t *testing.T, path string, got []byte) {
 		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// TestUsageDoc keeps docs/usage.md, the man-page style reference, in step
+// with the commands' own help texts (go test -update rewrites it).
+func TestUsageDoc(t *testing.T) {
+	var doc bytes.Buffer
+	doc.WriteString("# tfopcap usage\n\nThe help text of each command, as `tfopcap COMMAND --help` prints it.\n")
+	for _, c := range []struct{ title, name string }{
+		{"tfopcap", "help.txt"}, {"tfopcap analyze", "help-analyze.txt"},
+		{"tfopcap live", "help-live.txt"}, {"tfopcap diff", "help-diff.txt"},
+	} {
+		var stdout, stderr bytes.Buffer
+		var args []string
+		if c.name == "help.txt" {
+			args = []string{"help"}
+		} else {
+			args = []string{strings.Fields(c.title)[1], "--help"}
+		}
+		if code := run(args, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		doc.WriteString("\n## " + c.title + "\n\n```\n" + stdout.String() + "```\n")
+	}
+	checkGolden(t, filepath.Join("..", "..", "docs", "usage.md"), doc.Bytes())
+}
