@@ -1,6 +1,10 @@
 package analyze
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
 
 // PacketRef says where a segment was captured.
 type PacketRef struct {
@@ -193,6 +197,12 @@ type Tracker struct {
 	nextSweep int64
 	lastID    uint64
 	flushing  bool // finalising everything at the end: nothing to remember
+
+	// maxOpen bounds the attempts open at once; past it, shed judges the
+	// ones closest to expiring. early counts unanswered ones judged so.
+	maxOpen int
+	early   int
+	scratch []int64
 }
 
 // Default time limits, in capture time.
@@ -200,7 +210,7 @@ const (
 	// DefaultReplyTimeout outlasts Linux's whole SYN retry budget
 	// (tcp_syn_retries=6: about 127 s), so offline analysis never calls an
 	// attempt unanswered while its client still retries.
-	DefaultReplyTimeout = 180e9
+	DefaultReplyTimeout = 180 * time.Second
 	// answeredLinger keeps answered attempts for late copies of their
 	// packets (retransmitted SYN-ACKs, the other interface's copy).
 	answeredLinger = 3e9
@@ -208,6 +218,8 @@ const (
 	// maxAttemptsPerFlow bounds the chain of open attempts on one 4-tuple
 	// (a scanner reusing a port with new ISNs).
 	maxAttemptsPerFlow = 8
+	// DefaultMaxOpen bounds the attempts open at once (about 12 MB).
+	DefaultMaxOpen = 1 << 15
 )
 
 // NewTracker returns a tracker that finalises attempts into sink.
@@ -215,7 +227,7 @@ const (
 // means DefaultReplyTimeout.
 func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	if replyTimeout <= 0 {
-		replyTimeout = DefaultReplyTimeout
+		replyTimeout = int64(DefaultReplyTimeout)
 	}
 	return &Tracker{
 		sink:         sink,
@@ -223,6 +235,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		replyTimeout: replyTimeout,
 		linger:       min(answeredLinger, replyTimeout),
 		done:         newRecent(recentCapacity),
+		maxOpen:      DefaultMaxOpen,
 	}
 }
 
@@ -384,8 +397,42 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
 	}
+	if len(t.live) > t.maxOpen {
+		t.shed()
+	}
 	return a.ID
 }
+
+// shed finalises the eighth of the open attempts that would expire first,
+// when more than maxOpen are open at once (a SYN flood, a scan, a capture
+// of very many handshakes a second): memory stays bounded at any rate.
+// Answered attempts lose only late copies; unanswered ones are judged
+// before their timeout, which Early counts so the report can say so.
+func (t *Tracker) shed() {
+	d := t.scratch[:0]
+	for _, s := range t.live {
+		d = append(d, s.deadline)
+	}
+	slices.Sort(d)
+	cutoff := d[len(d)/8]
+	t.scratch = d
+	for i := 0; i < len(t.live); {
+		s := t.live[i]
+		if s.deadline > cutoff {
+			i++
+			continue
+		}
+		if !s.a.Answered() {
+			t.early++
+		}
+		t.unlink(s.a)
+		t.finalise(s.a) // moves the last slot to i, which is checked next
+	}
+}
+
+// Early returns how many unanswered attempts were judged before their
+// reply timeout because too many attempts were open at once.
+func (t *Tracker) Early() int { return t.early }
 
 // trimChain finalises the oldest attempts beyond maxAttemptsPerFlow.
 func (t *Tracker) trimChain(head *Attempt) {

@@ -295,6 +295,27 @@ func TestTrackerBackoff(t *testing.T) {
 	}
 }
 
+// TestTrackerFlood checks that a SYN flood keeps the open attempts bounded
+// and that the attempts judged early are counted.
+func TestTrackerFlood(t *testing.T) {
+	rec := &discard{}
+	tr := NewTracker(rec, 0)
+	tr.maxOpen = 1000
+	seg := pkt{from: "c", flags: syn, tfo: TFORequest}.segment()
+	for i := range 20000 {
+		seg.Seq = uint32(i)
+		seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 40000)
+		tr.Add(PacketRef{Frame: i + 1, Time: int64(i) * 1e6}, &seg)
+		if n := len(tr.live); n > 1000 {
+			t.Fatalf("%d attempts open after %d SYNs", n, i+1)
+		}
+	}
+	if tr.Early() == 0 || tr.Early() > 20000 {
+		t.Errorf("Early() = %d", tr.Early())
+	}
+	tr.Flush()
+}
+
 // TestTrackerTruncated checks that attempts whose options snaplen cut are
 // marked so the collector can leave them out of verdicts.
 func TestTrackerTruncated(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -195,7 +196,21 @@ func runAnalyze(args []string, st streams) error {
 		}
 		inputs[i] = in
 	}
-	return o.finish(coll.Report(toolName, inputs), st)
+	r := coll.Report(toolName, inputs)
+	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
+	return o.finish(r, st)
+}
+
+// earlyWarnings says when the tracker judged attempts unanswered before their
+// reply timeout because too many were open at once.
+func earlyWarnings(t *analyze.Tracker, timeout time.Duration) []string {
+	n := t.Early()
+	if n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
+		"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
+		n, timeout, analyze.DefaultMaxOpen)}
 }
 
 // inputReport describes one file for the report. A file that ends early or

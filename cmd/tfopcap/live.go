@@ -341,6 +341,7 @@ loop:
 	r := coll.Report(toolName, []analyze.InputReport{in})
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
+	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
