@@ -218,8 +218,8 @@ const (
 	// maxAttemptsPerFlow bounds the chain of open attempts on one 4-tuple
 	// (a scanner reusing a port with new ISNs).
 	maxAttemptsPerFlow = 8
-	// DefaultMaxOpen bounds the attempts open at once (about 12 MB).
-	DefaultMaxOpen = 1 << 15
+	// DefaultMaxOpen bounds the attempts open at once (about 6 MB).
+	DefaultMaxOpen = 1 << 14
 )
 
 // NewTracker returns a tracker that finalises attempts into sink.
