@@ -186,6 +186,9 @@ type Tracker struct {
 	// resent because the SYN-ACK was lost after the capture point) are
 	// recognised instead of becoming orphans or new attempts.
 	done recent
+	// parked holds replies that matched no open attempt while they wait
+	// a moment for their SYN (see park).
+	parked map[flowKey]parkedReply
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -286,6 +289,7 @@ func (t *Tracker) Advance(now int64) {
 // of a large capture's tracking time), and it releases its tables; a
 // tracker fed again after Flush starts afresh.
 func (t *Tracker) Flush() {
+	t.expireParked(true)
 	t.flushing = true
 	for len(t.live) > 0 {
 		t.finalise(t.live[len(t.live)-1].a)
@@ -306,6 +310,9 @@ type openSlot struct {
 // after their reply, unanswered ones wait replyTimeout after their latest
 // SYN copy.
 func (t *Tracker) sweep() {
+	if len(t.parked) > 0 {
+		t.expireParked(false)
+	}
 	for i := 0; i < len(t.live); {
 		s := t.live[i]
 		if t.now <= s.deadline {
@@ -394,6 +401,9 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.prev = head
 	t.open[key] = a
 	t.track(a)
+	if len(t.parked) > 0 {
+		t.unpark(key, a)
+	}
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
 	}
@@ -449,7 +459,7 @@ func (t *Tracker) trimChain(head *Attempt) {
 }
 
 func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
-	s.last = ref.Time
+	s.last = max(s.last, ref.Time)
 	if seg.Options.TFO.State == TFOMalformed {
 		s.MalformedCopy = true
 	}
@@ -458,14 +468,42 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 		return
 	}
 	s.Retransmits++
-	if s.TFO.State != TFONone && seg.Options.TFO.State == TFONone &&
-		seg.Options.Stop != WalkTruncated && s.PlainRetry.Frame == 0 {
-		s.PlainRetry = ref
+	later := synCopy{ref, seg.Options.TFO.State, seg.Options.Stop == WalkTruncated}
+	if ref.Time < s.Time {
+		// The capture put a retransmission before the original (several
+		// interfaces written at once): the earlier copy is the original.
+		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
+		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
+		s.Truncated = seg.Options.Stop == WalkTruncated
+		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
+			s.PlainRetry = PacketRef{}
+		}
 	}
+	if s.TFO.State != TFONone && later.tfo == TFONone && !later.truncated &&
+		(s.PlainRetry.Frame == 0 || later.ref.Time < s.PlainRetry.Time) {
+		s.PlainRetry = later.ref
+	}
+}
+
+// synCopy is what addCopy needs of the later of two SYN copies.
+type synCopy struct {
+	ref       PacketRef
+	tfo       TFOState
+	truncated bool
 }
 
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
+// answer records the server's reply to a; acked is how much SYN data it
+// acknowledges.
+func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool) {
+	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked}
+	if kind == ReplySYNACK {
+		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
+	}
+	t.touch(a)
+}
+
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
 	for a := t.open[key]; a != nil; a = a.prev {
@@ -475,13 +513,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 		}
 		switch {
 		case !a.Answered():
-			a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: int(n)}
-			if kind == ReplySYNACK {
-				a.Reply.TFO = seg.Options.TFO
-				a.Reply.MPTCP = seg.Options.MPTCP
-				a.Reply.Truncated = seg.Options.Stop == WalkTruncated
-			}
-			t.touch(a)
+			t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
 		case kind == a.Reply.Kind:
 			a.Reply.Copies++
 		default:
@@ -489,10 +521,79 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 		}
 		return a.ID
 	}
-	if kind == ReplySYNACK && !t.done.lateReply(key, seg.Ack, ref.Time) {
-		t.sink.OrphanReply(seg.Src, ref)
+	if t.done.lateReply(key, seg.Ack, ref.Time) {
+		return 0
 	}
+	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
+		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated})
 	return 0
+}
+
+// A reply that matches no open attempt waits parkWindow of capture time
+// for its SYN before it counts as a SYN-ACK without SYN: a capture written
+// from several interfaces at once (dumpcap -i a -i b reads each at least
+// every 250 ms) can put a reply read from one interface before its SYN
+// read from another. At most maxParked wait at once.
+const (
+	parkWindow = 300e6
+	maxParked  = 4096
+)
+
+// parkedReply is a SYN-ACK or RST waiting for its SYN.
+type parkedReply struct {
+	ref       PacketRef
+	kind      ReplyKind
+	ack       uint32
+	server    netip.AddrPort
+	tfo       TFOOption
+	mptcp     MPTCPOption
+	truncated bool
+}
+
+func (t *Tracker) park(key flowKey, p parkedReply) {
+	if old, ok := t.parked[key]; ok {
+		t.orphan(&old)
+	}
+	if len(t.parked) >= maxParked {
+		t.orphan(&p)
+		return
+	}
+	if t.parked == nil {
+		t.parked = make(map[flowKey]parkedReply)
+	}
+	t.parked[key] = p
+}
+
+// orphan gives up on a parked reply: a SYN-ACK is counted, a RST dropped.
+func (t *Tracker) orphan(p *parkedReply) {
+	if p.kind == ReplySYNACK {
+		t.sink.OrphanReply(p.server, p.ref)
+	}
+}
+
+// unpark answers a new attempt with a reply that came before its SYN.
+func (t *Tracker) unpark(key flowKey, a *Attempt) {
+	p, ok := t.parked[key]
+	if !ok {
+		return
+	}
+	n := p.ack - (a.ISN + 1)
+	if n > uint32(a.SYN.DataLen) {
+		return
+	}
+	delete(t.parked, key)
+	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated)
+}
+
+// expireParked counts the replies whose SYN never came; all of them at the
+// end of the input.
+func (t *Tracker) expireParked(all bool) {
+	for key, p := range t.parked {
+		if all || t.now-p.ref.Time > parkWindow {
+			delete(t.parked, key)
+			t.orphan(&p)
+		}
+	}
 }
 
 func (t *Tracker) finaliseChain(a *Attempt) {

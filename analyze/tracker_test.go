@@ -194,6 +194,23 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
 			{from: "s", flags: synack, seq: 900, ack: 5001, atMs: 3},
 		}, outcomes: []Outcome{Granted, Omitted}},
+		{name: "syn-ack written before its syn", pkts: []pkt{
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 1},
+		}, outcomes: []Outcome{Granted}},
+		{name: "plain retry written before the tfo syn", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, atMs: 1000},
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001},
+		}, outcomes: []Outcome{Fallback}, retrans: 1},
+		{name: "rst written before its syn", pkts: []pkt{
+			{from: "s", flags: rstack, ack: 101, atMs: 2},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 1},
+		}, outcomes: []Outcome{Refused}},
+		{name: "syn-ack long before the syn is an orphan", pkts: []pkt{
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 2000},
+		}, outcomes: []Outcome{Unanswered}, orphans: 1},
 		{name: "syn-ack without syn is counted", pkts: []pkt{
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 		}, orphans: 1},

@@ -173,7 +173,7 @@ func runAnalyze(args []string, st streams) error {
 	for e := m.next(); e != nil; e = m.next() {
 		id := tracker.Add(e.ref, &e.seg)
 		if ev != nil {
-			ev.add(id, e.raw)
+			ev.add(id, e.ref, e.raw)
 		}
 	}
 	prog.Stop()

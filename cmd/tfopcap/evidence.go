@@ -24,6 +24,10 @@ type evidence struct {
 	pending  map[uint64][]capture.OwnedFrame
 	kept     []capture.OwnedFrame
 	attempts int
+	// loose holds the last frames that joined no attempt when they came:
+	// a reply the tracker parks until its SYN arrives is found here.
+	loose     map[frameID]capture.OwnedFrame
+	looseFIFO []frameID
 
 	// stream is set for live capture: frames go out as attempts end.
 	file   *os.File
@@ -31,8 +35,15 @@ type evidence struct {
 	err    error
 }
 
+// frameID names a frame across inputs.
+type frameID struct{ input, frame int }
+
+// maxLoose bounds the frames kept for replies that came before their SYN.
+const maxLoose = 4096
+
 func newEvidence(path string, outcomes []analyze.Outcome) *evidence {
-	return &evidence{path: path, outcomes: outcomes, pending: map[uint64][]capture.OwnedFrame{}}
+	return &evidence{path: path, outcomes: outcomes, pending: map[uint64][]capture.OwnedFrame{},
+		loose: map[frameID]capture.OwnedFrame{}}
 }
 
 // newStreamEvidence writes evidence as attempts end, into a pcap of one
@@ -51,10 +62,22 @@ func newStreamEvidence(path string, outcomes []analyze.Outcome, linkType uint16,
 	return e, nil
 }
 
-// add files a frame under the attempt it joined (id 0: none, dropped).
-func (e *evidence) add(id uint64, f *capture.OwnedFrame) {
-	if id != 0 && f != nil {
+// add files a frame under the attempt it joined; one that joined none is
+// kept a while in case the tracker matches it later (a reply that came
+// before its SYN).
+func (e *evidence) add(id uint64, ref analyze.PacketRef, f *capture.OwnedFrame) {
+	switch {
+	case f == nil:
+	case id != 0:
 		e.pending[id] = append(e.pending[id], *f)
+	default:
+		if len(e.looseFIFO) >= maxLoose {
+			delete(e.loose, e.looseFIFO[0])
+			e.looseFIFO = e.looseFIFO[1:]
+		}
+		fid := frameID{ref.Input, ref.Frame}
+		e.loose[fid] = *f
+		e.looseFIFO = append(e.looseFIFO, fid)
 	}
 }
 
@@ -65,6 +88,14 @@ func (e *evidence) finalised(a *analyze.Attempt) {
 		return
 	}
 	delete(e.pending, a.ID)
+	if a.Answered() {
+		// A reply parked until its SYN came joined no attempt when read.
+		if f, ok := e.loose[frameID{a.Reply.Input, a.Reply.Frame}]; ok {
+			delete(e.loose, frameID{a.Reply.Input, a.Reply.Frame})
+			frames = append(frames, f)
+			slices.SortStableFunc(frames, func(x, y capture.OwnedFrame) int { return cmp.Compare(x.Time, y.Time) })
+		}
+	}
 	if !slices.Contains(e.outcomes, a.Outcome) {
 		return
 	}

@@ -288,7 +288,7 @@ loop:
 			for i := range b.events {
 				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
 				if ev != nil {
-					ev.add(id, b.events[i].raw)
+					ev.add(id, b.events[i].ref, b.events[i].raw)
 				}
 			}
 			if b.err != nil {

@@ -160,27 +160,11 @@ func (s *stage) run() {
 	// and the one it has just finished.
 	s.free = make(chan []event, cap(s.out)+3)
 	b := s.newBatch(size)
-	emit := func(ev event) {
-		b.events = append(b.events, ev)
-		if len(b.events) == size {
-			s.out <- b
-			b = s.newBatch(size)
-		}
-	}
-	// Files may hold slightly disordered packets; a live capture is in
-	// order and must not wait.
-	var order *reorder
-	if !s.eager {
-		order = &reorder{}
-	}
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				b.err = err
-			}
-			if order != nil {
-				order.drain(emit)
 			}
 			s.out <- b
 			return
@@ -229,10 +213,10 @@ func (s *stage) run() {
 			raw := f.Clone()
 			ev.raw = &raw
 		}
-		if order != nil {
-			order.push(ev, emit)
-		} else {
-			emit(ev)
+		b.events = append(b.events, ev)
+		if len(b.events) == size {
+			s.out <- b
+			b = s.newBatch(size)
 		}
 	}
 }
