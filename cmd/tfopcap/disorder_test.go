@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tfopcap/tfopcap/analyze"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -39,6 +40,46 @@ func TestDisorderedCapture(t *testing.T) {
 	for i := range want.Servers {
 		if a, b := serverGot(got.Servers[i]), serverGot(want.Servers[i]); a != b || got.Servers[i].SYNACKWithoutSYN != 0 {
 			t.Errorf("%s: %s (%d SYN-ACKs without SYN), ordered capture %s", want.Servers[i].Server, a, got.Servers[i].SYNACKWithoutSYN, b)
+		}
+	}
+}
+
+// TestDisorderedEvidence checks that --evidence on a disordered capture
+// still holds every failing attempt's SYN and reply, including replies
+// written before their SYN.
+func TestDisorderedEvidence(t *testing.T) {
+	src := "../../testdata/captures/seed-6.1/seed-eth.pcap"
+	frames := readFrames(t, src)
+	for i := 1; i < len(frames); i += 2 { // every pair swapped
+		frames[i-1], frames[i] = frames[i], frames[i-1]
+	}
+	dir := t.TempDir()
+	disordered := filepath.Join(dir, "disordered.pcap")
+	f, err := os.Create(disordered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := capture.WriteFrames(f, frames); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	evidence := filepath.Join(dir, "evidence.pcap")
+	analyzeJSON(t, "--evidence", evidence, disordered)
+	got, want := analyzeJSON(t, evidence), analyzeJSON(t, src)
+	for _, w := range want.Servers {
+		failing := w.Outcomes[analyze.Omitted] + w.Outcomes[analyze.Rejected]
+		var g *analyze.ServerReport
+		for i := range got.Servers {
+			if got.Servers[i].Server == w.Server {
+				g = &got.Servers[i]
+			}
+		}
+		switch {
+		case failing == 0 && g != nil:
+			t.Errorf("%s: in the evidence but nothing failed there", w.Server)
+		case failing > 0 && (g == nil || g.Outcomes[analyze.Omitted] != w.Outcomes[analyze.Omitted] ||
+			g.Outcomes[analyze.Rejected] != w.Outcomes[analyze.Rejected] || g.Attempts != failing):
+			t.Errorf("%s: evidence re-analysed %+v, want omitted %d rejected %d", w.Server, g, w.Outcomes[analyze.Omitted], w.Outcomes[analyze.Rejected])
 		}
 	}
 }
