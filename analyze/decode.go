@@ -110,12 +110,19 @@ func (s DecodeStatus) String() string {
 
 // EtherTypes seen on the way to IP.
 const (
-	etherIPv4   = 0x0800
-	etherIPv6   = 0x86dd
-	etherVLAN   = 0x8100 // 802.1Q
-	etherQinQ   = 0x88a8 // 802.1ad
-	etherQinQv1 = 0x9100 // pre-standard QinQ
+	etherIPv4      = 0x0800
+	etherIPv6      = 0x86dd
+	etherVLAN      = 0x8100 // 802.1Q
+	etherQinQ      = 0x88a8 // 802.1ad
+	etherQinQv1    = 0x9100 // pre-standard QinQ
+	etherMPLS      = 0x8847 // RFC 3032
+	etherMPLSMulti = 0x8848
+	etherPPPoE     = 0x8864 // RFC 2516 session stage
+	etherTEB       = 0x6558 // transparent Ethernet bridging (GRE, VXLAN-like)
 )
+
+// maxMPLSLabels bounds the label stack walk.
+const maxMPLSLabels = 8
 
 // maxVLANTags bounds the tag walk so a frame of repeated tags cannot loop long.
 const maxVLANTags = 8
@@ -130,13 +137,76 @@ func Decode(lt uint16, data []byte, wireLen int, seg *Segment) DecodeStatus {
 		return st
 	}
 	wireIP := wireLen - (len(data) - len(ip))
+	return decodeIP(etherType, ip, wireIP, seg, 0)
+}
+
+// decodeIP decodes an IPv4 or IPv6 packet; depth counts the tunnels
+// already entered.
+func decodeIP(etherType uint16, ip []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	switch etherType {
 	case etherIPv4:
-		return decodeIPv4(ip, wireIP, seg)
+		return decodeIPv4(ip, wireLen, seg, depth)
 	case etherIPv6:
-		return decodeIPv6(ip, wireIP, seg)
+		return decodeIPv6(ip, wireLen, seg, depth)
 	}
 	return NotTCP
+}
+
+// IP protocols that carry another IP packet.
+const (
+	protoIPIP = 4  // IPv4 in IP, RFC 2003
+	protoIPv6 = 41 // IPv6 in IP, RFC 4213
+	protoGRE  = 47 // RFC 2784, 2890
+
+	// maxTunnels bounds nesting, so a packet of tunnels in tunnels
+	// cannot recurse long.
+	maxTunnels = 4
+)
+
+func tunnel(proto uint8) bool { return proto == protoIPIP || proto == protoIPv6 || proto == protoGRE }
+
+// decodeTunnel finds the TCP segment inside an IP-in-IP or GRE packet:
+// the tunnel's inner packet is what the client and server exchanged.
+func decodeTunnel(proto uint8, b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
+	if depth == maxTunnels {
+		return Malformed
+	}
+	switch proto {
+	case protoIPIP:
+		return decodeIP(etherIPv4, b, wireLen, seg, depth+1)
+	case protoIPv6:
+		return decodeIP(etherIPv6, b, wireLen, seg, depth+1)
+	}
+	// GRE: flags and version, protocol type, then optional checksum,
+	// key and sequence number words.
+	if len(b) < 4 {
+		return CutShort
+	}
+	flags, et := b[0], binary.BigEndian.Uint16(b[2:4])
+	if b[1]&0x07 != 0 { // version 1 is PPTP's enhanced GRE: not followed
+		return NotTCP
+	}
+	n := 4
+	for _, bit := range [...]byte{0x80, 0x20, 0x10} { // C, K, S
+		if flags&bit != 0 {
+			n += 4
+		}
+	}
+	if len(b) < n {
+		return CutShort
+	}
+	b, wireLen = b[n:], wireLen-n
+	if et == etherTEB {
+		if len(b) < 14 {
+			return CutShort
+		}
+		inner, et2, st := etherPayload(binary.BigEndian.Uint16(b[12:14]), b[14:])
+		if st != DecodedTCP {
+			return st
+		}
+		return decodeIP(et2, inner, wireLen-(len(b)-len(inner)), seg, depth+1)
+	}
+	return decodeIP(et, b, wireLen, seg, depth+1)
 }
 
 // linkPayload strips the link-layer header and returns the network-layer
@@ -184,7 +254,8 @@ func linkPayload(lt uint16, b []byte) ([]byte, uint16, DecodeStatus) {
 	return nil, 0, UnsupportedLink
 }
 
-// etherPayload follows an EtherType through any 802.1Q/802.1ad tags.
+// etherPayload follows an EtherType through any 802.1Q/802.1ad tags, an
+// MPLS label stack or a PPPoE session header to IP.
 func etherPayload(et uint16, b []byte) ([]byte, uint16, DecodeStatus) {
 	for i := 0; et == etherVLAN || et == etherQinQ || et == etherQinQv1; i++ {
 		if i == maxVLANTags {
@@ -196,10 +267,33 @@ func etherPayload(et uint16, b []byte) ([]byte, uint16, DecodeStatus) {
 		et = binary.BigEndian.Uint16(b[2:4])
 		b = b[4:]
 	}
-	if et != etherIPv4 && et != etherIPv6 {
-		return nil, 0, NotTCP
+	switch et {
+	case etherIPv4, etherIPv6:
+		return b, et, DecodedTCP
+	case etherMPLS, etherMPLSMulti:
+		// Labels until the bottom-of-stack bit; then the payload has no
+		// type field, and IP tells itself by its version nibble.
+		for i := 0; ; i++ {
+			if i == maxMPLSLabels {
+				return nil, 0, Malformed
+			}
+			if len(b) < 4 {
+				return nil, 0, CutShort
+			}
+			bottom := b[2]&1 == 1
+			b = b[4:]
+			if bottom {
+				return rawIP(b)
+			}
+		}
+	case etherPPPoE:
+		// Version/type, code, session id, length; then a PPP protocol.
+		if len(b) < 6 {
+			return nil, 0, CutShort
+		}
+		return pppPayload(b[6:])
 	}
-	return b, et, DecodedTCP
+	return nil, 0, NotTCP
 }
 
 // rawIP tells IPv4 from IPv6 by the version nibble.
@@ -246,7 +340,7 @@ func pppPayload(b []byte) ([]byte, uint16, DecodeStatus) {
 
 const protoTCP = 6
 
-func decodeIPv4(b []byte, wireLen int, seg *Segment) DecodeStatus {
+func decodeIPv4(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	if len(b) < 20 {
 		return CutShort
 	}
@@ -257,7 +351,7 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment) DecodeStatus {
 	if ihl < 20 {
 		return Malformed
 	}
-	if b[9] != protoTCP {
+	if b[9] != protoTCP && !tunnel(b[9]) {
 		return NotTCP
 	}
 	if binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
@@ -265,6 +359,9 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment) DecodeStatus {
 	}
 	if len(b) < ihl {
 		return CutShort
+	}
+	if b[9] != protoTCP {
+		return decodeTunnel(b[9], b[ihl:], wireLen-ihl, seg, depth)
 	}
 	// A zero or short total length comes from TSO on the capturing host:
 	// then the wire length is the best we have.
@@ -293,7 +390,7 @@ const (
 	maxIPv6ExtHeaders = 16
 )
 
-func decodeIPv6(b []byte, wireLen int, seg *Segment) DecodeStatus {
+func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	if len(b) < 40 {
 		return CutShort
 	}
@@ -332,8 +429,11 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment) DecodeStatus {
 				return CutShort
 			}
 			hdrLen = (int(rest[1]) + 2) * 4
-		default: // ESP, no next header, or a transport other than TCP
-			return NotTCP
+		default:
+			if tunnel(next) {
+				return decodeTunnel(next, rest, payLen, seg, depth)
+			}
+			return NotTCP // ESP, no next header, or a transport other than TCP
 		}
 		if len(rest) < hdrLen {
 			return CutShort

@@ -60,6 +60,14 @@ func ipv6(src, dst string, ext [][]byte, tcp []byte) []byte {
 	return append(h, body...)
 }
 
+// tunnelIPv4 wraps an inner packet in IPv4 with protocol proto, after hdr
+// (a GRE header, or nothing for IP-in-IP).
+func tunnelIPv4(proto uint8, hdr, inner []byte) []byte {
+	b := ipv4("203.0.113.1", "203.0.113.2", nil, append(bytes.Clone(hdr), inner...))
+	b[9] = proto
+	return b
+}
+
 func ether(etherTypes []uint16, payload []byte) []byte {
 	b := make([]byte, 12)
 	for i, et := range etherTypes {
@@ -140,6 +148,18 @@ func TestDecode(t *testing.T) {
 		{"ipv6 later fragment", LinkRaw, ipv6("2001:db8::1", "2001:db8::2", [][]byte{frag8}, tcpSeg(1, 2, 3, 0, FlagSYN, nil, nil)), Fragment, "", 0},
 		{"ipv6 esp", LinkRaw, func() []byte { b := bytes.Clone(syn6); b[6] = 50; return b }(), NotTCP, "", 0},
 		{"ipv6 cut in ext header", LinkRaw, ipv6("2001:db8::1", "2001:db8::2", [][]byte{dst}, nil)[:44], CutShort, "", 0},
+		{"mpls one label", LinkEthernet, ether([]uint16{etherMPLS}, append([]byte{0, 0x10, 0x01, 64}, syn4...)), DecodedTCP, "192.0.2.1:55658", 0},
+		{"mpls two labels ipv6", LinkEthernet, ether([]uint16{etherVLAN, etherMPLS}, append([]byte{0, 0x10, 0x00, 64, 0, 0x20, 0x01, 64}, syn6...)), DecodedTCP, "[2001:db8::1]:55658", 5},
+		{"mpls cut in stack", LinkEthernet, ether([]uint16{etherMPLS}, []byte{0, 0x10, 0x00, 64, 0, 0x20}), CutShort, "", 0},
+		{"pppoe session ipv4", LinkEthernet, ether([]uint16{etherPPPoE}, append([]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x21}, syn4...)), DecodedTCP, "192.0.2.1:55658", 0},
+		{"pppoe session ipv6", LinkEthernet, ether([]uint16{etherPPPoE}, append([]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x57}, syn6...)), DecodedTCP, "[2001:db8::1]:55658", 5},
+		{"ipip", LinkRaw, tunnelIPv4(protoIPIP, nil, syn4), DecodedTCP, "192.0.2.1:55658", 0},
+		{"6in4", LinkRaw, tunnelIPv4(protoIPv6, nil, syn6), DecodedTCP, "[2001:db8::1]:55658", 5},
+		{"gre ipv4", LinkEthernet, ether([]uint16{etherIPv4}, tunnelIPv4(protoGRE, []byte{0, 0, 0x08, 0x00}, syn4)), DecodedTCP, "192.0.2.1:55658", 0},
+		{"gre with key and sequence", LinkRaw, tunnelIPv4(protoGRE, []byte{0x30, 0, 0x86, 0xdd, 0, 0, 0, 7, 0, 0, 0, 1}, syn6), DecodedTCP, "[2001:db8::1]:55658", 5},
+		{"gre transparent ethernet", LinkRaw, tunnelIPv4(protoGRE, []byte{0, 0, 0x65, 0x58}, ether([]uint16{etherVLAN, etherIPv4}, syn4)), DecodedTCP, "192.0.2.1:55658", 0},
+		{"gre version 1 (pptp)", LinkRaw, tunnelIPv4(protoGRE, []byte{0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 7}, syn4), NotTCP, "", 0},
+		{"tunnels five deep", LinkRaw, tunnelIPv4(protoIPIP, nil, tunnelIPv4(protoIPIP, nil, tunnelIPv4(protoIPIP, nil, tunnelIPv4(protoIPIP, nil, tunnelIPv4(protoIPIP, nil, syn4))))), Malformed, "", 0},
 		{"tcp data offset 4", LinkRaw, func() []byte { b := bytes.Clone(syn4); b[32] = 0x40; return b }(), Malformed, "", 0},
 	}
 	for _, tt := range tests {
@@ -203,10 +223,18 @@ func TestDecodeTSO(t *testing.T) {
 }
 
 func TestDecodeAllocs(t *testing.T) {
-	frame := ether([]uint16{etherVLAN, etherIPv6}, ipv6("2001:db8::1", "2001:db8::2", nil, tcpSeg(1, 2, 3, 0, FlagSYN, []byte{34, 2, 30, 4, 1, 129}, nil)))
-	var seg Segment
-	if n := testing.AllocsPerRun(100, func() { Decode(LinkEthernet, frame, len(frame), &seg) }); n != 0 {
-		t.Errorf("Decode allocates %v times per frame", n)
+	syn := tcpSeg(1, 2, 3, 0, FlagSYN, []byte{34, 2, 30, 4, 1, 129}, nil)
+	for name, frame := range map[string][]byte{
+		"vlan ipv6":  ether([]uint16{etherVLAN, etherIPv6}, ipv6("2001:db8::1", "2001:db8::2", nil, syn)),
+		"gre bridge": ether([]uint16{etherIPv4}, tunnelIPv4(protoGRE, []byte{0x20, 0, 0x65, 0x58, 0, 0, 0, 7}, ether([]uint16{etherIPv4}, ipv4("10.0.0.1", "10.0.0.2", nil, syn)))),
+	} {
+		var seg Segment
+		if st := Decode(LinkEthernet, frame, len(frame), &seg); st != DecodedTCP {
+			t.Fatalf("%s: %v", name, st)
+		}
+		if n := testing.AllocsPerRun(100, func() { Decode(LinkEthernet, frame, len(frame), &seg) }); n != 0 {
+			t.Errorf("%s: Decode allocates %v times per frame", name, n)
+		}
 	}
 }
 
@@ -231,14 +259,17 @@ func BenchmarkDecodeData(b *testing.B) {
 
 func FuzzDecode(f *testing.F) {
 	syn := tcpSeg(55658, 8001, 1000, 0, FlagSYN, []byte{2, 4, 5, 180, 34, 2, 30, 4, 1, 129}, nil)
-	f.Add(uint16(LinkEthernet), ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)))                                                 // plain Ethernet SYN
-	f.Add(uint16(LinkEthernet), ether([]uint16{etherQinQ, etherVLAN, etherIPv6}, ipv6("2001:db8::1", "2001:db8::2", nil, syn)))                       // QinQ IPv6
-	f.Add(uint16(LinkSLL2), append(make([]byte, 20), ipv4("10.0.0.1", "10.0.0.2", nil, syn)...))                                                      // SLL2 with protocol 0
-	f.Add(uint16(LinkRaw), ipv6("2001:db8::1", "2001:db8::2", [][]byte{{ip6HopByHop, 0, 1, 4, 0, 0, 0, 0}, {ip6Fragment, 0, 0, 0, 0, 0, 0, 1}}, syn)) // extension headers
-	f.Add(uint16(LinkRaw), ipv4("192.0.2.1", "192.0.2.2", []byte{1, 1, 1, 0}, syn)[:30])                                                              // cut inside TCP
-	f.Add(uint16(LinkNull), append([]byte{2, 0, 0, 0}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...))                                                  // BSD loopback
-	f.Add(uint16(LinkPPP), append([]byte{0xff, 0x03, 0x00, 0x21}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...))                                       // PPP
-	f.Add(uint16(LinkRaw), []byte{0x4f})                                                                                                              // one byte
+	f.Add(uint16(LinkEthernet), ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)))                                                                                 // plain Ethernet SYN
+	f.Add(uint16(LinkEthernet), ether([]uint16{etherQinQ, etherVLAN, etherIPv6}, ipv6("2001:db8::1", "2001:db8::2", nil, syn)))                                                       // QinQ IPv6
+	f.Add(uint16(LinkSLL2), append(make([]byte, 20), ipv4("10.0.0.1", "10.0.0.2", nil, syn)...))                                                                                      // SLL2 with protocol 0
+	f.Add(uint16(LinkRaw), ipv6("2001:db8::1", "2001:db8::2", [][]byte{{ip6HopByHop, 0, 1, 4, 0, 0, 0, 0}, {ip6Fragment, 0, 0, 0, 0, 0, 0, 1}}, syn))                                 // extension headers
+	f.Add(uint16(LinkRaw), ipv4("192.0.2.1", "192.0.2.2", []byte{1, 1, 1, 0}, syn)[:30])                                                                                              // cut inside TCP
+	f.Add(uint16(LinkNull), append([]byte{2, 0, 0, 0}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...))                                                                                  // BSD loopback
+	f.Add(uint16(LinkPPP), append([]byte{0xff, 0x03, 0x00, 0x21}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...))                                                                       // PPP
+	f.Add(uint16(LinkEthernet), ether([]uint16{etherMPLS}, append([]byte{0, 0x10, 0x01, 64}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...)))                                           // MPLS
+	f.Add(uint16(LinkRaw), tunnelIPv4(protoGRE, []byte{0xb0, 0, 0x65, 0x58, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1}, ether([]uint16{etherIPv4}, ipv4("10.0.0.1", "10.0.0.2", nil, syn)))) // GRE with every option, bridged Ethernet
+	f.Add(uint16(LinkEthernet), ether([]uint16{etherPPPoE}, append([]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x21}, ipv4("192.0.2.1", "192.0.2.2", nil, syn)...)))                            // PPPoE
+	f.Add(uint16(LinkRaw), []byte{0x4f})                                                                                                                                              // one byte
 	f.Fuzz(func(t *testing.T, lt uint16, frame []byte) {
 		var seg Segment
 		st := Decode(lt, frame, len(frame), &seg)

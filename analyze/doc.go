@@ -4,8 +4,9 @@
 //
 // The flow, and the file for each step:
 //
-//	decode.go    Decode: link layer -> IPv4/IPv6 (options, extension
-//	             headers) -> a TCP Segment view
+//	decode.go    Decode: link layer (VLAN, MPLS, PPPoE) -> IPv4/IPv6
+//	             (options, extension headers, IP-in-IP and GRE tunnels)
+//	             -> a TCP Segment view
 //	options.go   ParseOptions: TFO (kind 34; kind 253/254 with ExID
 //	             0xF989), MPTCP (kind 30), and why the walk stopped
 //	tracker.go   Tracker: attempts keyed by (client, server, ISN), replies
