@@ -6,7 +6,6 @@ package capture
 import "C"
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -14,17 +13,16 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
-	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tfopcap/tfopcap/internal/caps"
 )
 
 // Live captures from a network interface through libpcap with a kernel
@@ -47,7 +45,7 @@ type Live struct {
 	// owned by the goroutine calling Next
 	number      int
 	first, last int64
-	save        *liveSaver
+	save        *PcapWriter
 	ended       bool
 
 	mu     sync.Mutex // guards handle's lifetime against Stats, and stats
@@ -182,37 +180,17 @@ func activateError(name string, err error, detail error) error {
 	return fmt.Errorf("%s: cannot capture: %s", name, msg)
 }
 
-// Linux capability numbers (linux/capability.h).
-const (
-	capNetAdmin = 12
-	capNetRaw   = 13
-)
-
 // permissionHint says which capability is missing, from the effective set
 // in /proc/self/status.
 func permissionHint() string {
-	eff, ok := effectiveCaps()
+	has, ok := caps.Has(caps.NetRaw)
 	switch {
-	case ok && eff&(1<<capNetRaw) == 0:
+	case ok && !has:
 		return "the process lacks CAP_NET_RAW; run as root, or grant it: setcap cap_net_raw=eip " + executable()
 	case ok:
 		return "CAP_NET_RAW is there but the kernel refused (a seccomp or LSM policy, or a user namespace that does not own the interface?)"
 	}
 	return "capturing needs CAP_NET_RAW; run as root"
-}
-
-func effectiveCaps() (uint64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 func executable() string {
@@ -257,36 +235,11 @@ func (l *Live) Filter() string { return l.filter }
 // first Next. Writes are buffered and flushed when Next ends the capture
 // and by Close. A failed write ends the capture: Next returns the error.
 func (l *Live) SaveTo(w io.Writer) error {
-	s := &liveSaver{bw: bufio.NewWriterSize(w, 64<<10)}
-	s.pw = pcapgo.NewWriterNanos(s.bw)
-	if err := s.pw.WriteFileHeader(uint32(l.snaplen), layers.LinkType(l.linkType)); err != nil {
-		return fmt.Errorf("write pcap header: %w", err)
+	pw, err := NewPcapWriter(w, l.linkType, l.snaplen)
+	if err != nil {
+		return err
 	}
-	l.save = s
-	return nil
-}
-
-type liveSaver struct {
-	bw *bufio.Writer
-	pw *pcapgo.Writer
-}
-
-func (s *liveSaver) write(f *Frame) error {
-	ci := gopacket.CaptureInfo{
-		Timestamp:     time.Unix(0, f.Time).UTC(),
-		CaptureLength: len(f.Data),
-		Length:        max(f.OrigLen, len(f.Data)),
-	}
-	if err := s.pw.WritePacket(ci, f.Data); err != nil {
-		return fmt.Errorf("write pcap: %w", err)
-	}
-	return nil
-}
-
-func (s *liveSaver) flush() error {
-	if err := s.bw.Flush(); err != nil {
-		return fmt.Errorf("write pcap: %w", err)
-	}
+	l.save = pw
 	return nil
 }
 
@@ -338,7 +291,7 @@ func (l *Live) Next(f *Frame) error {
 		l.stats.Captured = l.number
 		l.mu.Unlock()
 		if l.save != nil {
-			if err := l.save.write(f); err != nil {
+			if err := l.save.Write(f); err != nil {
 				return l.end(err)
 			}
 		}
@@ -352,7 +305,7 @@ func (l *Live) end(err error) error {
 	l.ended = true
 	l.poll(time.Now())
 	if l.save != nil {
-		if ferr := l.save.flush(); err == nil && ferr != nil {
+		if ferr := l.save.Flush(); err == nil && ferr != nil {
 			err = ferr
 		}
 		l.save = nil

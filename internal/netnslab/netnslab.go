@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tfopcap/tfopcap/internal/caps"
 )
 
 // Netns is a named network namespace (an entry in /run/netns, as `ip netns`
@@ -275,12 +277,6 @@ func ip(args ...string) error {
 	return nil
 }
 
-// Linux capability numbers (linux/capability.h).
-const (
-	capNetAdmin = 12
-	capSysAdmin = 21
-)
-
 var (
 	probeOnce   sync.Once
 	probeReason string // why labs cannot be built here; "" if they can
@@ -301,7 +297,7 @@ func probe() string {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return "the ip command (iproute2) is not installed"
 	}
-	if eff, ok := effectiveCaps(); !ok || eff&(1<<capNetAdmin) == 0 || eff&(1<<capSysAdmin) == 0 {
+	if has, _ := caps.Has(caps.NetAdmin, caps.SysAdmin); !has {
 		return "needs CAP_NET_ADMIN and CAP_SYS_ADMIN to create and enter network namespaces (run the tests as root)"
 	}
 	name := fmt.Sprintf("%s%d-probe", namePrefix, os.Getpid())
@@ -313,20 +309,6 @@ func probe() string {
 		return fmt.Sprintf("cannot enter a network namespace: %v", err)
 	}
 	return ""
-}
-
-func effectiveCaps() (uint64, bool) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // Require skips the test when labs cannot be built here, saying why. When
