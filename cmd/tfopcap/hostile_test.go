@@ -86,7 +86,7 @@ func TestHostileCaptures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, b := range damage(orig, 24, uint64(si)) {
+		for name, b := range damage(orig, 36, uint64(si)) {
 			variants++
 			file := filepath.Join(dir, filepath.Base(src)+"."+name)
 			if err := os.WriteFile(file, b, 0o644); err != nil {
