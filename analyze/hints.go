@@ -32,45 +32,49 @@ const (
 		"a larger snap length (tcpdump -s 0)."
 )
 
-// hintOrder ranks the fixed hints, causes of failure first; hints with
-// counts in them come after.
-var hintOrder = []string{hintMPTCP, hintNoMPTCPInSight, hintOtherCauses, hintMixed, hintFallback, hintAlternation, hintUnconfirmed}
+// findingOrder ranks findings for display: causes of failure first, then
+// what qualifies the evidence.
+var findingOrder = []FindingID{
+	FindMPTCPTFOUnsupported, FindListenerNoTFO, FindNotMPTCP, FindMPTCPUnseen, FindOtherCauses,
+	FindOptionStripped, FindMixedAnswers, FindTFOSYNDropped, FindReplyLost, FindKindAlternation,
+	FindUnconfirmed, FindSYNACKWithoutSYN, FindSnaplenCut, FindClientBlackhole, FindNoTFOClients,
+}
 
-// hintRank orders hints for display.
-func hintRank(h string) int {
-	if i := slices.Index(hintOrder, h); i >= 0 {
+// Rank orders findings for display; unknown IDs (from a newer report) last.
+func (id FindingID) Rank() int {
+	if i := slices.Index(findingOrder, id); i >= 0 {
 		return i
 	}
-	return len(hintOrder)
+	return len(findingOrder)
 }
 
 // hints explains a server's verdict with likely causes.
-func hints(s *serverStats, v Verdict) []string {
-	h := []string{}
+func hints(s *serverStats, v Verdict) []Finding {
+	h := []Finding{}
 	if v == Omits || v == Mixed {
 		if s.mptcpOmitting > 0 {
-			h = append(h, hintMPTCP)
+			h = append(h, Finding{FindMPTCPTFOUnsupported, hintMPTCP})
 		} else {
-			h = append(h, hintNoMPTCPInSight, hintOtherCauses)
+			h = append(h, Finding{FindMPTCPUnseen, hintNoMPTCPInSight}, Finding{FindOtherCauses, hintOtherCauses})
 		}
 	}
 	if v == Mixed {
-		h = append(h, hintMixed)
+		h = append(h, Finding{FindMixedAnswers, hintMixed})
 	}
 	if s.tfoKinds[0] > 0 && s.tfoKinds[1]+s.tfoKinds[2] > 0 {
-		h = append(h, hintAlternation)
+		h = append(h, Finding{FindKindAlternation, hintAlternation})
 	}
 	if s.outcomes[Fallback] > 0 {
-		h = append(h, hintFallback)
+		h = append(h, Finding{FindTFOSYNDropped, hintFallback})
 	}
 	if v == Inconclusive && s.outcomes[Unconfirmed] > 0 {
-		h = append(h, hintUnconfirmed)
+		h = append(h, Finding{FindUnconfirmed, hintUnconfirmed})
 	}
 	if s.orphans > 0 {
-		h = append(h, hintOrphans)
+		h = append(h, Finding{FindSYNACKWithoutSYN, hintOrphans})
 	}
 	if s.truncated > 0 {
-		h = append(h, hintTruncated)
+		h = append(h, Finding{FindSnaplenCut, hintTruncated})
 	}
 	return h
 }

@@ -165,23 +165,31 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 
 	// A hint shared by several servers is printed once, with its servers,
 	// causes of failure first.
-	var order []string
-	servers := map[string][]string{}
+	type hint struct {
+		id   FindingID
+		text string
+	}
+	var order []hint
+	servers := map[hint][]string{}
 	for _, s := range r.Servers {
-		for _, h := range s.Hints {
+		for i, text := range s.Hints {
+			h := hint{text: text}
+			if i < len(s.HintIDs) {
+				h.id = s.HintIDs[i]
+			}
 			if servers[h] == nil {
 				order = append(order, h)
 			}
 			servers[h] = append(servers[h], s.Server+" ("+s.Verdict.String()+")")
 		}
 	}
-	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(hintRank(a), hintRank(b)) })
+	slices.SortStableFunc(order, func(a, b hint) int { return cmp.Compare(a.id.Rank(), b.id.Rank()) })
 	if len(order) > 0 {
 		fmt.Fprintln(w, "\nHints:")
 	}
 	for _, h := range order {
 		fmt.Fprintln(w, wrapList(servers[h], textWidth, "* ", "  "))
-		fmt.Fprintln(w, wrap(h, textWidth, "    ", "    "))
+		fmt.Fprintln(w, wrap(h.text, textWidth, "    ", "    "))
 	}
 
 	if opts.Attempts {

@@ -27,6 +27,8 @@ type Report struct {
 	AttemptsOmitted int `json:"attempts_omitted,omitempty"`
 	// Live holds libpcap's counters for a live capture.
 	Live *LiveStats `json:"live,omitempty"`
+	// Findings about the capture as a whole (clients, no TFO at all).
+	Findings []FindingReport `json:"findings"`
 	// Warnings that concern no single input.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -57,6 +59,8 @@ type ServerReport struct {
 	Outcomes OutcomeCounts `json:"outcomes"`
 	MPTCP    MPTCPCounts   `json:"mptcp"`
 	Hints    []string      `json:"hints"`
+	// HintIDs are the stable IDs of Hints, in the same order.
+	HintIDs []FindingID `json:"hint_ids"`
 	// SYNACKWithoutSYN counts SYN-ACKs whose SYN the capture lacks.
 	SYNACKWithoutSYN int `json:"synack_without_syn"`
 	// Truncated counts attempts left out because snaplen cut their options.
@@ -301,6 +305,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 		Tool:            tool,
 		Inputs:          inputs,
 		Servers:         []ServerReport{},
+		Findings:        []FindingReport{},
 		Attempts:        c.attemptReports(),
 		AttemptsOmitted: c.omitted,
 	}
@@ -337,7 +342,11 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 				sr.TFOKinds[kind] = n
 			}
 		}
-		sr.Hints = hints(s, sr.Verdict)
+		sr.Hints, sr.HintIDs = []string{}, []FindingID{}
+		for _, f := range hints(s, sr.Verdict) {
+			sr.Hints = append(sr.Hints, f.Text)
+			sr.HintIDs = append(sr.HintIDs, f.ID)
+		}
 		r.Servers = append(r.Servers, sr)
 		r.Totals.Attempts += sr.Attempts
 		for i, n := range s.outcomes {

@@ -16,7 +16,7 @@ import (
 // diffServer is a server with the given outcome counts and the verdict
 // they make.
 func diffServer(addr string, counts map[analyze.Outcome]int) analyze.ServerReport {
-	s := analyze.ServerReport{Server: addr, Hints: []string{}}
+	s := analyze.ServerReport{Server: addr, Hints: []string{}, HintIDs: []analyze.FindingID{}}
 	for o, n := range counts {
 		s.Outcomes[o] = n
 	}
