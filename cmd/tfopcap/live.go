@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
@@ -153,16 +151,6 @@ func (s *liveSink) summary() string {
 		return fmt.Sprintf("%d attempts", s.judged)
 	}
 	return fmt.Sprintf("%d attempts (%s)", s.judged, strings.Join(parts, ", "))
-}
-
-// isTerminal reports whether w is a terminal (for the status line).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
 
 // statusEvery is how often the terminal status line is redrawn and the
