@@ -116,7 +116,7 @@ func TestDiffCommand(t *testing.T) {
 			stdout: []string{"### TCP Fast Open diff: regression", "| `" + a + "` | **regressed** | grants → omits |"},
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
 		{name: "old report from stdin", args: []string{"-", omitsA}, stdin: string(validJSON), exit: exitMatched,
-			stdout: []string{"old: standard input (tfopcap v0.1.0)"},
+			stdout: []string{"old: standard input (" + toolName + ")"},
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
 		{name: "gzip-compressed report", args: []string{gzipped, omitsA}, exit: exitMatched,
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},

@@ -9,12 +9,6 @@ import (
 	"os"
 )
 
-// version is the tool's version as reports name it.
-const version = "v0.1.0"
-
-// toolName is the report's "tool" field.
-const toolName = "tfopcap " + version
-
 // Exit codes, the same for every subcommand.
 const (
 	exitOK      = 0 // analysed; nothing matched --fail-on
@@ -69,7 +63,7 @@ func run(args []string, st streams) int {
 	case "diff":
 		err = runDiff(rest, st)
 	case "version", "--version":
-		fmt.Fprintln(st.stdout, toolName)
+		printVersion(st.stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(st.stdout, mainUsage)
 	default:

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+)
+
+// baseVersion names builds that carry no module version: go build in a
+// checkout without VCS stamping, and test binaries.
+const baseVersion = "v0.1.0-devel"
+
+// version is the module version Go stamped into the binary (a tag, or a
+// pseudo-version with the commit for builds from a checkout).
+var version = moduleVersion()
+
+// toolName is the report's "tool" field.
+var toolName = "tfopcap " + version
+
+func moduleVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
+		return baseVersion
+	}
+	return info.Main.Version
+}
+
+// printVersion writes what `tfopcap version` says: the version, then the
+// VCS revision and the toolchain, so a bug report pins the build.
+func printVersion(w io.Writer) {
+	fmt.Fprintln(w, toolName)
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		if settings["vcs.modified"] == "true" {
+			rev += " (modified)"
+		}
+		fmt.Fprintf(w, "revision: %s %s\n", rev, settings["vcs.time"])
+	}
+	fmt.Fprintf(w, "go: %s %s/%s", info.GoVersion, settings["GOOS"], settings["GOARCH"])
+	if settings["CGO_ENABLED"] == "0" {
+		fmt.Fprint(w, ", without cgo (no libpcap: live unavailable)")
+	}
+	fmt.Fprintln(w)
+}
