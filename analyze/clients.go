@@ -125,7 +125,7 @@ func (c *Collector) blackholeText(addr netip.Addr, cl *clientStats) string {
 		granted = fmt.Sprintf(", which grants cookies (%s)", frameName(s.grant))
 	}
 	return fmt.Sprintf("Client %s offered TFO until its TFO SYN to %s (%s) went unanswered "+
-		"through %d retransmissions; its SYNs since are all plain (%s, and %s to %s%s). Linux's "+
+		"through %d retransmissions; its SYNs since are all plain: %s and, the latest, %s to %s%s. Linux's "+
 		"active-TFO blackhole detection turned TFO off on that client, to every server "+
 		"(net.ipv4.tcp_fastopen_blackhole_timeout_sec > 0; counted in "+
 		"TcpExtTCPFastOpenBlackhole, see `nstat -az TcpExtTCPFastOpenBlackhole`). It stays off "+
