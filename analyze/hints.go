@@ -174,8 +174,10 @@ func hints(ap netip.AddrPort, s *serverStats, v Verdict, host hostFacts) []Findi
 	return h
 }
 
-// causes applies E1, E2 and E3 to a server that omits cookies, with E2
-// and E3 from the host's other listeners.
+// causes applies E1, E2 and E3 to a server that omits cookies. E2 and E3
+// come from the host's other listeners: a mixed server's own grants say
+// that some backend behind it does TFO, not why another does not. Its own
+// grants on MPTCP still rule out a kernel without TFO on MPTCP there.
 func causes(ap netip.AddrPort, s *serverStats, host hostFacts) []Finding {
 	e1 := s.listenerMPTCP()
 	mptcpGrant, grant := other(host.mptcpGrant, ap), other(host.grant, ap)
@@ -186,6 +188,8 @@ func causes(ap netip.AddrPort, s *serverStats, host hostFacts) []Finding {
 			f = append(f, notMPTCP())
 		}
 		return f
+	case e1 == e1Yes && s.mptcpGrant.Frame != 0:
+		return []Finding{otherCauses(grant)}
 	case e1 == e1Yes:
 		return []Finding{mptcpTFOUnsupported(grant)}
 	case e1 == e1No && grant.valid():
