@@ -11,10 +11,10 @@ import (
 // Attempts arrive in no particular order, so each field keeps an extreme
 // (earliest or latest) that does not depend on it.
 type clientStats struct {
-	// timedOut is the latest TFO SYN retransmitted twice or more with no
-	// answer to it (unanswered, or answered only after a plain retry):
-	// the timeouts Linux's active-TFO blackhole detection counts
-	// (tcp_fastopen_active_detect_blackhole). Valid iff timedOut.at.Frame != 0.
+	// timedOut is the latest TFO SYN retransmitted blackholeRetransmits
+	// times or more with no answer to it (unanswered, or answered only
+	// after a plain retry): the timeouts Linux's active-TFO blackhole
+	// detection counts. Valid iff timedOut.at.Frame != 0.
 	timedOut evidence
 	// timedOutEnd is the time of timedOut's last copy; retransmits its count.
 	timedOutEnd int64
@@ -26,9 +26,12 @@ type clientStats struct {
 	lastPlain, prevPlain evidence
 }
 
-// blackholeTimeouts is how many SYN retransmissions without an answer make
-// Linux turn active TFO off (the third SYN timeout sees icsk_retransmits == 2).
-const blackholeTimeouts = 2
+// blackholeRetransmits is how many retransmissions of an unanswered TFO SYN
+// show that Linux's detection ran: the SYN timer's third firing sees two
+// retransmissions out (icsk_retransmits == 2), counts the blackhole
+// (tcp_fastopen_active_detect_blackhole) and sends the third. With only
+// two, the application may have given up before that firing.
+const blackholeRetransmits = 3
 
 // noteClient records what a's client shows about the capture as a whole.
 func (c *Collector) noteClient(a *Attempt) {
@@ -50,7 +53,7 @@ func (c *Collector) noteClient(a *Attempt) {
 	}
 	cl.lastTFO = max(cl.lastTFO, a.SYN.Time)
 	timedOut := a.Outcome == Unanswered || a.Outcome == Fallback
-	if timedOut && a.SYN.Retransmits >= blackholeTimeouts && a.SYN.last > cl.timedOutEnd {
+	if timedOut && a.SYN.Retransmits >= blackholeRetransmits && a.SYN.last > cl.timedOutEnd {
 		cl.timedOut = evidence{a.Server, a.SYN.PacketRef}
 		cl.timedOutEnd, cl.retransmits = a.SYN.last, a.SYN.Retransmits
 	}

@@ -46,6 +46,8 @@ func exchange(name string, seq uint32, ms int64) []pkt {
 		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, atMs: 1})}
 	case "timeout": // cookie and data, then three plain retransmissions, no answer (Linux)
 		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000}), c(pkt{atMs: 3000})}
+	case "timeout-2": // the same, given up after two retransmissions
+		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000})}
 	case "omitted-mptcp":
 		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, mptcp: true, atMs: 1})}
 	case "accepted":
