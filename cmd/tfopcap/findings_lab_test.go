@@ -264,3 +264,27 @@ func labNoTFO(t *testing.T, p *netnslab.Pair) findingsSituation {
 		Findings: idsWant{must(analyze.FindNoTFOClients), must(analyze.FindClientBlackhole)},
 	}
 }
+
+// TestFindingsOnSeedAndHostCaptures pins the findings of the first lab
+// runs: the seed (Linux 6.1) keeps its MPTCP cause, and on 6.18, where
+// :8001 grants cookies on MPTCP, no listener is blamed on the kernel.
+func TestFindingsOnSeedAndHostCaptures(t *testing.T) {
+	lab := func(f string) string { return filepath.Join("..", "..", "testdata", "captures", f) }
+	mptcpCause := serverIDsWant{"omits", idsWant{must(analyze.FindMPTCPTFOUnsupported), must(analyze.FindListenerNoTFO, analyze.FindNotMPTCP, analyze.FindMPTCPUnseen)}}
+	noTFO := serverIDsWant{"omits", idsWant{must(analyze.FindListenerNoTFO), must(analyze.FindMPTCPTFOUnsupported, analyze.FindMPTCPUnseen, analyze.FindOtherCauses)}}
+	plainNoTFO := serverIDsWant{"omits", idsWant{must(analyze.FindListenerNoTFO, analyze.FindNotMPTCP), must(analyze.FindMPTCPTFOUnsupported, analyze.FindMPTCPUnseen, analyze.FindOtherCauses)}}
+	quiet := idsWant{MustNot: must(analyze.FindClientBlackhole, analyze.FindNoTFOClients)}
+	for _, tc := range []struct {
+		file string
+		sit  findingsSituation
+	}{
+		{lab("seed-6.1/seed-eth.pcap"), findingsSituation{Servers: map[string]serverIDsWant{
+			"10.77.0.1:8001": mptcpCause, "10.77.0.1:8004": mptcpCause, "[fd77::1]:8001": mptcpCause,
+		}, Findings: quiet}},
+		{lab("host-6.18/host-eth.pcap"), findingsSituation{Servers: map[string]serverIDsWant{
+			"10.77.0.1:8005": noTFO, "[fd77::1]:8005": noTFO, "10.77.0.1:8004": plainNoTFO, "[fd77::1]:8004": plainNoTFO,
+		}, Findings: quiet}},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) { checkFindings(t, analyzeJSON(t, tc.file), tc.sit) })
+	}
+}
