@@ -201,17 +201,20 @@ func causes(ap netip.AddrPort, s *serverStats, host hostFacts) []Finding {
 }
 
 // listenerNoTFOMPTCP: E2 yes. The host does TFO on MPTCP, so neither the
-// kernel nor the sysctl is the cause.
+// kernel nor the sysctl is the cause, as far as one machine answers on
+// both ports (a port forward could send each elsewhere: hence "unless").
 func listenerNoTFOMPTCP(grant evidence) Finding {
 	return Finding{FindListenerNoTFO, fmt.Sprintf("%s grants cookies on MPTCP (%s), so this "+
 		"kernel supports TFO on MPTCP sockets and the server bit of net.ipv4.tcp_fastopen is on: "+
-		"this listener does not enable TFO. %s", FormatAddr(grant.server), grant.frame(), enableTFO)}
+		"unless another machine answers on this port (a port forward), this listener does not "+
+		"enable TFO. %s", FormatAddr(grant.server), grant.frame(), enableTFO)}
 }
 
 // listenerNoTFOPlain: E1 no and E3 yes.
 func listenerNoTFOPlain(grant evidence) Finding {
 	return Finding{FindListenerNoTFO, fmt.Sprintf("%s grants cookies (%s), so the server bit of "+
-		"net.ipv4.tcp_fastopen is on, and this listener is plain TCP: it does not enable TFO. %s",
+		"net.ipv4.tcp_fastopen is on, and this listener is plain TCP: unless another machine "+
+		"answers on this port (a port forward), it does not enable TFO. %s",
 		FormatAddr(grant.server), grant.frame(), enableTFO)}
 }
 
