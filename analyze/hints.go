@@ -223,7 +223,8 @@ func listenerNoTFOPlain(grant evidence) Finding {
 // lets servers with the same finding share it.
 func notMPTCP() Finding {
 	return Finding{FindNotMPTCP, "MPTCP clients' SYNs were answered without MPTCP: the listener " +
-		"is plain TCP, so MPTCP is not the cause."}
+		"is plain TCP, so MPTCP is not the cause (unless something on the path strips MPTCP " +
+		"options from SYNs; a capture nearer the server would show it)."}
 }
 
 // mptcpTFOUnsupported: E1 yes (its own SYN-ACKs carry MPTCP), E2 no. The
