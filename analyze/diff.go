@@ -130,6 +130,8 @@ type ServerSide struct {
 	Outcomes OutcomeCounts `json:"outcomes"`
 	MPTCP    MPTCPCounts   `json:"mptcp"`
 	Hints    []string      `json:"hints"`
+	// HintIDs are the stable IDs of Hints, in the same order.
+	HintIDs []FindingID `json:"hint_ids"`
 }
 
 // OutcomeChange is one outcome's count in the old and the new report.
@@ -225,9 +227,13 @@ func serverSide(s *ServerReport) *ServerSide {
 		Outcomes: s.Outcomes,
 		MPTCP:    s.MPTCP,
 		Hints:    slices.Clone(s.Hints),
+		HintIDs:  slices.Clone(s.HintIDs),
 	}
 	if side.Hints == nil {
 		side.Hints = []string{}
+	}
+	if side.HintIDs == nil {
+		side.HintIDs = []FindingID{}
 	}
 	return side
 }

@@ -13,7 +13,10 @@
 //	             matched by ack, an Outcome judged per attempt
 //	outcome.go   Outcome and Verdict names (a contract with users)
 //	report.go    Collector (the tracker's Sink) and the Report model
-//	hints.go     likely causes per server
+//	findings.go  finding IDs (a contract, like outcome names)
+//	hints.go     server findings from the whole capture: E1/E2/E3 across
+//	             the listeners of one host IP
+//	clients.go   capture-wide findings: client blackhole, no TFO clients
 //	render*.go   text, JSON and markdown; diff.go compares two reports
 //
 // # Buffers

@@ -188,9 +188,10 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		fmt.Fprintln(w, "\nHints:")
 	}
 	for _, h := range order {
-		fmt.Fprintln(w, wrapList(servers[h], textWidth, "* ", "  "))
+		fmt.Fprintln(w, wrapList(servers[h], textWidth, "* "+idTag(h.id), "  "))
 		fmt.Fprintln(w, wrap(h.text, textWidth, "    ", "    "))
 	}
+	renderFindingsText(w, r.Findings)
 
 	if opts.Attempts {
 		fmt.Fprintln(w, "\nAttempts (input:frame; frames as Wireshark numbers them):")
@@ -200,6 +201,47 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		if r.AttemptsOmitted > 0 {
 			fmt.Fprintf(w, "... %d more attempts not kept (raise --max-attempts)\n", r.AttemptsOmitted)
 		}
+	}
+}
+
+// idTag shows a finding's ID where users can grep for it: "[listener-no-tfo] ".
+func idTag(id FindingID) string {
+	if id == "" {
+		return ""
+	}
+	return "[" + oneLineText(string(id)) + "] "
+}
+
+// findingScope lists the clients and servers a capture-wide finding
+// concerns, or "whole capture".
+func findingScope(f *FindingReport) []string {
+	var scope []string
+	for _, c := range f.Clients {
+		scope = append(scope, "client "+c)
+	}
+	for _, s := range f.Servers {
+		scope = append(scope, "server "+s)
+	}
+	if len(scope) == 0 {
+		scope = []string{"whole capture"}
+	}
+	return scope
+}
+
+// renderFindingsText prints the capture-wide findings after the hints.
+func renderFindingsText(w io.Writer, findings []FindingReport) {
+	if len(findings) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFindings:")
+	for i := range findings {
+		f := &findings[i]
+		scope := findingScope(f)
+		for j := range scope {
+			scope[j] = oneLineText(scope[j])
+		}
+		fmt.Fprintln(w, wrapList(scope, textWidth, "* "+idTag(f.ID), "  "))
+		fmt.Fprintln(w, wrap(oneLineText(f.Text), textWidth, "    ", "    "))
 	}
 }
 

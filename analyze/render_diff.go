@@ -128,8 +128,8 @@ func renderDiffText(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%s, now %s):\n", oneLineText(sd.Server), sd.Change, sd.New.Verdict)
-		for _, h := range sd.New.Hints {
-			fmt.Fprintln(w, wrap(oneLineText(h), textWidth, "  - ", "    "))
+		for j, h := range sd.New.Hints {
+			fmt.Fprintln(w, wrap(oneLineText(h), textWidth, "  - "+diffIDTag(sd.New.HintIDs, j), "    "))
 		}
 	}
 }
@@ -176,10 +176,10 @@ func renderDiffMarkdown(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n**%s** (%s, now %s):\n\n", mdCode(sd.Server), sd.Change, sd.New.Verdict)
-		for _, h := range sd.New.Hints {
+		for j, h := range sd.New.Hints {
 			// Hints are tfopcap's markdown (commands in backticks); mdLine
 			// keeps that but no line breaks or raw HTML from the file.
-			fmt.Fprintf(w, "- %s\n", mdLine(h))
+			fmt.Fprintf(w, "- %s%s\n", mdIDTag(sd.New.HintIDs, j), mdLine(h))
 		}
 	}
 }
@@ -204,3 +204,11 @@ func oneLineText(s string) string {
 }
 
 func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
+
+// diffIDTag is hint i's ID tag in text, empty when the report lacks IDs.
+func diffIDTag(ids []FindingID, i int) string {
+	if i >= len(ids) {
+		return ""
+	}
+	return idTag(ids[i])
+}

@@ -69,13 +69,24 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 			continue
 		}
 		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
-		for _, h := range s.Hints {
+		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
-			fmt.Fprintf(w, "- %s\n", mdLine(h))
+			fmt.Fprintf(w, "- %s%s\n", mdIDTag(s.HintIDs, j), mdLine(h))
 		}
 		if failing {
 			renderEvidence(w, r, s)
+		}
+	}
+	if len(r.Findings) > 0 {
+		fmt.Fprint(w, "\n#### Capture-wide findings\n\n")
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			scope := findingScope(f)
+			for j := range scope {
+				scope[j] = mdText(scope[j])
+			}
+			fmt.Fprintf(w, "- [%s] (%s) %s\n", mdText(string(f.ID)), strings.Join(scope, ", "), mdLine(f.Text))
 		}
 	}
 	if opts.Attempts && len(r.Attempts) > 0 {
@@ -241,4 +252,13 @@ func mdCode(s string) string {
 		s = " " + s + " "
 	}
 	return fence + s + fence
+}
+
+// mdIDTag shows the ID of hint i, "[listener-no-tfo] ", where users can
+// grep for it; a report read back may lack IDs.
+func mdIDTag(ids []FindingID, i int) string {
+	if i >= len(ids) || ids[i] == "" {
+		return ""
+	}
+	return "[" + mdText(string(ids[i])) + "] "
 }

@@ -126,7 +126,7 @@ func TestRenderMarkdownTables(t *testing.T) {
 		"| 0:29 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | syn-ack no-TFO | rejected |",
 		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:51.001Z | 1m51.001s |",
 		// A granting server gets a section only for its hints.
-		"#### `192.0.2.2:8001` grants\n\n- Clients alternated TFO option kinds 34 and 254",
+		"#### `192.0.2.2:8001` grants\n\n- [kind-alternation] Clients alternated TFO option kinds 34 and 254",
 	} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)

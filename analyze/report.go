@@ -142,6 +142,11 @@ const DefaultMaxAttempts = 10000
 // Tracker's Sink. Its zero value is not usable: use NewCollector.
 type Collector struct {
 	servers map[netip.AddrPort]*serverStats
+	// clients holds what capture-wide findings need per client IP
+	// (clients.go); tfoSYNs and unknownSYNs count attempts whose SYN asked
+	// for TFO, or whose options snaplen cut.
+	clients              map[netip.Addr]*clientStats
+	tfoSYNs, unknownSYNs int
 	// kept holds copies of the attempts listed in detail, in chunks so
 	// that growing never copies; Report formats them. (Formatting them as
 	// they come took half again the memory, strings and all, while the
@@ -164,6 +169,45 @@ type serverStats struct {
 	tfoKinds [3]int
 	// mptcpOmitting counts omitted or rejected attempts whose reply carried MPTCP.
 	mptcpOmitting int
+	// The earliest frame of each kind of evidence the findings name
+	// (hints.go); each is valid iff its Frame != 0.
+	mptcpReply   PacketRef // a SYN-ACK carrying MPTCP: the listener is MPTCP (E1 yes)
+	plainToMPTCP PacketRef // an MPTCP SYN answered without MPTCP: it is not (E1 no)
+	grant        PacketRef // a reply granting a cookie (E3)
+	mptcpGrant   PacketRef // a reply granting a cookie and carrying MPTCP (E2)
+}
+
+// noteEvidence keeps the earliest frames that prove what the findings rest on.
+func (s *serverStats) noteEvidence(a *Attempt) {
+	if a.Reply.Kind != ReplySYNACK {
+		return
+	}
+	switch {
+	case a.Reply.MPTCP.Present:
+		keepEarliest(&s.mptcpReply, a.Reply.PacketRef)
+	case a.SYN.MPTCP.Present:
+		keepEarliest(&s.plainToMPTCP, a.Reply.PacketRef)
+	}
+	if a.Outcome.grants() {
+		keepEarliest(&s.grant, a.Reply.PacketRef)
+		if a.Reply.MPTCP.Present {
+			keepEarliest(&s.mptcpGrant, a.Reply.PacketRef)
+		}
+	}
+}
+
+// keepEarliest sets *dst to r if *dst is unset or later: attempts reach the
+// Collector in no particular order, yet a report must name the same frame
+// however they came.
+func keepEarliest(dst *PacketRef, r PacketRef) {
+	if dst.Frame == 0 || refBefore(r, *dst) {
+		*dst = r
+	}
+}
+
+// refBefore orders frames by time, then by input and frame number.
+func refBefore(a, b PacketRef) bool {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), cmp.Compare(a.Input, b.Input), cmp.Compare(a.Frame, b.Frame)) < 0
 }
 
 // NewCollector returns a collector that keeps the details of at most
@@ -172,7 +216,11 @@ func NewCollector(maxAttempts int) *Collector {
 	if maxAttempts == 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	return &Collector{servers: make(map[netip.AddrPort]*serverStats), maxAttempts: maxAttempts}
+	return &Collector{
+		servers:     make(map[netip.AddrPort]*serverStats),
+		clients:     make(map[netip.Addr]*clientStats),
+		maxAttempts: maxAttempts,
+	}
 }
 
 func (c *Collector) server(ap netip.AddrPort) *serverStats {
@@ -190,11 +238,13 @@ func (c *Collector) Attempt(a *Attempt) {
 		c.OnAttempt(a)
 	}
 	s := c.server(a.Server)
+	c.noteClient(a)
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
 		s.truncated++
 		return
 	}
 	s.outcomes[a.Outcome]++
+	s.noteEvidence(a)
 	if a.SYN.MPTCP.Present {
 		s.mptcp.SYN++
 	}
@@ -323,6 +373,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 		addrs = append(addrs, ap)
 	}
 	slices.SortFunc(addrs, netip.AddrPort.Compare)
+	hosts := c.hostEvidence()
 	for _, ap := range addrs {
 		s := c.servers[ap]
 		sr := ServerReport{
@@ -343,7 +394,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 			}
 		}
 		sr.Hints, sr.HintIDs = []string{}, []FindingID{}
-		for _, f := range hints(s, sr.Verdict) {
+		for _, f := range hints(ap, s, sr.Verdict, hosts[ap.Addr()]) {
 			sr.Hints = append(sr.Hints, f.Text)
 			sr.HintIDs = append(sr.HintIDs, f.ID)
 		}
@@ -353,6 +404,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 			r.Totals.Outcomes[i] += n
 		}
 	}
+	r.Findings = c.captureFindings(r.Totals.Attempts)
 	slices.SortStableFunc(r.Attempts, func(a, b AttemptReport) int {
 		return cmp.Or(cmp.Compare(a.synTime, b.synTime), cmp.Compare(a.Input, b.Input), cmp.Compare(a.SYN.Frame, b.SYN.Frame))
 	})

@@ -26,8 +26,9 @@ func validateReport(t testing.TB, b []byte) {
 
 // exchange returns the packets of one attempt with the given outcome, its
 // client SYN's ISN seq, starting at ms. Names other than outcome names:
-// "granted-254" (the experimental kind), "omitted-mptcp" (SYN and SYN-ACK
-// carry MP_CAPABLE), "truncated" (snaplen cut the SYN's options) and
+// "granted-254" (the experimental kind), "omitted-mptcp" and
+// "granted-mptcp" (SYN and SYN-ACK carry MP_CAPABLE), "omitted-mptcp-syn"
+// (only the SYN does), "timeout" (a TFO SYN retransmitted 3 times), "truncated" (snaplen cut the SYN's options) and
 // "orphan" (a SYN-ACK whose SYN is missing).
 func exchange(name string, seq uint32, ms int64) []pkt {
 	c := func(p pkt) pkt { p.from, p.flags, p.seq, p.atMs = "c", syn, seq, ms+p.atMs; return p }
@@ -39,6 +40,14 @@ func exchange(name string, seq uint32, ms int64) []pkt {
 		return []pkt{c(pkt{tfo: TFORequest, kind: 254}), s(pkt{flags: synack, tfo: TFOCookie, kind: 254, atMs: 1})}
 	case "omitted":
 		return []pkt{c(pkt{tfo: TFORequest}), s(pkt{flags: synack, atMs: 1})}
+	case "granted-mptcp":
+		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, tfo: TFOCookie, mptcp: true, atMs: 1})}
+	case "omitted-mptcp-syn": // an MPTCP SYN answered by a plain listener
+		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, atMs: 1})}
+	case "timeout": // cookie and data, then three plain retransmissions, no answer (Linux)
+		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000}), c(pkt{atMs: 3000})}
+	case "timeout-2": // the same, given up after two retransmissions
+		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000})}
 	case "omitted-mptcp":
 		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, mptcp: true, atMs: 1})}
 	case "accepted":
@@ -51,6 +60,8 @@ func exchange(name string, seq uint32, ms int64) []pkt {
 		return []pkt{c(pkt{tfo: TFOCookie}), s(pkt{flags: synack, atMs: 1})}
 	case "fallback":
 		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), s(pkt{flags: synack, atMs: 1001})}
+	case "refused-plain":
+		return []pkt{c(pkt{}), s(pkt{flags: rstack, atMs: 1})}
 	case "refused":
 		return []pkt{c(pkt{tfo: TFORequest}), s(pkt{flags: rstack, atMs: 1})}
 	case "unanswered":
