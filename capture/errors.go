@@ -3,6 +3,9 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrTruncated is wrapped by the error Next (or Open) returns when the input
@@ -25,7 +28,22 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s: at byte %d: %s", e.File, e.Offset, e.Msg)
+	return fmt.Sprintf("%s: at byte %d: %s", DisplayName(e.File), e.Offset, e.Msg)
+}
+
+// DisplayName returns a file name as messages show it: unchanged when it is
+// printable UTF-8, else Go-quoted ("a\x1b[2Jb"), so that a newline or a
+// terminal escape in a name can neither forge a line nor garble a terminal.
+func DisplayName(name string) string {
+	if !utf8.ValidString(name) {
+		return strconv.Quote(name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
 
 // fileError is a one-line error whose text is complete as it stands and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -33,6 +34,7 @@ type reportOptions struct {
 	maxAttempts int
 	evidence    string
 	evOutcomes  outcomesFlag
+	evidenceMax int
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -42,23 +44,36 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
-	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report (counts stay complete)")
+	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report, 0 none (counts stay complete)")
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
+	fs.IntVar(&o.evidenceMax, "evidence-max", DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
 }
 
-// newEvidence returns the evidence collector --evidence asks for, or nil.
-func (o *reportOptions) newEvidence() *evidence {
+// newEvidence creates the evidence file --evidence asks for (nil without
+// it): a pcap of linkType, or pcapng when linkType is 0.
+func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*evidence, error) {
 	if o.evidence == "" {
-		return nil
+		return nil, nil
 	}
-	return newEvidence(o.evidence, o.evOutcomes.set)
+	return newEvidence(o.evidence, o.evOutcomes.set, o.evidenceMax, linkType, snaplen)
+}
+
+// outputs are the files the report options write.
+func (o *reportOptions) outputs() []namedPath {
+	return []namedPath{{"--evidence", o.evidence}}
 }
 
 // prepare checks the flags that need more than parsing, before any input is
 // opened: it returns the --server filter and catches a -f syntax error.
 func (o *reportOptions) prepare() (*segmentFilter, error) {
+	if o.evidenceMax < 0 {
+		return nil, usagef("--evidence-max must be 0 (all) or more")
+	}
+	if o.maxAttempts < 0 {
+		return nil, usagef("--max-attempts must be 0 (none) or more")
+	}
 	servers, err := o.serverFilter()
 	if err != nil {
 		return nil, err
@@ -86,6 +101,15 @@ func (o *reportOptions) serverFilter() (*segmentFilter, error) {
 		}
 	}
 	return f, nil
+}
+
+// newCollector returns the collector of the report, keeping --max-attempts
+// attempts in detail: 0 keeps none (NewCollector's 0 is its default).
+func (o *reportOptions) newCollector() *analyze.Collector {
+	if o.maxAttempts == 0 {
+		return analyze.NewCollector(-1)
+	}
+	return analyze.NewCollector(o.maxAttempts)
 }
 
 // renderOptions are what the renderers need of the flags.
@@ -130,6 +154,13 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	given := make([]namedPath, len(files))
+	for i, f := range files {
+		given[i] = namedPath{"input", f}
+	}
+	if err := checkOutputs(given, o.outputs()); err != nil {
+		return err
+	}
 
 	readers := make([]*capture.FileReader, 0, len(files))
 	defer func() {
@@ -151,6 +182,13 @@ func runAnalyze(args []string, st streams) error {
 		readers = append(readers, r)
 	}
 
+	// Outputs are created before anything is read, so that one that cannot
+	// be written fails at once.
+	ev, err := o.newEvidence(evidenceLinkType(readers), 0)
+	if err != nil {
+		return err
+	}
+
 	stages := make([]*stage, len(readers))
 	for i, r := range readers {
 		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(readers)))}
@@ -159,8 +197,7 @@ func runAnalyze(args []string, st streams) error {
 		}
 		go stages[i].run()
 	}
-	coll := analyze.NewCollector(o.maxAttempts)
-	ev := o.newEvidence()
+	coll := o.newCollector()
 	if ev != nil {
 		coll.OnAttempt = ev.finalised
 	}
@@ -173,7 +210,12 @@ func runAnalyze(args []string, st streams) error {
 	for e := m.next(); e != nil; e = m.next() {
 		id := tracker.Add(e.ref, &e.seg)
 		if ev != nil {
-			ev.add(id, e.ref, e.raw)
+			ev.add(id, serverSide(&e.seg), e.ref, e.raw)
+			if err := ev.failed(); err != nil {
+				prog.Stop()
+				ev.close()
+				return err
+			}
 		}
 	}
 	prog.Stop()
@@ -182,8 +224,9 @@ func runAnalyze(args []string, st streams) error {
 	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
 	// the handshake benchmark, no measurable time).
 	runtime.GC()
+	var evWarnings []string
 	if ev != nil {
-		if err := ev.write(); err != nil {
+		if evWarnings, err = ev.close(); err != nil {
 			return err
 		}
 	}
@@ -198,7 +241,27 @@ func runAnalyze(args []string, st streams) error {
 	}
 	r := coll.Report(toolName, inputs)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
+	r.Warnings = append(r.Warnings, evWarnings...)
 	return o.finish(r, st)
+}
+
+// evidenceLinkType is the link type of a pcap evidence file for these
+// inputs: when every input is a pcap file and all share one link type.
+// Otherwise (a pcapng input may describe new interfaces at any point) it
+// is 0: write pcapng.
+func evidenceLinkType(readers []*capture.FileReader) uint16 {
+	var lt uint16
+	for _, r := range readers {
+		info := r.Info()
+		if !strings.HasPrefix(info.Format, "pcap") || info.Format == "pcapng" || len(info.LinkTypes) != 1 {
+			return 0
+		}
+		if lt != 0 && info.LinkTypes[0] != lt {
+			return 0
+		}
+		lt = info.LinkTypes[0]
+	}
+	return lt
 }
 
 // earlyWarnings says when the tracker judged attempts unanswered before their

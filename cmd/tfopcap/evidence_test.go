@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/internal/synth"
 )
 
 // readFrames returns the frames of a capture file, owned.
@@ -95,6 +97,80 @@ func TestEvidence(t *testing.T) {
 			for o, n := range tt.want {
 				if counts[o] != n {
 					t.Errorf("evidence re-analysed: %v, want %v", counts, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// synthCapture writes a synthetic capture of cfg's profile with the given
+// mix to dir and returns its path and expectation.
+func synthCapture(t *testing.T, dir, mix string, size int64) (string, *synth.Expectation) {
+	t.Helper()
+	cfg, _ := synth.Profile("handshake")
+	cfg.Mix, cfg.Size, cfg.MeanFlow, cfg.Servers = synth.MustMix(mix), size, 1, 2
+	path := filepath.Join(dir, "synth.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exp, err := synth.Generate(f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, exp
+}
+
+// TestEvidenceMax checks the cap on --evidence: by default the first
+// DefaultEvidenceMax failing attempts of each server, with a warning that
+// counts the rest; --evidence-max raises it, 0 keeps all. The frames are
+// streamed, yet in time order.
+func TestEvidenceMax(t *testing.T) {
+	dir := t.TempDir()
+	src, exp := synthCapture(t, dir, "omitted=80,granted=20", 2<<20)
+	omitted := exp.Outcomes["omitted"]
+	servers := 0
+	for _, oc := range exp.Servers {
+		if oc["omitted"] > 0 {
+			servers++
+		}
+	}
+	for _, tt := range []struct {
+		flag      string
+		perServer int // 0: all
+	}{{"", DefaultEvidenceMax}, {"--evidence-max=3", 3}, {"--evidence-max=0", 0}} {
+		t.Run(tt.flag, func(t *testing.T) {
+			out := filepath.Join(dir, "evidence.pcap")
+			args := []string{"-q", "--evidence", out, src}
+			if tt.flag != "" {
+				args = append([]string{tt.flag}, args...)
+			}
+			r := analyzeJSON(t, args...)
+			ev := analyzeJSON(t, out)
+			kept := 0
+			for _, s := range ev.Servers {
+				n := s.Outcomes[analyze.Omitted]
+				if tt.perServer > 0 && n != tt.perServer {
+					t.Errorf("%s: %d omitted attempts in the evidence, want %d", s.Server, n, tt.perServer)
+				}
+				if n != s.Attempts {
+					t.Errorf("%s: evidence holds %d attempts, %d of them omitted", s.Server, s.Attempts, n)
+				}
+				kept += n
+			}
+			leftOut := omitted - kept
+			warned := strings.Contains(strings.Join(r.Warnings, "\n"), fmt.Sprintf(": %d more of %d server(s) left out", leftOut, servers))
+			switch {
+			case tt.perServer == 0 && (kept != omitted || len(r.Warnings) != 0):
+				t.Errorf("evidence holds %d of %d omitted attempts, warnings %q", kept, omitted, r.Warnings)
+			case tt.perServer > 0 && !warned:
+				t.Errorf("warnings %q do not say that %d attempts of %d servers were left out", r.Warnings, leftOut, servers)
+			}
+			frames := readFrames(t, out)
+			for i := 1; i < len(frames); i++ {
+				if frames[i].Time < frames[i-1].Time {
+					t.Fatalf("evidence frame %d is earlier than frame %d", i+1, i)
 				}
 			}
 		})

@@ -201,6 +201,10 @@ func runLive(args []string, st streams) error {
 		return err
 	}
 
+	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
+		return err
+	}
+
 	l, err := capture.OpenLive(capture.LiveConfig{
 		Interface:  lo.iface,
 		Snaplen:    lo.snaplen,
@@ -214,13 +218,17 @@ func runLive(args []string, st streams) error {
 	defer l.Close()
 	var save *os.File
 	if lo.write != "" {
-		if save, err = os.Create(lo.write); err != nil {
+		if save, err = createOutput("-w", lo.write); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
 		defer save.Close()
 		if err := l.SaveTo(save); err != nil {
-			return fmt.Errorf("live: %s: %w", lo.write, err)
+			return fmt.Errorf("live: -w %s: %w", capture.DisplayName(lo.write), err)
 		}
+	}
+	ev, err := o.newEvidence(l.LinkType(), l.Snaplen())
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
 	}
 	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
 		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)))
@@ -237,12 +245,8 @@ func runLive(args []string, st streams) error {
 		}
 	}
 
-	coll := analyze.NewCollector(o.maxAttempts)
-	var ev *evidence
-	if o.evidence != "" {
-		if ev, err = newStreamEvidence(o.evidence, o.evOutcomes.set, l.LinkType(), l.Snaplen()); err != nil {
-			return fmt.Errorf("live: %w", err)
-		}
+	coll := o.newCollector()
+	if ev != nil {
 		coll.OnAttempt = ev.finalised
 	}
 	sink := &liveSink{coll: coll, limit: lo.count}
@@ -288,7 +292,7 @@ loop:
 			for i := range b.events {
 				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
 				if ev != nil {
-					ev.add(id, b.events[i].ref, b.events[i].raw)
+					ev.add(id, serverSide(&b.events[i].seg), b.events[i].ref, b.events[i].raw)
 				}
 			}
 			if b.err != nil {
@@ -324,8 +328,9 @@ loop:
 	}
 	tracker.Flush()
 	clearStatus()
+	var evWarnings []string
 	if ev != nil {
-		if err := ev.write(); err != nil {
+		if evWarnings, err = ev.close(); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
 	}
@@ -342,6 +347,7 @@ loop:
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
+	r.Warnings = append(r.Warnings, evWarnings...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
