@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -19,7 +20,8 @@ const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
 Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
 input) as one capture, merged by timestamp, and prints a TFO verdict per
 server. Exit status: 0 analysed, 1 a server's verdict matched --fail-on,
-2 usage error or unreadable input.
+2 usage error, unreadable input, or --fail-on with nothing to judge (a
+--server that matched no packet, or no packet at all).
 
 Flags:
 `
@@ -88,16 +90,16 @@ func (o *reportOptions) prepare() (*segmentFilter, error) {
 
 // serverFilter parses --server values.
 func (o *reportOptions) serverFilter() (*segmentFilter, error) {
-	f := &segmentFilter{}
-	for _, s := range o.servers {
+	f := &segmentFilter{given: o.servers, hits: make([]atomic.Int64, len(o.servers))}
+	for i, s := range o.servers {
 		a, ap, err := parseServer(s)
 		if err != nil {
 			return nil, &usageError{err.Error()}
 		}
 		if a.IsValid() {
-			f.addrs = append(f.addrs, a)
+			f.addrs, f.addrIdx = append(f.addrs, a), append(f.addrIdx, i)
 		} else {
-			f.ports = append(f.ports, ap)
+			f.ports, f.portIdx = append(f.ports, ap), append(f.portIdx, i)
 		}
 	}
 	return f, nil
@@ -117,10 +119,34 @@ func (o *reportOptions) renderOptions() analyze.RenderOptions {
 	return analyze.RenderOptions{Attempts: o.attempts}
 }
 
-// finish renders the report and applies --fail-on.
-func (o *reportOptions) finish(r *analyze.Report, st streams) error {
+// gateWarnings says what makes a report say nothing of the servers asked
+// about: a --server that matched no packet (a typo, the wrong port), or no
+// packet at all (the wrong interface, a capture that reads as empty).
+// Under --fail-on these fail the run: a gate that cannot match must not
+// pass.
+func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
+	var w []string
+	packets := 0
+	for _, in := range r.Inputs {
+		packets += in.Packets
+	}
+	if packets == 0 {
+		return []string{"no packets were read: the report holds no verdict"}
+	}
+	for _, s := range servers.unmatched() {
+		w = append(w, fmt.Sprintf("--server %s matched no SYN, SYN-ACK or RST", s))
+	}
+	return w
+}
+
+// finish renders the report and applies --fail-on. gate are the
+// gateWarnings, already in the report and on stderr.
+func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) error {
 	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil {
 		return fmt.Errorf("write report: %w", err)
+	}
+	if len(o.failOn.set) > 0 && len(gate) > 0 {
+		return fmt.Errorf("--fail-on %s cannot pass: %s", o.failOn.String(), gate[0])
 	}
 	var matched []string
 	for _, s := range r.Servers {
@@ -242,7 +268,12 @@ func runAnalyze(args []string, st streams) error {
 	r := coll.Report(toolName, inputs)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
 	r.Warnings = append(r.Warnings, evWarnings...)
-	return o.finish(r, st)
+	gate := gateWarnings(r, servers)
+	r.Warnings = append(r.Warnings, gate...)
+	for _, w := range gate {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
+	}
+	return o.finish(r, gate, st)
 }
 
 // evidenceLinkType is the link type of a pcap evidence file for these

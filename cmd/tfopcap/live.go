@@ -38,7 +38,8 @@ at once, as at the end of a file.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
---fail-on, 2 usage error or the interface could not be opened.
+--fail-on, 2 usage error, the interface could not be opened, or --fail-on
+with nothing to judge (a --server that matched no packet, or no packet).
 
 Flags:
 `
@@ -348,6 +349,8 @@ loop:
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
 	r.Warnings = append(r.Warnings, evWarnings...)
+	gate := gateWarnings(r, servers)
+	r.Warnings = append(r.Warnings, gate...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
@@ -359,7 +362,7 @@ loop:
 	if o.attempts && o.format.value == "text" {
 		o.attempts = false // streamed already
 	}
-	return o.finish(r, st)
+	return o.finish(r, gate, st)
 }
 
 // dropWarnings says what libpcap's drop counters mean for the report.
