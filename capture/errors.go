@@ -18,6 +18,11 @@ var ErrTruncated = errors.New("capture cut short")
 // neither pcap nor pcapng (nor a gzip-compressed one of them).
 var ErrNotCapture = errors.New("not a capture file")
 
+// ErrSaveFailed is wrapped by the error Live.Next returns when a frame
+// could not be written to the SaveTo writer (a full disk, /dev/full): the
+// capture ends there, since the file would silently lack what follows.
+var ErrSaveFailed = errors.New("saving the capture failed")
+
 // FormatError reports corrupt structure: a length that cannot be right, a
 // block that contradicts itself, a packet on an interface the file never
 // described. Reading cannot continue past it.

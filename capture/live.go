@@ -233,7 +233,8 @@ func (l *Live) Filter() string { return l.filter }
 // (nanosecond timestamps, the capture's link type and snap length), so that
 // `tfopcap analyze` can read the same packets later. Call it before the
 // first Next. Writes are buffered and flushed when Next ends the capture
-// and by Close. A failed write ends the capture: Next returns the error.
+// and by Close. A failed write ends the capture: Next returns the error,
+// which wraps ErrSaveFailed.
 func (l *Live) SaveTo(w io.Writer) error {
 	pw, err := NewPcapWriter(w, l.linkType, l.snaplen)
 	if err != nil {
@@ -292,7 +293,7 @@ func (l *Live) Next(f *Frame) error {
 		l.mu.Unlock()
 		if l.save != nil {
 			if err := l.save.Write(f); err != nil {
-				return l.end(err)
+				return l.end(fmt.Errorf("%w: %w", ErrSaveFailed, err))
 			}
 		}
 		return nil
@@ -306,7 +307,7 @@ func (l *Live) end(err error) error {
 	l.poll(time.Now())
 	if l.save != nil {
 		if ferr := l.save.Flush(); err == nil && ferr != nil {
-			err = ferr
+			err = fmt.Errorf("%w: %w", ErrSaveFailed, ferr)
 		}
 		l.save = nil
 	}

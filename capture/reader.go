@@ -52,7 +52,7 @@ const (
 // FileReader reads frames from one capture file. It is not safe for
 // concurrent use; see the package documentation for buffer ownership.
 type FileReader struct {
-	name   string // as messages show it: DisplayName of the name given
+	name   string    // as messages show it: DisplayName of the name given
 	closer io.Closer // closed by Close; nil when the caller owns the input
 	size   int64     // size of a regular file, else 0
 

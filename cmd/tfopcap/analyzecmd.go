@@ -142,7 +142,7 @@ func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
 // finish renders the report and applies --fail-on. gate are the
 // gateWarnings, already in the report and on stderr.
 func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) error {
-	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil {
+	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if len(o.failOn.set) > 0 && len(gate) > 0 {

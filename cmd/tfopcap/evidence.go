@@ -100,7 +100,7 @@ func newEvidence(path string, outcomes []analyze.Outcome, perServer int, linkTyp
 }
 
 func (e *evidence) wrap(err error) error {
-	return fmt.Errorf("--evidence %s: %w", capture.DisplayName(e.path), err)
+	return fmt.Errorf("--evidence %s: %w", capture.DisplayName(e.path), rootCause(err))
 }
 
 // failed returns the write error that ended the evidence file, if any.

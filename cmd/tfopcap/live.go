@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -217,13 +218,13 @@ func runLive(args []string, st streams) error {
 		return fmt.Errorf("live: %w", err)
 	}
 	defer l.Close()
-	var save *os.File
+	var save saveFile
 	if lo.write != "" {
-		if save, err = createOutput("-w", lo.write); err != nil {
+		if save.f, err = createOutput("-w", lo.write); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
 		defer save.Close()
-		if err := l.SaveTo(save); err != nil {
+		if err := l.SaveTo(save.f); err != nil {
 			return fmt.Errorf("live: -w %s: %w", capture.DisplayName(lo.write), err)
 		}
 	}
@@ -251,11 +252,20 @@ func runLive(args []string, st streams) error {
 		coll.OnAttempt = ev.finalised
 	}
 	sink := &liveSink{coll: coll, limit: lo.count}
+	// A reader of the --attempts stream that goes away (| head -3) ends
+	// the capture as Ctrl-C does: -w and --evidence files are completed.
+	streamClosed := false
 	if o.attempts {
 		sink.onJudged = func(a *analyze.Attempt) {
+			if streamClosed {
+				return
+			}
 			rep := analyze.NewAttemptReport(a)
 			clearStatus()
-			fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep))
+			if _, err := fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep)); stdoutClosed(err) {
+				streamClosed = true
+				l.Stop()
+			}
 		}
 	}
 	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
@@ -340,7 +350,7 @@ loop:
 	if err != nil {
 		return err
 	}
-	if srcErr != nil {
+	if srcErr != nil && !errors.Is(srcErr, capture.ErrSaveFailed) {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", srcErr)
 	}
 	stats := l.Stats()
@@ -354,15 +364,44 @@ loop:
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
-	if save != nil {
-		if err := save.Close(); err != nil {
-			return fmt.Errorf("live: %w", err)
-		}
-	}
 	if o.attempts && o.format.value == "text" {
 		o.attempts = false // streamed already
 	}
-	return o.finish(r, gate, st)
+	// A -w file that lost frames fails the run, after the report of what
+	// was judged: one line naming the file.
+	saveErr := save.Close()
+	if errors.Is(srcErr, capture.ErrSaveFailed) {
+		saveErr = srcErr
+	}
+	if err := o.finish(r, gate, st); err != nil || saveErr == nil {
+		return err
+	}
+	return fmt.Errorf("live: -w %s: %v; the capture stopped there", capture.DisplayName(lo.write), rootCause(saveErr))
+}
+
+// saveFile is the -w file; its zero value is none.
+type saveFile struct {
+	f      *os.File
+	closed bool
+}
+
+// Close closes the file once; later calls (the deferred one) return nil.
+func (s *saveFile) Close() error {
+	if s.f == nil || s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.f.Close()
+}
+
+// rootCause is the system's word for a failed write ("no space left on
+// device"), without the layers that repeat the file name.
+func rootCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // dropWarnings says what libpcap's drop counters mean for the report.
