@@ -331,7 +331,7 @@ func inputReport(info capture.Info, stats *sourceStats, readErr error) (analyze.
 	if readErr != nil {
 		var fe *filterError
 		if errors.As(readErr, &fe) {
-			return in, fmt.Errorf("%s: %w", info.Name, fe.err)
+			return in, fmt.Errorf("%s: %w", capture.DisplayName(info.Name), fe.err)
 		}
 		in.Warnings = append(in.Warnings, readErr.Error()+"; the report covers the packets before it")
 	}
