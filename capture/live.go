@@ -29,8 +29,9 @@ import (
 // filter that passes only TCP SYN and RST segments. Make one with OpenLive.
 //
 // One goroutine calls Next; Stop, Stats and Close may be called from any
-// goroutine. Frame.Data from Next aliases libpcap's ring and is valid only
-// until the next call to Next.
+// goroutine. Frame.Data from Next is the Live's own buffer, valid until the
+// next call to Next, also when Close is called meanwhile: libpcap's ring,
+// which Close frees, is never handed out.
 type Live struct {
 	handle   *pcap.Handle
 	name     string
@@ -47,6 +48,11 @@ type Live struct {
 	first, last int64
 	save        *PcapWriter
 	ended       bool
+	// buf holds the frame Next returned last: a copy out of libpcap's
+	// ring, so that a Close from another goroutine (a second Ctrl-C) cannot
+	// free the bytes a caller is still decoding. Frames are at most a
+	// snap length; the copy is a few hundred bytes a SYN, allocation-free.
+	buf []byte
 
 	mu     sync.Mutex // guards handle's lifetime against Stats, and stats
 	closed bool
@@ -281,8 +287,9 @@ func (l *Live) Next(f *Frame) error {
 			l.first = t
 		}
 		l.last = max(l.last, t)
+		l.buf = append(l.buf[:0], data...)
 		*f = Frame{
-			Data:     data,
+			Data:     l.buf,
 			OrigLen:  ci.Length,
 			Time:     t,
 			LinkType: l.linkType,
