@@ -63,8 +63,9 @@ func TestOutputIsInput(t *testing.T) {
 	if code, _, stderr := runCmd("analyze", "-q", "--evidence", "in.pcap", "sym.pcap"); code != exitError || !strings.Contains(stderr, "same file") {
 		t.Errorf("input via symlink: exit %d, stderr %q", code, stderr)
 	}
-	// live -w P --evidence P: caught before the interface is opened.
-	code, _, stderr := runCmd("live", "-i", "lo", "-w", "x.pcap", "--evidence", "./x.pcap")
+	// live -w P --evidence P: caught before the interface is opened (this
+	// one does not exist).
+	code, _, stderr := runCmd("live", "-i", "h11a-none", "-w", "x.pcap", "--evidence", "./x.pcap")
 	if code != exitError || !strings.Contains(stderr, "-w x.pcap is the same file as the --evidence ./x.pcap") {
 		t.Errorf("live: exit %d, stderr %q", code, stderr)
 	}
