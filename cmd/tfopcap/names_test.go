@@ -94,3 +94,16 @@ func TestMaxAttemptsZero(t *testing.T) {
 		t.Errorf("--max-attempts -1: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestHostileNameInReport checks that the text report names a capture
+// whose file name holds a terminal escape without passing the escape on.
+func TestHostileNameInReport(t *testing.T) {
+	path := copyFile(t, "../../testdata/captures/host-6.18/host-eth.pcap", t.TempDir(), "x\x1b[2J\n.pcap")
+	code, stdout, stderr := runCmd("analyze", "-q", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.ContainsAny(stdout, "\x1b") || !strings.Contains(stdout, `x\x1b[2J\n.pcap`) {
+		t.Errorf("report:\n%q", stdout)
+	}
+}
