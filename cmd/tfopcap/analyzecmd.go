@@ -217,7 +217,7 @@ func runAnalyze(args []string, st streams) error {
 
 	stages := make([]*stage, len(readers))
 	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(readers)))}
+		stages[i] = &stage{input: i, src: r, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, stageQueue(len(readers)))}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
@@ -236,7 +236,7 @@ func runAnalyze(args []string, st streams) error {
 	for e := m.next(); e != nil; e = m.next() {
 		id := tracker.Add(e.ref, &e.seg)
 		if ev != nil {
-			ev.add(id, serverSide(&e.seg), e.ref, e.raw)
+			ev.add(id, serverSide(&e.seg), e.ref, &e.raw)
 			if err := ev.failed(); err != nil {
 				prog.Stop()
 				ev.close()

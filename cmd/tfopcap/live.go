@@ -269,7 +269,7 @@ func runLive(args []string, st streams) error {
 		}
 	}
 	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
-	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, out: make(chan batch, 64), eager: true}
+	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, 64), eager: true}
 	go stg.run()
 
 	sigs := make(chan os.Signal, 2)
@@ -303,7 +303,7 @@ loop:
 			for i := range b.events {
 				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
 				if ev != nil {
-					ev.add(id, serverSide(&b.events[i].seg), b.events[i].ref, b.events[i].raw)
+					ev.add(id, serverSide(&b.events[i].seg), b.events[i].ref, &b.events[i].raw)
 				}
 			}
 			if b.err != nil {

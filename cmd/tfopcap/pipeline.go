@@ -24,8 +24,10 @@ type frameSource interface {
 type event struct {
 	ref analyze.PacketRef
 	seg analyze.Segment
-	// raw is a copy of the frame, made only when evidence is written.
-	raw *capture.OwnedFrame
+	// raw is a copy of the frame, made only when evidence is written (Data
+	// nil otherwise). A value, not a pointer: one allocation per frame
+	// instead of two.
+	raw capture.OwnedFrame
 }
 
 const batchSize = 256
@@ -172,10 +174,12 @@ type stage struct {
 	src     frameSource
 	bpf     *capture.Filter // nil: no -f
 	servers *segmentFilter
-	// evidence copies the frames of events for an evidence file.
-	evidence bool
-	stats    sourceStats
-	out      chan batch
+	// evidence copies the frames of events for an evidence file, but for
+	// servers in evidenceDone, whose share of evidence is written already.
+	evidence     bool
+	evidenceDone *serverSet
+	stats        sourceStats
+	out          chan batch
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
 	eager bool
@@ -256,9 +260,8 @@ func (s *stage) run() {
 			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time},
 			seg: seg,
 		}
-		if s.evidence {
-			raw := f.Clone()
-			ev.raw = &raw
+		if s.evidence && !s.evidenceDone.has(server) {
+			ev.raw = f.Clone()
 		}
 		b.events = append(b.events, ev)
 		if len(b.events) == size {
