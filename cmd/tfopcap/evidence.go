@@ -36,7 +36,12 @@ type evidence struct {
 	out  capture.FrameWriter
 	err  error // the first write error; every later write is skipped
 
-	pending map[uint64][]capture.OwnedFrame
+	pending      map[uint64][]capture.OwnedFrame
+	pendingBytes int
+	pendingMax   int // budget of pendingBytes: maxPendingBytes
+	// evicted are open attempts whose frames went to keep pendingBytes
+	// within budget; judged, they count as left out.
+	evicted map[uint64]struct{}
 	// opened lists pending attempts in the order their first frame came,
 	// which is time order: its first entry still pending bounds the time
 	// of every frame an open attempt may yet hand over.
@@ -56,6 +61,7 @@ type evidence struct {
 	attempts   int                    // attempts written
 	frames     int                    // frames written
 	leftOut    int                    // attempts beyond perServer
+	overBudget int                    // attempts evicted for the pending budget
 	capped     int                    // servers with attempts left out
 	disordered int                    // frames written before an earlier one
 }
@@ -75,6 +81,10 @@ const (
 	// it the earliest goes out even if an open attempt might still hand
 	// over an earlier one.
 	maxReorderBytes = 8 << 20
+	// maxPendingBytes bounds the frames held for attempts not yet judged.
+	// The tracker bounds open attempts (analyze.DefaultMaxOpen), but not
+	// their size: sixteen thousand 64 KB SYNs would be a gigabyte.
+	maxPendingBytes = 32 << 20
 )
 
 // newEvidence creates the evidence file at once, so that a path that
@@ -87,7 +97,7 @@ func newEvidence(path string, outcomes []analyze.Outcome, perServer int, linkTyp
 		return nil, err
 	}
 	e := &evidence{path: path, outcomes: outcomes, perServer: perServer, file: f,
-		pending: map[uint64][]capture.OwnedFrame{}, loose: map[frameID]capture.OwnedFrame{},
+		pending: map[uint64][]capture.OwnedFrame{}, pendingMax: maxPendingBytes, evicted: map[uint64]struct{}{}, loose: map[frameID]capture.OwnedFrame{},
 		written: map[netip.AddrPort]int{}, done: &serverSet{m: map[netip.AddrPort]struct{}{}}}
 	if linkType != 0 {
 		e.out, err = capture.NewPcapWriter(f, linkType, snaplen)
@@ -124,13 +134,15 @@ func (e *evidence) add(id uint64, server netip.AddrPort, ref analyze.PacketRef, 
 	}
 	switch {
 	case id != 0:
-		if e.full(server) {
+		if _, gone := e.evicted[id]; gone || e.full(server) {
 			break // its frames could not be written anyway
 		}
 		if _, ok := e.pending[id]; !ok {
 			e.opened = append(e.opened, openedAttempt{id, ref.Time})
 		}
 		e.pending[id] = append(e.pending[id], *f)
+		e.pendingBytes += len(f.Data)
+		e.evictPending()
 	default:
 		if len(e.looseFIFO) >= maxLoose {
 			delete(e.loose, e.looseFIFO[0])
@@ -198,6 +210,11 @@ func (e *evidence) full(server netip.AddrPort) bool {
 func (e *evidence) finalised(a *analyze.Attempt) {
 	frames := e.pending[a.ID]
 	delete(e.pending, a.ID)
+	for _, f := range frames {
+		e.pendingBytes -= len(f.Data)
+	}
+	_, evicted := e.evicted[a.ID]
+	delete(e.evicted, a.ID)
 	if a.Answered() {
 		// A reply parked until its SYN came joined no attempt when read.
 		fid := frameID{a.Reply.Input, a.Reply.Frame}
@@ -207,6 +224,10 @@ func (e *evidence) finalised(a *analyze.Attempt) {
 		}
 	}
 	if !slices.Contains(e.outcomes, a.Outcome) {
+		return
+	}
+	if evicted {
+		e.overBudget++
 		return
 	}
 	if e.full(a.Server) {
@@ -225,6 +246,25 @@ func (e *evidence) finalised(a *analyze.Attempt) {
 		e.readyBytes += len(f.Data)
 	}
 	e.drain(false)
+}
+
+// evictPending drops the frames of the attempts open longest until the
+// rest fit the budget: better a proof without some attempts than memory
+// that grows with the size of SYNs.
+func (e *evidence) evictPending() {
+	for e.pendingBytes > e.pendingMax && len(e.opened) > 0 {
+		id := e.opened[0].id
+		e.opened = e.opened[1:]
+		frames, open := e.pending[id]
+		if !open {
+			continue
+		}
+		for _, f := range frames {
+			e.pendingBytes -= len(f.Data)
+		}
+		delete(e.pending, id)
+		e.evicted[id] = struct{}{}
+	}
 }
 
 // watermark is the time before which no frame can still join the reorder
@@ -279,6 +319,10 @@ func (e *evidence) close() ([]string, error) {
 	if e.leftOut > 0 {
 		w = append(w, fmt.Sprintf("--evidence %s holds the first %d %s attempt(s) of each server: %d more of %d server(s) left out (raise --evidence-max; 0 keeps all)",
 			capture.DisplayName(e.path), e.perServer, e.outcomeNames(), e.leftOut, e.capped))
+	}
+	if e.overBudget > 0 {
+		w = append(w, fmt.Sprintf("--evidence %s: %d %s attempt(s) left out: their frames, with those of other attempts open at the same time, outgrew the %d MiB held for attempts not yet judged",
+			capture.DisplayName(e.path), e.overBudget, e.outcomeNames(), e.pendingMax>>20))
 	}
 	if e.disordered > 0 {
 		w = append(w, fmt.Sprintf("--evidence %s: %d frame(s) written after a later one (a reply that came long before its SYN, or more than %d MiB of frames waiting for an attempt still open)",

@@ -211,6 +211,7 @@ func (s *stage) run() {
 	// and the one it has just finished.
 	s.free = make(chan []event, cap(s.out)+3)
 	b := s.newBatch(size)
+	copied := 0 // bytes of frame copies in b
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -262,14 +263,20 @@ func (s *stage) run() {
 		}
 		if s.evidence && !s.evidenceDone.has(server) {
 			ev.raw = f.Clone()
+			copied += len(f.Data)
 		}
 		b.events = append(b.events, ev)
-		if len(b.events) == size {
+		if len(b.events) == size || copied >= maxBatchCopies {
 			s.out <- b
-			b = s.newBatch(size)
+			b, copied = s.newBatch(size), 0
 		}
 	}
 }
+
+// maxBatchCopies bounds the bytes of frames a batch carries for evidence,
+// so that the batches in flight stay small whatever the frames' size: 256
+// copies of 64 KB SYNs would be 16 MB a batch, 300 MB over the queue.
+const maxBatchCopies = 256 << 10
 
 // linkInterface tells apart the interfaces a frame may have been captured
 // on: the pcapng section and interface and, within it, the interface a
