@@ -17,15 +17,21 @@ type namedPath struct{ by, path string }
 // (tfopcap analyze --evidence x.pcap x.pcap) or interleave two files in
 // one. Two names are the same file when their absolute paths agree once
 // cleaned and with symlinks resolved, or when they are one existing file
-// (a hard link, a bind mount). Standard input and output ("-") are never
-// files here.
+// (a hard link, a bind mount). An input "-" is standard input, which may
+// be a file too (tfopcap analyze --evidence x.pcap - < x.pcap).
 func checkOutputs(inputs, outputs []namedPath) error {
 	for i, out := range outputs {
 		if out.path == "" || out.path == "-" {
 			continue
 		}
 		for _, other := range append(outputs[:i:i], inputs...) {
-			if other.path == "" || other.path == "-" || !sameFile(out.path, other.path) {
+			path, shown := other.path, capture.DisplayName(other.path)
+			if path == "-" && other.by == "input" {
+				// Standard input redirected from a file (< x.pcap) is that
+				// file; /dev/stdin leads to it.
+				path, shown = "/dev/stdin", "(standard input)"
+			}
+			if path == "" || path == "-" || !sameFile(out.path, path) {
 				continue
 			}
 			what := "the " + other.by
@@ -33,7 +39,7 @@ func checkOutputs(inputs, outputs []namedPath) error {
 				what = "input"
 			}
 			return usagef("%s %s is the same file as %s %s: refusing to overwrite it",
-				out.by, capture.DisplayName(out.path), what, capture.DisplayName(other.path))
+				out.by, capture.DisplayName(out.path), what, shown)
 		}
 	}
 	return nil

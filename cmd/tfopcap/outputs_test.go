@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,5 +106,28 @@ func TestOutputOpenedFirst(t *testing.T) {
 	}
 	if code != exitError || stderr.String() != "tfopcap: --evidence /nonexistent/x.pcap: no such file or directory\n" {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestOutputIsStdin checks that an output naming the file standard input
+// is redirected from (--evidence x.pcap - < x.pcap) is refused too.
+func TestOutputIsStdin(t *testing.T) {
+	bin := buildTfopcap(t)
+	dir := t.TempDir()
+	in := copyFile(t, "../../testdata/captures/seed-6.1/seed-eth.pcap", dir, "in.pcap")
+	orig, _ := os.ReadFile(in)
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, "analyze", "-q", "--evidence", in, "-")
+	cmd.Stdin = f
+	out, err := cmd.CombinedOutput()
+	if code := exitCodeOf(t, err); code != exitError || !strings.Contains(string(out), "is the same file as input (standard input)") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+	if now, _ := os.ReadFile(in); !bytes.Equal(now, orig) {
+		t.Error("the input capture was changed")
 	}
 }
