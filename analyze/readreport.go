@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -117,16 +118,46 @@ func parseReport(b []byte) (*Report, error) {
 			return nil, fmt.Errorf("invalid report: servers[%d] and servers[%d] are both %s", j, i, s.Server)
 		}
 		seen[ap] = i
-		if s.Attempts < 0 {
-			return nil, fmt.Errorf("invalid report: servers[%d] (%s): negative attempts", i, s.Server)
-		}
-		for o, n := range s.Outcomes {
-			if n < 0 {
-				return nil, fmt.Errorf("invalid report: servers[%d] (%s): negative %s count", i, s.Server, Outcome(o))
-			}
+		if err := checkCounts(s.Attempts, &s.Outcomes, map[string]int{
+			"mptcp.syn": s.MPTCP.SYN, "mptcp.synack": s.MPTCP.SYNACK,
+			"synack_without_syn": s.SYNACKWithoutSYN, "truncated": s.Truncated,
+		}); err != nil {
+			return nil, fmt.Errorf("invalid report: servers[%d] (%s): %v", i, s.Server, err)
 		}
 	}
+	if err := checkCounts(rep.Totals.Attempts, &rep.Totals.Outcomes, map[string]int{"packets": rep.Totals.Packets}); err != nil {
+		return nil, fmt.Errorf("invalid report: totals: %v", err)
+	}
 	return rep, nil
+}
+
+// checkCounts holds a report's counts to what any tfopcap report obeys:
+// none negative, and outcomes that add up to the attempts. A report edited
+// by hand or cut and pasted wrong must not let diff call a regression (or
+// none) from numbers that cannot be.
+func checkCounts(attempts int, outcomes *OutcomeCounts, other map[string]int) error {
+	if attempts < 0 {
+		return errors.New("negative attempts")
+	}
+	for o, n := range outcomes {
+		if n < 0 {
+			return fmt.Errorf("negative %s count", Outcome(o))
+		}
+	}
+	names := make([]string, 0, len(other))
+	for name := range other {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if other[name] < 0 {
+			return fmt.Errorf("negative %s", name)
+		}
+	}
+	if sum := outcomes.Total(); sum != attempts {
+		return fmt.Errorf("outcomes add up to %d, not the %d attempts", sum, attempts)
+	}
+	return nil
 }
 
 // jsonError describes a decoding error of b in one line: where a syntax

@@ -113,7 +113,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	fmt.Fprintf(w, "%s: %d input(s), %d packets, %d attempts, %d server(s)\n",
 		r.Tool, len(r.Inputs), r.Totals.Packets, r.Totals.Attempts, len(r.Servers))
 	for i, in := range r.Inputs {
-		fmt.Fprintf(w, "input %d: %s\n  %s, %s, %d packets", i, in.Name, in.Format, strings.Join(in.LinkTypes, "/"), in.Packets)
+		fmt.Fprintf(w, "input %d: %s\n  %s, %s, %d packets", i, oneLineText(in.Name), in.Format, strings.Join(in.LinkTypes, "/"), in.Packets)
 		if in.First != "" {
 			fmt.Fprintf(w, ", %s to %s", in.First, in.Last)
 		}

@@ -154,7 +154,7 @@ type Collector struct {
 	kept    [][]Attempt
 	nkept   int
 	omitted int
-	// maxAttempts caps nkept; < 0 keeps none.
+	// maxAttempts caps nkept; < 0 keeps none (and counts them all omitted).
 	maxAttempts int
 	// OnAttempt, when set, sees every finalised attempt (streaming output).
 	OnAttempt func(*Attempt)
@@ -261,9 +261,6 @@ func (c *Collector) Attempt(a *Attempt) {
 		s.tfoKinds[1]++
 	case optExperimental2:
 		s.tfoKinds[2]++
-	}
-	if c.maxAttempts < 0 {
-		return
 	}
 	if c.nkept >= c.maxAttempts {
 		c.omitted++

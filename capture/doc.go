@@ -55,7 +55,9 @@
 // the one place this package knows a TCP flag, because filtering in the
 // kernel is what keeps a busy interface cheap to watch. Live.Next has the
 // FileReader's contract (Frame.Data valid until the next call; io.EOF at
-// the end), Stop ends the capture after draining what the kernel holds,
+// the end; Data is copied out of libpcap's ring, so that a Close from
+// another goroutine cannot free it under a decoder), Stop ends the capture
+// after draining what the kernel holds,
 // SaveTo tees the frames into a pcap, and Stats returns libpcap's counters.
 // Errors for the operator's usual mistakes wrap ErrPermission,
 // ErrNoSuchInterface and ErrInterfaceDown.

@@ -3,6 +3,9 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrTruncated is wrapped by the error Next (or Open) returns when the input
@@ -15,6 +18,11 @@ var ErrTruncated = errors.New("capture cut short")
 // neither pcap nor pcapng (nor a gzip-compressed one of them).
 var ErrNotCapture = errors.New("not a capture file")
 
+// ErrSaveFailed is wrapped by the error Live.Next returns when a frame
+// could not be written to the SaveTo writer (a full disk, /dev/full): the
+// capture ends there, since the file would silently lack what follows.
+var ErrSaveFailed = errors.New("saving the capture failed")
+
 // FormatError reports corrupt structure: a length that cannot be right, a
 // block that contradicts itself, a packet on an interface the file never
 // described. Reading cannot continue past it.
@@ -25,7 +33,22 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s: at byte %d: %s", e.File, e.Offset, e.Msg)
+	return fmt.Sprintf("%s: at byte %d: %s", DisplayName(e.File), e.Offset, e.Msg)
+}
+
+// DisplayName returns a file name as messages show it: unchanged when it is
+// printable UTF-8, else Go-quoted ("a\x1b[2Jb"), so that a newline or a
+// terminal escape in a name can neither forge a line nor garble a terminal.
+func DisplayName(name string) string {
+	if !utf8.ValidString(name) {
+		return strconv.Quote(name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
 
 // fileError is a one-line error whose text is complete as it stands and

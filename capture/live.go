@@ -29,8 +29,9 @@ import (
 // filter that passes only TCP SYN and RST segments. Make one with OpenLive.
 //
 // One goroutine calls Next; Stop, Stats and Close may be called from any
-// goroutine. Frame.Data from Next aliases libpcap's ring and is valid only
-// until the next call to Next.
+// goroutine. Frame.Data from Next is the Live's own buffer, valid until the
+// next call to Next, also when Close is called meanwhile: libpcap's ring,
+// which Close frees, is never handed out.
 type Live struct {
 	handle   *pcap.Handle
 	name     string
@@ -47,6 +48,11 @@ type Live struct {
 	first, last int64
 	save        *PcapWriter
 	ended       bool
+	// buf holds the frame Next returned last: a copy out of libpcap's
+	// ring, so that a Close from another goroutine (a second Ctrl-C) cannot
+	// free the bytes a caller is still decoding. Frames are at most a
+	// snap length; the copy is a few hundred bytes a SYN, allocation-free.
+	buf []byte
 
 	mu     sync.Mutex // guards handle's lifetime against Stats, and stats
 	closed bool
@@ -233,7 +239,8 @@ func (l *Live) Filter() string { return l.filter }
 // (nanosecond timestamps, the capture's link type and snap length), so that
 // `tfopcap analyze` can read the same packets later. Call it before the
 // first Next. Writes are buffered and flushed when Next ends the capture
-// and by Close. A failed write ends the capture: Next returns the error.
+// and by Close. A failed write ends the capture: Next returns the error,
+// which wraps ErrSaveFailed.
 func (l *Live) SaveTo(w io.Writer) error {
 	pw, err := NewPcapWriter(w, l.linkType, l.snaplen)
 	if err != nil {
@@ -280,8 +287,9 @@ func (l *Live) Next(f *Frame) error {
 			l.first = t
 		}
 		l.last = max(l.last, t)
+		l.buf = append(l.buf[:0], data...)
 		*f = Frame{
-			Data:     data,
+			Data:     l.buf,
 			OrigLen:  ci.Length,
 			Time:     t,
 			LinkType: l.linkType,
@@ -292,7 +300,7 @@ func (l *Live) Next(f *Frame) error {
 		l.mu.Unlock()
 		if l.save != nil {
 			if err := l.save.Write(f); err != nil {
-				return l.end(err)
+				return l.end(fmt.Errorf("%w: %w", ErrSaveFailed, err))
 			}
 		}
 		return nil
@@ -306,7 +314,7 @@ func (l *Live) end(err error) error {
 	l.poll(time.Now())
 	if l.save != nil {
 		if ferr := l.save.Flush(); err == nil && ferr != nil {
-			err = ferr
+			err = fmt.Errorf("%w: %w", ErrSaveFailed, ferr)
 		}
 		l.save = nil
 	}

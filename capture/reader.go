@@ -52,7 +52,7 @@ const (
 // FileReader reads frames from one capture file. It is not safe for
 // concurrent use; see the package documentation for buffer ownership.
 type FileReader struct {
-	name   string
+	name   string    // as messages show it: DisplayName of the name given
 	closer io.Closer // closed by Close; nil when the caller owns the input
 	size   int64     // size of a regular file, else 0
 
@@ -108,7 +108,7 @@ func Open(name string) (*FileReader, error) {
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, &fileError{name + ": is a directory", syscall.EISDIR}
+		return nil, &fileError{DisplayName(name) + ": is a directory", syscall.EISDIR}
 	}
 	var size int64
 	if st.Mode().IsRegular() {
@@ -125,6 +125,7 @@ func Open(name string) (*FileReader, error) {
 // openError turns an error from os.Open into one line naming the file.
 // It wraps the underlying error, so errors.Is(err, fs.ErrNotExist) holds.
 func openError(name string, err error) error {
+	name = DisplayName(name)
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
@@ -150,7 +151,7 @@ func NewFileReader(name string, r io.Reader) (*FileReader, error) {
 }
 
 func newFileReader(name string, src io.Reader, closer io.Closer, size int64) (*FileReader, error) {
-	r := &FileReader{name: name, closer: closer, size: size}
+	r := &FileReader{name: DisplayName(name), closer: closer, size: size}
 	r.info.Name = name
 	r.raw = &countingReader{r: src}
 	r.src = r.raw
@@ -228,7 +229,7 @@ func (r *FileReader) startGzip() error {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return &fileError{r.name + ": gzip header cut short", ErrTruncated}
 		}
-		return &FormatError{File: r.name, Msg: "corrupt gzip data: " + err.Error()}
+		return &FormatError{File: r.info.Name, Msg: "corrupt gzip data: " + err.Error()}
 	}
 	r.gz = gz
 	r.pf = newPrefetcher(gz)
@@ -421,7 +422,7 @@ func (r *FileReader) hardErr() error {
 	off := r.base + int64(r.end)
 	var corrupt flate.CorruptInputError
 	if r.gz != nil && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &corrupt)) {
-		return &FormatError{File: r.name, Offset: off, Msg: "corrupt gzip data: " + err.Error()}
+		return &FormatError{File: r.info.Name, Offset: off, Msg: "corrupt gzip data: " + err.Error()}
 	}
 	return &fileError{fmt.Sprintf("%s: read error at byte %d: %v", r.name, off, err), err}
 }
@@ -445,7 +446,7 @@ func (r *FileReader) endErr(need int, what string) error {
 }
 
 func (r *FileReader) formatErr(off int64, format string, args ...any) error {
-	return &FormatError{File: r.name, Offset: off, Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{File: r.info.Name, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (r *FileReader) addLinkType(lt uint16) {

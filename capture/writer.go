@@ -21,55 +21,111 @@ const writeSnaplen = MaxCaptureLength
 // Ethernet pcap, so the output is always a readable file. Frame.Interface
 // and Frame.Number are not written.
 func WriteFrames(w io.Writer, frames []OwnedFrame) error {
-	var types []uint16
-	ifaceOf := make(map[uint16]int)
+	lt, one := uint16(layers.LinkTypeEthernet), true
 	for i := range frames {
-		lt := frames[i].LinkType
-		if _, ok := ifaceOf[lt]; !ok {
-			ifaceOf[lt] = len(types)
-			types = append(types, lt)
+		if i == 0 {
+			lt = frames[i].LinkType
+		} else if frames[i].LinkType != lt {
+			one = false
+			break
 		}
 	}
-	if len(types) <= 1 {
-		lt := uint16(layers.LinkTypeEthernet)
-		if len(types) == 1 {
-			lt = types[0]
-		}
-		pw, err := NewPcapWriter(w, lt, writeSnaplen)
-		if err != nil {
+	var fw FrameWriter
+	var err error
+	if one {
+		fw, err = NewPcapWriter(w, lt, writeSnaplen)
+	} else {
+		fw, err = NewNgWriter(w)
+	}
+	if err != nil {
+		return err
+	}
+	for i := range frames {
+		if err := fw.Write(&frames[i].Frame); err != nil {
 			return err
 		}
-		for i := range frames {
-			if err := pw.Write(&frames[i].Frame); err != nil {
-				return err
-			}
-		}
-		return pw.Flush()
 	}
+	return fw.Flush()
+}
 
-	ng, err := pcapgo.NewNgWriterInterface(w, ngInterface(types[0]), pcapgo.NgWriterOptions{
+// FrameWriter streams frames to a capture file: a PcapWriter or an
+// NgWriter. Output is buffered: call Flush before closing the underlying
+// writer.
+type FrameWriter interface {
+	Write(f *Frame) error
+	Flush() error
+}
+
+// NgWriter streams frames of any link types to a pcapng file: one section,
+// one interface per link type in the order first seen. Output is buffered:
+// call Flush before closing the underlying writer. After a write error
+// every call fails. An NgWriter is not safe for concurrent use.
+type NgWriter struct {
+	w       io.Writer
+	ng      *pcapgo.NgWriter // made with the first frame's interface
+	ifaceOf map[uint16]int
+	err     error
+}
+
+// NewNgWriter returns a writer of a pcapng file to w. The section header
+// goes out with the first frame (pcapgo wants an interface with it), or
+// with Flush when there is none.
+func NewNgWriter(w io.Writer) (*NgWriter, error) {
+	return &NgWriter{w: w, ifaceOf: map[uint16]int{}}, nil
+}
+
+// start writes the section header and the interface of linkType.
+func (w *NgWriter) start(linkType uint16) error {
+	ng, err := pcapgo.NewNgWriterInterface(w.w, ngInterface(linkType), pcapgo.NgWriterOptions{
 		SectionInfo: pcapgo.NgSectionInfo{Application: "tfopcap"},
 	})
 	if err != nil {
-		return fmt.Errorf("write pcapng: %w", err)
+		w.err = fmt.Errorf("write pcapng: %w", err)
+		return w.err
 	}
-	for _, lt := range types[1:] {
-		if _, err := ng.AddInterface(ngInterface(lt)); err != nil {
-			return fmt.Errorf("write pcapng: %w", err)
-		}
-	}
-	for i := range frames {
-		f := &frames[i].Frame
-		ci := captureInfo(f)
-		ci.InterfaceIndex = ifaceOf[f.LinkType]
-		if err := ng.WritePacket(ci, f.Data); err != nil {
-			return fmt.Errorf("write pcapng: frame %d: %w", f.Number, err)
-		}
-	}
-	if err := ng.Flush(); err != nil {
-		return fmt.Errorf("write pcapng: %w", err)
-	}
+	w.ng, w.ifaceOf[linkType] = ng, 0
 	return nil
+}
+
+// Write appends f, on the interface of its link type.
+func (w *NgWriter) Write(f *Frame) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.ng == nil {
+		if err := w.start(f.LinkType); err != nil {
+			return err
+		}
+	}
+	iface, ok := w.ifaceOf[f.LinkType]
+	if !ok {
+		var err error
+		if iface, err = w.ng.AddInterface(ngInterface(f.LinkType)); err != nil {
+			w.err = fmt.Errorf("write pcapng: %w", err)
+			return w.err
+		}
+		w.ifaceOf[f.LinkType] = iface
+	}
+	ci := captureInfo(f)
+	ci.InterfaceIndex = iface
+	if err := w.ng.WritePacket(ci, f.Data); err != nil {
+		w.err = fmt.Errorf("write pcapng: frame %d: %w", f.Number, err)
+	}
+	return w.err
+}
+
+// Flush writes buffered frames to the underlying writer.
+func (w *NgWriter) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.ng == nil && w.start(uint16(layers.LinkTypeEthernet)) != nil {
+		return w.err
+	}
+	if err := w.ng.Flush(); err != nil {
+		w.err = fmt.Errorf("write pcapng: %w", err)
+	}
+	return w.err
 }
 
 func ngInterface(lt uint16) pcapgo.NgInterface {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,7 +20,8 @@ const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
 Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
 input) as one capture, merged by timestamp, and prints a TFO verdict per
 server. Exit status: 0 analysed, 1 a server's verdict matched --fail-on,
-2 usage error or unreadable input.
+2 usage error, unreadable input, or --fail-on with nothing to judge (a
+--server that matched no packet, or no packet at all).
 
 Flags:
 `
@@ -33,6 +36,7 @@ type reportOptions struct {
 	maxAttempts int
 	evidence    string
 	evOutcomes  outcomesFlag
+	evidenceMax int
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -42,23 +46,36 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
-	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report (counts stay complete)")
+	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report, 0 none (counts stay complete)")
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
+	fs.IntVar(&o.evidenceMax, "evidence-max", DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
 }
 
-// newEvidence returns the evidence collector --evidence asks for, or nil.
-func (o *reportOptions) newEvidence() *evidence {
+// newEvidence creates the evidence file --evidence asks for (nil without
+// it): a pcap of linkType, or pcapng when linkType is 0.
+func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*evidence, error) {
 	if o.evidence == "" {
-		return nil
+		return nil, nil
 	}
-	return newEvidence(o.evidence, o.evOutcomes.set)
+	return newEvidence(o.evidence, o.evOutcomes.set, o.evidenceMax, linkType, snaplen)
+}
+
+// outputs are the files the report options write.
+func (o *reportOptions) outputs() []namedPath {
+	return []namedPath{{"--evidence", o.evidence}}
 }
 
 // prepare checks the flags that need more than parsing, before any input is
 // opened: it returns the --server filter and catches a -f syntax error.
 func (o *reportOptions) prepare() (*segmentFilter, error) {
+	if o.evidenceMax < 0 {
+		return nil, usagef("--evidence-max must be 0 (all) or more")
+	}
+	if o.maxAttempts < 0 {
+		return nil, usagef("--max-attempts must be 0 (none) or more")
+	}
 	servers, err := o.serverFilter()
 	if err != nil {
 		return nil, err
@@ -73,19 +90,28 @@ func (o *reportOptions) prepare() (*segmentFilter, error) {
 
 // serverFilter parses --server values.
 func (o *reportOptions) serverFilter() (*segmentFilter, error) {
-	f := &segmentFilter{}
-	for _, s := range o.servers {
+	f := &segmentFilter{given: o.servers, hits: make([]atomic.Int64, len(o.servers))}
+	for i, s := range o.servers {
 		a, ap, err := parseServer(s)
 		if err != nil {
 			return nil, &usageError{err.Error()}
 		}
 		if a.IsValid() {
-			f.addrs = append(f.addrs, a)
+			f.addrs, f.addrIdx = append(f.addrs, a), append(f.addrIdx, i)
 		} else {
-			f.ports = append(f.ports, ap)
+			f.ports, f.portIdx = append(f.ports, ap), append(f.portIdx, i)
 		}
 	}
 	return f, nil
+}
+
+// newCollector returns the collector of the report, keeping --max-attempts
+// attempts in detail: 0 keeps none (NewCollector's 0 is its default).
+func (o *reportOptions) newCollector() *analyze.Collector {
+	if o.maxAttempts == 0 {
+		return analyze.NewCollector(-1)
+	}
+	return analyze.NewCollector(o.maxAttempts)
 }
 
 // renderOptions are what the renderers need of the flags.
@@ -93,10 +119,34 @@ func (o *reportOptions) renderOptions() analyze.RenderOptions {
 	return analyze.RenderOptions{Attempts: o.attempts}
 }
 
-// finish renders the report and applies --fail-on.
-func (o *reportOptions) finish(r *analyze.Report, st streams) error {
-	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil {
+// gateWarnings says what makes a report say nothing of the servers asked
+// about: a --server that matched no packet (a typo, the wrong port), or no
+// packet at all (the wrong interface, a capture that reads as empty).
+// Under --fail-on these fail the run: a gate that cannot match must not
+// pass.
+func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
+	var w []string
+	packets := 0
+	for _, in := range r.Inputs {
+		packets += in.Packets
+	}
+	if packets == 0 {
+		return []string{"no packets were read: the report holds no verdict"}
+	}
+	for _, s := range servers.unmatched() {
+		w = append(w, fmt.Sprintf("--server %s matched no SYN, SYN-ACK or RST", s))
+	}
+	return w
+}
+
+// finish renders the report and applies --fail-on. gate are the
+// gateWarnings, already in the report and on stderr.
+func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) error {
+	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
 		return fmt.Errorf("write report: %w", err)
+	}
+	if len(o.failOn.set) > 0 && len(gate) > 0 {
+		return fmt.Errorf("--fail-on %s cannot pass: %s", o.failOn.String(), gate[0])
 	}
 	var matched []string
 	for _, s := range r.Servers {
@@ -130,6 +180,13 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	given := make([]namedPath, len(files))
+	for i, f := range files {
+		given[i] = namedPath{"input", f}
+	}
+	if err := checkOutputs(given, o.outputs()); err != nil {
+		return err
+	}
 
 	readers := make([]*capture.FileReader, 0, len(files))
 	defer func() {
@@ -151,16 +208,22 @@ func runAnalyze(args []string, st streams) error {
 		readers = append(readers, r)
 	}
 
+	// Outputs are created before anything is read, so that one that cannot
+	// be written fails at once.
+	ev, err := o.newEvidence(evidenceLinkType(readers), 0)
+	if err != nil {
+		return err
+	}
+
 	stages := make([]*stage, len(readers))
 	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(readers)))}
+		stages[i] = &stage{input: i, src: r, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, stageQueue(len(readers)))}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
 		go stages[i].run()
 	}
-	coll := analyze.NewCollector(o.maxAttempts)
-	ev := o.newEvidence()
+	coll := o.newCollector()
 	if ev != nil {
 		coll.OnAttempt = ev.finalised
 	}
@@ -173,7 +236,12 @@ func runAnalyze(args []string, st streams) error {
 	for e := m.next(); e != nil; e = m.next() {
 		id := tracker.Add(e.ref, &e.seg)
 		if ev != nil {
-			ev.add(id, e.ref, e.raw)
+			ev.add(id, serverSide(&e.seg), e.ref, &e.raw)
+			if err := ev.failed(); err != nil {
+				prog.Stop()
+				ev.close()
+				return err
+			}
 		}
 	}
 	prog.Stop()
@@ -182,8 +250,9 @@ func runAnalyze(args []string, st streams) error {
 	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
 	// the handshake benchmark, no measurable time).
 	runtime.GC()
+	var evWarnings []string
 	if ev != nil {
-		if err := ev.write(); err != nil {
+		if evWarnings, err = ev.close(); err != nil {
 			return err
 		}
 	}
@@ -198,7 +267,32 @@ func runAnalyze(args []string, st streams) error {
 	}
 	r := coll.Report(toolName, inputs)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
-	return o.finish(r, st)
+	r.Warnings = append(r.Warnings, evWarnings...)
+	gate := gateWarnings(r, servers)
+	r.Warnings = append(r.Warnings, gate...)
+	for _, w := range gate {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
+	}
+	return o.finish(r, gate, st)
+}
+
+// evidenceLinkType is the link type of a pcap evidence file for these
+// inputs: when every input is a pcap file and all share one link type.
+// Otherwise (a pcapng input may describe new interfaces at any point) it
+// is 0: write pcapng.
+func evidenceLinkType(readers []*capture.FileReader) uint16 {
+	var lt uint16
+	for _, r := range readers {
+		info := r.Info()
+		if !strings.HasPrefix(info.Format, "pcap") || info.Format == "pcapng" || len(info.LinkTypes) != 1 {
+			return 0
+		}
+		if lt != 0 && info.LinkTypes[0] != lt {
+			return 0
+		}
+		lt = info.LinkTypes[0]
+	}
+	return lt
 }
 
 // earlyWarnings says when the tracker judged attempts unanswered before their
@@ -237,7 +331,7 @@ func inputReport(info capture.Info, stats *sourceStats, readErr error) (analyze.
 	if readErr != nil {
 		var fe *filterError
 		if errors.As(readErr, &fe) {
-			return in, fmt.Errorf("%s: %w", info.Name, fe.err)
+			return in, fmt.Errorf("%s: %w", capture.DisplayName(info.Name), fe.err)
 		}
 		in.Warnings = append(in.Warnings, readErr.Error()+"; the report covers the packets before it")
 	}

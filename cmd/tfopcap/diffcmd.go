@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
 )
 
 const diffUsage = `Usage: tfopcap diff [flags] OLD.json NEW.json
@@ -77,7 +78,7 @@ func displayName(name string) string {
 	if name == "-" {
 		return "standard input"
 	}
-	return name
+	return capture.DisplayName(name)
 }
 
 // readReportFile reads the report in file name (- is stdin), gunzipping it
@@ -87,7 +88,7 @@ func readReportFile(name string, stdin io.Reader) (*analyze.Report, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %v", displayName(name), rootCause(err))
 		}
 		defer f.Close()
 		in = f

@@ -34,6 +34,9 @@ func writeReport(t *testing.T, dir, name string, servers ...analyze.ServerReport
 	r.Servers = append(r.Servers, servers...)
 	for _, s := range servers {
 		r.Totals.Attempts += s.Attempts
+		for o, n := range s.Outcomes {
+			r.Totals.Outcomes[o] += n
+		}
 	}
 	var b bytes.Buffer
 	if err := analyze.WriteJSON(&b, r); err != nil {
@@ -136,7 +139,7 @@ func TestDiffCommand(t *testing.T) {
 		{name: "corrupt gzip", args: []string{badGzip, grantsA}, exit: exitError,
 			stderr: "tfopcap: " + badGzip + ": gzip: invalid header\n"},
 		{name: "missing file", args: []string{missing, grantsA}, exit: exitError,
-			stderr: "tfopcap: open " + missing + ": no such file or directory\n"},
+			stderr: "tfopcap: " + missing + ": no such file or directory\n"},
 		{name: "empty stdin", args: []string{grantsA, "-"}, exit: exitError,
 			stderr: "tfopcap: standard input: empty, not a tfopcap report\n"},
 		{name: "one report", args: []string{grantsA}, exit: exitError,

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/internal/synth"
 )
 
 // readFrames returns the frames of a capture file, owned.
@@ -98,5 +101,118 @@ func TestEvidence(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// synthCapture writes a synthetic capture of cfg's profile with the given
+// mix to dir and returns its path and expectation.
+func synthCapture(t *testing.T, dir, mix string, size int64) (string, *synth.Expectation) {
+	t.Helper()
+	cfg, _ := synth.Profile("handshake")
+	cfg.Mix, cfg.Size, cfg.MeanFlow, cfg.Servers = synth.MustMix(mix), size, 1, 2
+	path := filepath.Join(dir, "synth.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exp, err := synth.Generate(f, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, exp
+}
+
+// TestEvidenceMax checks the cap on --evidence: by default the first
+// DefaultEvidenceMax failing attempts of each server, with a warning that
+// counts the rest; --evidence-max raises it, 0 keeps all. The frames are
+// streamed, yet in time order.
+func TestEvidenceMax(t *testing.T) {
+	dir := t.TempDir()
+	src, exp := synthCapture(t, dir, "omitted=80,granted=20", 2<<20)
+	omitted := exp.Outcomes["omitted"]
+	servers := 0
+	for _, oc := range exp.Servers {
+		if oc["omitted"] > 0 {
+			servers++
+		}
+	}
+	for _, tt := range []struct {
+		flag      string
+		perServer int // 0: all
+	}{{"", DefaultEvidenceMax}, {"--evidence-max=3", 3}, {"--evidence-max=0", 0}} {
+		t.Run(tt.flag, func(t *testing.T) {
+			out := filepath.Join(dir, "evidence.pcap")
+			args := []string{"-q", "--evidence", out, src}
+			if tt.flag != "" {
+				args = append([]string{tt.flag}, args...)
+			}
+			r := analyzeJSON(t, args...)
+			ev := analyzeJSON(t, out)
+			kept := 0
+			for _, s := range ev.Servers {
+				n := s.Outcomes[analyze.Omitted]
+				if tt.perServer > 0 && n != tt.perServer {
+					t.Errorf("%s: %d omitted attempts in the evidence, want %d", s.Server, n, tt.perServer)
+				}
+				if n != s.Attempts {
+					t.Errorf("%s: evidence holds %d attempts, %d of them omitted", s.Server, s.Attempts, n)
+				}
+				kept += n
+			}
+			leftOut := omitted - kept
+			warned := strings.Contains(strings.Join(r.Warnings, "\n"), fmt.Sprintf(": %d more of %d server(s) left out", leftOut, servers))
+			switch {
+			case tt.perServer == 0 && (kept != omitted || len(r.Warnings) != 0):
+				t.Errorf("evidence holds %d of %d omitted attempts, warnings %q", kept, omitted, r.Warnings)
+			case tt.perServer > 0 && !warned:
+				t.Errorf("warnings %q do not say that %d attempts of %d servers were left out", r.Warnings, leftOut, servers)
+			}
+			frames := readFrames(t, out)
+			for i := 1; i < len(frames); i++ {
+				if frames[i].Time < frames[i-1].Time {
+					t.Fatalf("evidence frame %d is earlier than frame %d", i+1, i)
+				}
+			}
+		})
+	}
+}
+
+// TestEvidencePendingBudget checks that the frames held for attempts not
+// yet judged stay within their budget however large the SYNs: the attempts
+// open longest lose their frames, and the warning counts those that turn
+// out to be wanted.
+func TestEvidencePendingBudget(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev.pcap")
+	e, err := newEvidence(out, []analyze.Outcome{analyze.Omitted}, 0, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pendingMax = 3 * 1000 // room for three fat SYNs
+	server := netip.MustParseAddrPort("192.0.2.1:443")
+	fat := func(id int) *capture.OwnedFrame {
+		return &capture.OwnedFrame{Frame: capture.Frame{Data: make([]byte, 1000), OrigLen: 1000, Time: int64(id), LinkType: 1, Number: id}}
+	}
+	const n = 10
+	for id := 1; id <= n; id++ {
+		e.add(uint64(id), server, analyze.PacketRef{Frame: id, Time: int64(id)}, fat(id))
+		if e.pendingBytes > e.pendingMax {
+			t.Fatalf("after attempt %d: %d bytes pending, budget %d", id, e.pendingBytes, e.pendingMax)
+		}
+	}
+	// A retransmission of an evicted attempt is not taken back.
+	e.add(1, server, analyze.PacketRef{Frame: n + 1, Time: n + 1}, fat(n+1))
+	for id := 1; id <= n; id++ {
+		e.finalised(&analyze.Attempt{ID: uint64(id), Server: server, Outcome: analyze.Omitted})
+	}
+	warnings, err := e.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(readFrames(t, out)); got != 3 {
+		t.Errorf("%d frames written, want the 3 that fit", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], ": 7 omitted attempt(s) left out") {
+		t.Errorf("warnings %q", warnings)
 	}
 }

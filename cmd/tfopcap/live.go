@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -36,7 +37,8 @@ at once, as at the end of a file.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
---fail-on, 2 usage error or the interface could not be opened.
+--fail-on, 2 usage error, the interface could not be opened, or --fail-on
+with nothing to judge (a --server that matched no packet, or no packet).
 
 Flags:
 `
@@ -189,6 +191,10 @@ func runLive(args []string, st streams) error {
 		return err
 	}
 
+	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
+		return err
+	}
+
 	l, err := capture.OpenLive(capture.LiveConfig{
 		Interface:  lo.iface,
 		Snaplen:    lo.snaplen,
@@ -200,15 +206,19 @@ func runLive(args []string, st streams) error {
 		return fmt.Errorf("live: %w", err)
 	}
 	defer l.Close()
-	var save *os.File
+	var save saveFile
 	if lo.write != "" {
-		if save, err = os.Create(lo.write); err != nil {
+		if save.f, err = createOutput("-w", lo.write); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
 		defer save.Close()
-		if err := l.SaveTo(save); err != nil {
-			return fmt.Errorf("live: %s: %w", lo.write, err)
+		if err := l.SaveTo(save.f); err != nil {
+			return fmt.Errorf("live: -w %s: %w", capture.DisplayName(lo.write), err)
 		}
+	}
+	ev, err := o.newEvidence(l.LinkType(), l.Snaplen())
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
 	}
 	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
 		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)))
@@ -225,24 +235,29 @@ func runLive(args []string, st streams) error {
 		}
 	}
 
-	coll := analyze.NewCollector(o.maxAttempts)
-	var ev *evidence
-	if o.evidence != "" {
-		if ev, err = newStreamEvidence(o.evidence, o.evOutcomes.set, l.LinkType(), l.Snaplen()); err != nil {
-			return fmt.Errorf("live: %w", err)
-		}
+	coll := o.newCollector()
+	if ev != nil {
 		coll.OnAttempt = ev.finalised
 	}
 	sink := &liveSink{coll: coll, limit: lo.count}
+	// A reader of the --attempts stream that goes away (| head -3) ends
+	// the capture as Ctrl-C does: -w and --evidence files are completed.
+	streamClosed := false
 	if o.attempts {
 		sink.onJudged = func(a *analyze.Attempt) {
+			if streamClosed {
+				return
+			}
 			rep := analyze.NewAttemptReport(a)
 			clearStatus()
-			fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep))
+			if _, err := fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep)); stdoutClosed(err) {
+				streamClosed = true
+				l.Stop()
+			}
 		}
 	}
 	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
-	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, out: make(chan batch, 64), eager: true}
+	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, 64), eager: true}
 	go stg.run()
 
 	sigs := make(chan os.Signal, 2)
@@ -276,7 +291,7 @@ loop:
 			for i := range b.events {
 				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
 				if ev != nil {
-					ev.add(id, b.events[i].ref, b.events[i].raw)
+					ev.add(id, serverSide(&b.events[i].seg), b.events[i].ref, &b.events[i].raw)
 				}
 			}
 			if b.err != nil {
@@ -312,8 +327,9 @@ loop:
 	}
 	tracker.Flush()
 	clearStatus()
+	var evWarnings []string
 	if ev != nil {
-		if err := ev.write(); err != nil {
+		if evWarnings, err = ev.close(); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
 	}
@@ -322,7 +338,7 @@ loop:
 	if err != nil {
 		return err
 	}
-	if srcErr != nil {
+	if srcErr != nil && !errors.Is(srcErr, capture.ErrSaveFailed) {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", srcErr)
 	}
 	stats := l.Stats()
@@ -330,18 +346,50 @@ loop:
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
+	r.Warnings = append(r.Warnings, evWarnings...)
+	gate := gateWarnings(r, servers)
+	r.Warnings = append(r.Warnings, gate...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
-	}
-	if save != nil {
-		if err := save.Close(); err != nil {
-			return fmt.Errorf("live: %w", err)
-		}
 	}
 	if o.attempts && o.format.value == "text" {
 		o.attempts = false // streamed already
 	}
-	return o.finish(r, st)
+	// A -w file that lost frames fails the run, after the report of what
+	// was judged: one line naming the file.
+	saveErr := save.Close()
+	if errors.Is(srcErr, capture.ErrSaveFailed) {
+		saveErr = srcErr
+	}
+	if err := o.finish(r, gate, st); err != nil || saveErr == nil {
+		return err
+	}
+	return fmt.Errorf("live: -w %s: %v; the capture stopped there", capture.DisplayName(lo.write), rootCause(saveErr))
+}
+
+// saveFile is the -w file; its zero value is none.
+type saveFile struct {
+	f      *os.File
+	closed bool
+}
+
+// Close closes the file once; later calls (the deferred one) return nil.
+func (s *saveFile) Close() error {
+	if s.f == nil || s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.f.Close()
+}
+
+// rootCause is the system's word for a failed write ("no space left on
+// device"), without the layers that repeat the file name.
+func rootCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // dropWarnings says what libpcap's drop counters mean for the report.

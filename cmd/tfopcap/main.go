@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // Exit codes, the same for every subcommand.
@@ -44,8 +46,18 @@ Run 'tfopcap COMMAND --help' for a command's flags.
 `
 
 func main() {
+	// A reader that goes away (tfopcap ... | head) must not kill the
+	// process mid-write: with SIGPIPE ignored, writes to the closed pipe
+	// fail with EPIPE, and the commands finish their files first (see
+	// stdoutClosed).
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], streams{os.Stdin, os.Stdout, os.Stderr}))
 }
+
+// stdoutClosed reports whether err is a write to a pipe whose reader has
+// gone: not a failure of the run, whose files are complete and whose exit
+// status still tells --fail-on's answer, but the end of its output.
+func stdoutClosed(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
 // run routes to a subcommand and maps its error to an exit code: the one
 // place where errors become exit codes.

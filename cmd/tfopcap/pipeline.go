@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
@@ -22,8 +24,10 @@ type frameSource interface {
 type event struct {
 	ref analyze.PacketRef
 	seg analyze.Segment
-	// raw is a copy of the frame, made only when evidence is written.
-	raw *capture.OwnedFrame
+	// raw is a copy of the frame, made only when evidence is written (Data
+	// nil otherwise). A value, not a pointer: one allocation per frame
+	// instead of two.
+	raw capture.OwnedFrame
 }
 
 const batchSize = 256
@@ -80,10 +84,18 @@ type filterError struct{ err error }
 func (e *filterError) Error() string { return e.err.Error() }
 func (e *filterError) Unwrap() error { return e.err }
 
-// segmentFilter keeps the segments that concern the servers asked for.
+// segmentFilter keeps the segments that concern the servers asked for, and
+// counts what each --server matched, so that one matching nothing can be
+// told (a typo must not leave a --fail-on gate that cannot fail).
 type segmentFilter struct {
+	given []string         // the --server values, in order
 	addrs []netip.Addr     // any port
 	ports []netip.AddrPort // exact
+	// hits counts the segments each --server matched, by position in
+	// given. Atomic: every input's stage matches at once.
+	hits []atomic.Int64
+	// index maps addrs and ports entries to their position in given.
+	addrIdx, portIdx []int
 }
 
 func (f *segmentFilter) empty() bool { return len(f.addrs) == 0 && len(f.ports) == 0 }
@@ -94,28 +106,65 @@ func (f *segmentFilter) match(server netip.AddrPort) bool {
 	if f.empty() {
 		return true
 	}
-	for _, a := range f.addrs {
+	for i, a := range f.addrs {
 		if a == server.Addr() {
+			f.hits[f.addrIdx[i]].Add(1)
 			return true
 		}
 	}
-	for _, ap := range f.ports {
+	for i, ap := range f.ports {
 		if ap == server {
+			f.hits[f.portIdx[i]].Add(1)
 			return true
 		}
 	}
 	return false
 }
 
-// parseServer parses --server: ip, ip:port, [ipv6]:port or a bare IPv6.
+// unmatched lists the --server values that matched no segment.
+func (f *segmentFilter) unmatched() []string {
+	var out []string
+	for i, s := range f.given {
+		if f.hits[i].Load() == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseServer parses --server: ip, ip:port, [ipv6]:port, [ipv6] or a bare
+// IPv6. A bare IPv6 that reads as well as an address and a port
+// (fd77::1:8001: fd77::1 port 8001?) is refused: which one was meant
+// cannot be told, and guessing wrong filters out every packet.
 func parseServer(s string) (netip.Addr, netip.AddrPort, error) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return netip.Addr{}, ap, nil
 	}
 	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		if host, port, ok := ambiguousIPv6(s); ok {
+			return netip.Addr{}, netip.AddrPort{}, fmt.Errorf("--server %q is ambiguous: write [%s]:%s for port %s of %s, or [%s] for the address", s, host, port, port, host, s)
+		}
 		return a, netip.AddrPort{}, nil
 	}
 	return netip.Addr{}, netip.AddrPort{}, fmt.Errorf("--server %q: want IP, IP:PORT or [IPv6]:PORT", s)
+}
+
+// ambiguousIPv6 reports whether s, an unbracketed IPv6 address, also reads
+// as an IPv6 address, a colon and a port number.
+func ambiguousIPv6(s string) (host, port string, ok bool) {
+	i := strings.LastIndexByte(s, ':')
+	if strings.HasPrefix(s, "[") || i < 0 {
+		return "", "", false
+	}
+	host, port = s[:i], s[i+1:]
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 || port[0] == '0' {
+		return "", "", false
+	}
+	if a, err := netip.ParseAddr(host); err != nil || !a.Is6() {
+		return "", "", false
+	}
+	return host, port, true
 }
 
 // stage reads one source, decodes each frame and sends the segments that
@@ -125,10 +174,12 @@ type stage struct {
 	src     frameSource
 	bpf     *capture.Filter // nil: no -f
 	servers *segmentFilter
-	// evidence copies the frames of events for an evidence file.
-	evidence bool
-	stats    sourceStats
-	out      chan batch
+	// evidence copies the frames of events for an evidence file, but for
+	// servers in evidenceDone, whose share of evidence is written already.
+	evidence     bool
+	evidenceDone *serverSet
+	stats        sourceStats
+	out          chan batch
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
 	eager bool
@@ -160,6 +211,7 @@ func (s *stage) run() {
 	// and the one it has just finished.
 	s.free = make(chan []event, cap(s.out)+3)
 	b := s.newBatch(size)
+	copied := 0 // bytes of frame copies in b
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -209,17 +261,22 @@ func (s *stage) run() {
 			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time},
 			seg: seg,
 		}
-		if s.evidence {
-			raw := f.Clone()
-			ev.raw = &raw
+		if s.evidence && !s.evidenceDone.has(server) {
+			ev.raw = f.Clone()
+			copied += len(f.Data)
 		}
 		b.events = append(b.events, ev)
-		if len(b.events) == size {
+		if len(b.events) == size || copied >= maxBatchCopies {
 			s.out <- b
-			b = s.newBatch(size)
+			b, copied = s.newBatch(size), 0
 		}
 	}
 }
+
+// maxBatchCopies bounds the bytes of frames a batch carries for evidence,
+// so that the batches in flight stay small whatever the frames' size: 256
+// copies of 64 KB SYNs would be 16 MB a batch, 300 MB over the queue.
+const maxBatchCopies = 256 << 10
 
 // linkInterface tells apart the interfaces a frame may have been captured
 // on: the pcapng section and interface and, within it, the interface a

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestParseServerAmbiguous checks --server forms: an unbracketed IPv6 that
+// also reads as address and port is refused with the two bracketed forms
+// to choose from; unambiguous ones are taken as they are.
+func TestParseServerAmbiguous(t *testing.T) {
+	tests := []struct {
+		in      string
+		addr    string // bare address matched on any port
+		port    string // exact address and port
+		errPart string
+	}{
+		{in: "fd77::1:8001", errPart: `"fd77::1:8001" is ambiguous: write [fd77::1]:8001 for port 8001 of fd77::1, or [fd77::1:8001] for the address`},
+		{in: "2001:db8::1:443", errPart: "[2001:db8::1]:443"},
+		{in: "[fd77::1:8001]", addr: "fd77::1:8001"},
+		{in: "[fd77::1]:8001", port: "[fd77::1]:8001"},
+		{in: "fd77::8001", addr: "fd77::8001"},                            // fd77: is no address
+		{in: "2001:db8:0:0:0:0:0:1", addr: "2001:db8::1"},                 // eight groups: no room for a port
+		{in: "fd77::1:ffff", addr: "fd77::1:ffff"},                        // not a decimal port
+		{in: "fd77::1:0", addr: "fd77::1:0"},                              // port 0 is none
+		{in: "::1", addr: "::1"},                                          //
+		{in: "10.77.0.1", addr: "10.77.0.1"},                              //
+		{in: "10.77.0.1:8001", port: "10.77.0.1:8001"},                    //
+		{in: "fd77::1:8001x", errPart: "want IP, IP:PORT or [IPv6]:PORT"}, //
+	}
+	for _, tt := range tests {
+		a, ap, err := parseServer(tt.in)
+		switch {
+		case tt.errPart != "":
+			if err == nil || !strings.Contains(err.Error(), tt.errPart) {
+				t.Errorf("%s: error %v, want one containing %q", tt.in, err, tt.errPart)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.in, err)
+		case tt.addr != "" && (!a.IsValid() || a.String() != tt.addr):
+			t.Errorf("%s: address %v port %v, want address %s", tt.in, a, ap, tt.addr)
+		case tt.port != "" && (!ap.IsValid() || ap.String() != tt.port):
+			t.Errorf("%s: address %v port %v, want %s", tt.in, a, ap, tt.port)
+		}
+	}
+}
+
+// TestGateCannotPassBlind checks that --fail-on does not pass a run that
+// judged nothing it was asked about: a --server that matched no packet, a
+// capture that reads as no packets (a pcapng of one section header, a pcap
+// of its file header). Without --fail-on these only warn.
+func TestGateCannotPassBlind(t *testing.T) {
+	dir := t.TempDir()
+	lab := "../../testdata/captures/host-6.18/host.pcapng"
+	ng, err := os.ReadFile(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shbOnly := filepath.Join(dir, "shb-only.pcapng")
+	if err := os.WriteFile(shbOnly, ng[:binary.LittleEndian.Uint32(ng[4:8])], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pcap, _ := os.ReadFile("../../testdata/captures/host-6.18/host-eth.pcap")
+	headerOnly := filepath.Join(dir, "header-only.pcap")
+	if err := os.WriteFile(headerOnly, pcap[:24], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		warn string
+	}{
+		{"server on the wrong port", []string{"--server", "[fd77::1]:9999", lab}, "--server [fd77::1]:9999 matched no SYN, SYN-ACK or RST"},
+		{"one of two servers unknown", []string{"--server", "10.77.0.1", "--server", "192.0.2.9", lab}, "--server 192.0.2.9 matched no"},
+		{"pcapng of a section header", []string{shbOnly}, "no packets were read"},
+		{"pcap of a file header", []string{headerOnly}, "no packets were read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCmd(append([]string{"analyze", "-q"}, tt.args...)...)
+			if code != exitOK || !strings.Contains(stderr, "tfopcap: warning: "+tt.warn) {
+				t.Errorf("without --fail-on: exit %d, stderr %q; want 0 and a warning %q", code, stderr, tt.warn)
+			}
+			code, _, stderr = runCmd(append([]string{"analyze", "-q", "--fail-on", "omits,mixed,inconclusive"}, tt.args...)...)
+			if code != exitError || !strings.Contains(stderr, "tfopcap: --fail-on omits,mixed,inconclusive cannot pass: "+tt.warn) {
+				t.Errorf("with --fail-on: exit %d, stderr %q; want 2", code, stderr)
+			}
+		})
+	}
+	// A --server that matches still passes or fails on its verdict alone.
+	if code, _, stderr := runCmd("analyze", "-q", "--fail-on", "omits", "--server", "[fd77::1]:8006", lab); code == exitError || strings.Contains(stderr, "warning") {
+		t.Errorf("matching --server: exit %d, stderr %q", code, stderr)
+	}
+}
