@@ -99,9 +99,28 @@ type SYNReport struct {
 	MPTCP       string `json:"mptcp"`
 	Retransmits int    `json:"retransmits"`
 	Duplicates  int    `json:"duplicates"`
-	// PlainRetryFrame is the first retransmission without TFO (same input).
+	// PlainRetryFrame is the first retransmission without TFO, in input
+	// PlainRetryInput (a rotation's next file may hold it).
 	PlainRetryFrame int  `json:"plain_retry_frame,omitempty"`
+	PlainRetryInput *int `json:"plain_retry_input,omitempty"`
 	Truncated       bool `json:"truncated,omitempty"`
+	// Stripped is the copy nearer the server that lacks the TFO option.
+	Stripped *SightingReport `json:"stripped,omitempty"`
+	// Seen lists where the SYN was seen: its copies and retransmissions.
+	Seen []SightingReport `json:"seen"`
+}
+
+// SightingReport is one place a packet was seen: which input, which
+// interface within it, which frame, and which of the sender's
+// transmissions it was (0 the first; sightings of one send are copies).
+type SightingReport struct {
+	Input     int    `json:"input"`
+	Section   int    `json:"section,omitempty"`
+	Interface int    `json:"interface"`
+	IfIndex   int    `json:"ifindex,omitempty"`
+	Frame     int    `json:"frame"`
+	Send      int    `json:"send"`
+	TFO       string `json:"tfo"`
 }
 
 // ReplyReport is the server's answer to an attempt.
@@ -115,6 +134,8 @@ type ReplyReport struct {
 	AckedData int    `json:"acked_data"`
 	MPTCP     string `json:"mptcp"`
 	Truncated bool   `json:"truncated,omitempty"`
+	// Seen lists where the reply was seen: its copies and retransmissions.
+	Seen []SightingReport `json:"seen"`
 }
 
 // LiveStats are libpcap's counters at the end of a live capture.
@@ -280,7 +301,15 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 	}
 	if a.SYN.PlainRetry.Frame != 0 {
 		r.SYN.PlainRetryFrame = a.SYN.PlainRetry.Frame
+		in := a.SYN.PlainRetry.Input
+		r.SYN.PlainRetryInput = &in
 	}
+	if a.SYN.Stripped.Frame != 0 {
+		st := sightingReport(Sighting{Input: int32(a.SYN.Stripped.Input), Frame: uint32(a.SYN.Stripped.Frame),
+			Interface: a.SYN.Stripped.Interface, TFO: TFONone})
+		r.SYN.Stripped = &st
+	}
+	r.SYN.Seen = sightingReports(a.SYN.Seen.All())
 	if a.Answered() {
 		r.Reply = &ReplyReport{
 			Input:     a.Reply.Input,
@@ -292,9 +321,24 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			AckedData: a.Reply.AckedData,
 			MPTCP:     a.Reply.MPTCP.String(),
 			Truncated: a.Reply.Truncated,
+			Seen:      sightingReports(a.Reply.Seen.All()),
 		}
 	}
 	return r
+}
+
+func sightingReport(s Sighting) SightingReport {
+	section, idb, ifindex := SplitInterface(s.Interface)
+	return SightingReport{Input: int(s.Input), Section: section, Interface: idb, IfIndex: ifindex,
+		Frame: int(s.Frame), Send: int(s.Send), TFO: s.TFO.String()}
+}
+
+func sightingReports(list []Sighting) []SightingReport {
+	out := make([]SightingReport, len(list))
+	for i, s := range list {
+		out[i] = sightingReport(s)
+	}
+	return out
 }
 
 // Report builds the report. inputs describe the inputs in order; packets

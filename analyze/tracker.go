@@ -10,35 +10,133 @@ import (
 type PacketRef struct {
 	Input     int   // index of the input (file) the frame came from
 	Frame     int   // 1-based frame number within that input
-	Interface int   // capture interface within the input (pcapng)
+	Interface int   // capture interface within the input: see PackInterface
 	Time      int64 // nanoseconds since the Unix epoch
 }
 
-// sameLink reports whether r and o were captured by the same input and
-// interface: a SYN copy seen on another interface is the same packet seen
-// twice, not a retransmission.
-func (r PacketRef) sameLink(o PacketRef) bool {
-	return r.Input == o.Input && r.Interface == o.Interface
+// vantage reports whether r and o were captured at different vantage
+// points: another input, or another interface of the same input. The
+// pieces of one rotated capture are different inputs too, which is why
+// this alone never tells a copy from a retransmission (sameTransmission
+// does, by time).
+func (r PacketRef) otherVantage(o PacketRef) bool {
+	return r.Input != o.Input || r.Interface != o.Interface
 }
 
-// SYNInfo describes an attempt's first client SYN and its copies.
+// PackInterface makes PacketRef.Interface from where within an input a
+// frame was captured: the pcapng section and interface (IDB), and the
+// ifindex a Linux cooked v2 header names (tcpdump -i any), 0 when none.
+func PackInterface(section, idb, ifindex int) int {
+	return section<<48 | idb<<32 | ifindex&0xffffffff
+}
+
+// SplitInterface undoes PackInterface.
+func SplitInterface(v int) (section, idb, ifindex int) {
+	return v >> 48, v >> 32 & 0xffff, v & 0xffffffff
+}
+
+// copyWindow is how close in time two sightings of a packet must be to
+// be one transmission seen at two vantage points (a copy) rather than a
+// retransmission. Linux resends a SYN after 1 s (TCP_TIMEOUT_INIT) and a
+// SYN-ACK no sooner, and no TCP retransmits faster than its minimum RTO
+// of 200 ms; 50 ms is a quarter of that, yet covers the path between
+// vantage points on one site and the clock offset between NTP-synced
+// capture hosts. Its limits (docs/report.md): captures taken on hosts
+// whose clocks differ by more, or so far apart on the path that a packet
+// takes longer to cross, see copies as retransmissions.
+const copyWindow = 50e6
+
+// Sighting is one place and time a packet of an attempt was seen.
+type Sighting struct {
+	Input     int32
+	Frame     uint32
+	Interface int // as PacketRef.Interface
+	// Send numbers the transmission this is a sighting of: 0 the first,
+	// n the nth retransmission; sightings of one send are copies.
+	Send uint8
+	// TFO is the TFO option this sighting carried (SYNs only).
+	TFO TFOState
+}
+
+// sightings keeps the first few sightings of a packet: enough to follow
+// a SYN and a retransmission through four vantage points, bounded so
+// that an Attempt stays small.
+type sightings struct {
+	list [maxSightings]Sighting
+	n    uint8
+}
+
+const maxSightings = 6
+
+func (s *sightings) add(ref PacketRef, send uint8, tfo TFOState) {
+	if int(s.n) < len(s.list) {
+		s.list[s.n] = Sighting{Input: int32(ref.Input), Frame: uint32(ref.Frame), Interface: ref.Interface, Send: send, TFO: tfo}
+		s.n++
+	}
+}
+
+// All returns the sightings kept, in the order they were fed.
+func (s *sightings) All() []Sighting { return s.list[:s.n] }
+
+// transmissions groups sightings into sends: a sighting within
+// copyWindow of the latest send is a copy of it, a later one a new send.
+type transmissions struct {
+	sent  int64 // when the latest send was first seen
+	sends uint8 // sends seen after the first
+	cur   uint8 // sightings of the latest send
+	span  uint8 // most sightings of any one send: the vantage points it crossed
+}
+
+func (t *transmissions) start(at int64) { *t = transmissions{sent: at, cur: 1, span: 1} }
+
+// sighted files a sighting at time at and reports whether it is a copy
+// of the latest send; same is false when the packet's content shows it is
+// not the same transmission.
+func (t *transmissions) sighted(at int64, same bool) bool {
+	if same && at-t.sent <= copyWindow && t.sent-at <= copyWindow {
+		t.cur++
+		t.span = max(t.span, t.cur)
+		return true
+	}
+	t.sends = min(t.sends+1, 255)
+	if at > t.sent {
+		t.sent, t.cur = at, 1
+	}
+	return false
+}
+
+// SYNInfo describes an attempt's first client SYN, its copies and its
+// retransmissions.
 type SYNInfo struct {
 	PacketRef
 	TFO     TFOOption
 	MPTCP   MPTCPOption
 	DataLen int
-	// Retransmits counts later copies on the same interface.
+	// Retransmits counts later sends by the client, wherever seen: in
+	// the next file of a rotation, another pcapng section, or another
+	// interface.
 	Retransmits int
-	// Duplicates counts copies on other interfaces or inputs.
+	// Duplicates counts copies: a send seen again, near-simultaneously,
+	// at another vantage point (or twice at one, as loopback captures do).
 	Duplicates int
 	// PlainRetry is the first retransmission that dropped the TFO option;
 	// valid iff PlainRetry.Frame != 0.
 	PlainRetry PacketRef
+	// Stripped is the first copy of the first send that lacks the TFO
+	// option the copy nearer the client carried: a middlebox between the
+	// two vantage points removed it. Valid iff Stripped.Frame != 0.
+	Stripped PacketRef
 	// MalformedCopy is set when any copy carried a malformed TFO option.
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
-	last      int64 // time of the latest copy
+	// Seen lists where the SYN was seen, first sightings first.
+	Seen sightings
+	// AfterReply counts sends that came after the reply was first seen:
+	// the client did not get it.
+	AfterReply int
+	sends      transmissions
+	last       int64 // time of the latest copy
 }
 
 // ReplyKind says how the server answered.
@@ -69,9 +167,12 @@ type ReplyInfo struct {
 	AckedData int
 	// Truncated is set when snaplen cut the reply's options.
 	Truncated bool
-	// Copies counts further copies of the reply (retransmitted SYN-ACKs,
-	// or the same packet on another interface).
+	// Copies counts further sightings of the reply (retransmitted
+	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
+	// Seen lists where the reply was seen, first sightings first.
+	Seen  sightings
+	sends transmissions
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
@@ -89,6 +190,11 @@ type Attempt struct {
 
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
+	// alias is the flow on which a copy of the SYN was seen with its
+	// addresses or ports rewritten (NAT between two vantage points);
+	// valid iff aliased.
+	alias   flowKey
+	aliased bool
 }
 
 // Answered reports whether the server's reply was seen.
@@ -97,12 +203,29 @@ func (a *Attempt) Answered() bool { return a.Reply.Kind != 0 }
 // Truncated reports whether snaplen hid TFO options needed to judge a.
 func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated }
 
+// ReplyLost reports whether the server's SYN-ACK was seen at fewer vantage
+// points than the client's SYN crossed, and the client sent its SYN again
+// after it: the answer was lost on its way back, between the vantage
+// points that saw it and the client's.
+func (a *Attempt) ReplyLost() bool {
+	return a.Reply.Kind == ReplySYNACK && a.SYN.sends.span >= 2 &&
+		a.Reply.sends.span < a.SYN.sends.span && a.SYN.AfterReply > 0
+}
+
+// SYNVantages is how many vantage points saw one send of the SYN (the
+// most copies of any one send): 1 for a capture at one place.
+func (a *Attempt) SYNVantages() int { return int(a.SYN.sends.span) }
+
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
 func (a *Attempt) judge() Outcome {
 	syn, reply := &a.SYN, &a.Reply
 	switch {
 	case syn.TFO.State == TFOMalformed || syn.MalformedCopy || reply.TFO.State == TFOMalformed:
 		return MalformedTFO
+	case syn.Stripped.Frame != 0 && reply.TFO.State != TFOCookie && reply.AckedData == 0:
+		// The copy nearer the server had no TFO option: whatever came
+		// back answered a SYN that never asked.
+		return Stripped
 	case reply.Kind == 0:
 		return Unanswered
 	case reply.Kind == ReplyRST:
@@ -189,6 +312,9 @@ type Tracker struct {
 	// parked holds replies that matched no open attempt while they wait
 	// a moment for their SYN (see park).
 	parked map[flowKey]parkedReply
+	// byISN and aliases find NAT'd copies of SYNs (natOriginal).
+	byISN   []isnEntry
+	aliases map[flowKey]*Attempt
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -239,6 +365,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		linger:       min(answeredLinger, replyTimeout),
 		done:         newRecent(recentCapacity),
 		maxOpen:      DefaultMaxOpen,
+		byISN:        make([]isnEntry, isnSlots),
 	}
 }
 
@@ -296,7 +423,8 @@ func (t *Tracker) Flush() {
 	}
 	t.flushing = false
 	t.open = make(map[flowKey]*Attempt)
-	t.live, t.free = nil, nil
+	t.live, t.free, t.aliases = nil, nil, nil
+	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
 
@@ -377,14 +505,24 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
-			a.SYN.addCopy(ref, seg)
-			t.touch(a)
+			t.sightSYN(a, ref, seg)
 			return a.ID
 		}
 		n++
 	}
+	if len(t.aliases) > 0 {
+		if a := t.aliases[key]; a != nil && a.ISN == seg.Seq {
+			t.sightSYN(a, ref, seg)
+			return a.ID
+		}
+	}
 	if t.done.lateSYN(key, seg.Seq, ref.Time) {
 		return 0
+	}
+	if a := t.natOriginal(ref, seg); a != nil {
+		t.addAlias(a, key)
+		t.sightSYN(a, ref, seg)
+		return a.ID
 	}
 	a := t.alloc()
 	t.lastID++
@@ -398,9 +536,12 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		Truncated: seg.Options.Stop == WalkTruncated,
 		last:      ref.Time,
 	}
+	a.SYN.sends.start(ref.Time)
+	a.SYN.Seen.add(ref, 0, seg.Options.TFO.State)
 	a.prev = head
 	t.open[key] = a
 	t.track(a)
+	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID}
 	if len(t.parked) > 0 {
 		t.unpark(key, a)
 	}
@@ -458,23 +599,47 @@ func (t *Tracker) trimChain(head *Attempt) {
 	t.finaliseChain(rest)
 }
 
-func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
+// sightSYN files another sighting of a's SYN.
+func (t *Tracker) sightSYN(a *Attempt, ref PacketRef, seg *Segment) {
+	var replied int64
+	if a.Answered() {
+		replied = a.Reply.Time
+	}
+	a.SYN.addSighting(ref, seg, replied)
+	t.touch(a)
+}
+
+// addSighting files a SYN seen again: a copy of the latest send if it
+// came within copyWindow of it with the same data, otherwise a
+// retransmission, whichever input, section or interface holds either.
+// replied is when the reply was first seen, 0 while unanswered.
+func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64) {
 	s.last = max(s.last, ref.Time)
-	if seg.Options.TFO.State == TFOMalformed {
+	tfo := seg.Options.TFO.State
+	if tfo == TFOMalformed {
 		s.MalformedCopy = true
 	}
-	if !ref.sameLink(s.PacketRef) {
+	truncated := seg.Options.Stop == WalkTruncated
+	if s.sends.sighted(ref.Time, seg.DataLen == s.DataLen) {
 		s.Duplicates++
+		s.Seen.add(ref, s.sends.sends, tfo)
+		if s.sends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
+			s.compareCopy(ref, seg)
+		}
 		return
 	}
 	s.Retransmits++
-	later := synCopy{ref, seg.Options.TFO.State, seg.Options.Stop == WalkTruncated}
+	s.Seen.add(ref, s.sends.sends, tfo)
+	if replied != 0 && ref.Time > replied {
+		s.AfterReply++
+	}
+	later := synCopy{ref, tfo, truncated}
 	if ref.Time < s.Time {
 		// The capture put a retransmission before the original (several
-		// interfaces written at once): the earlier copy is the original.
+		// interfaces written at once): the earlier send is the original.
 		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
 		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
-		s.Truncated = seg.Options.Stop == WalkTruncated
+		s.Truncated = truncated
 		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
 			s.PlainRetry = PacketRef{}
 		}
@@ -485,11 +650,28 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 	}
 }
 
-// synCopy is what addCopy needs of the later of two SYN copies.
+// synCopy is what addSighting needs of the later of two SYN sends.
 type synCopy struct {
 	ref       PacketRef
 	tfo       TFOState
 	truncated bool
+}
+
+// compareCopy looks for a middlebox between the vantage points of the
+// first send and its copy at ref. Middleboxes remove options; none adds a
+// TFO option, so the copy that carries one is the nearer the client,
+// whichever the capture put first (two hosts' clocks need not agree).
+func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
+	tfo := seg.Options.TFO
+	switch {
+	case s.TFO.State != TFONone && tfo.State == TFONone:
+		if s.Stripped.Frame == 0 {
+			s.Stripped = ref
+		}
+	case s.TFO.State == TFONone && tfo.State != TFONone && s.PlainRetry.Frame == 0:
+		s.Stripped = s.PacketRef
+		s.PacketRef, s.TFO, s.MPTCP = ref, tfo, seg.Options.MPTCP
+	}
 }
 
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
@@ -501,25 +683,24 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
 	}
+	a.Reply.sends.start(ref.Time)
+	a.Reply.Seen.add(ref, 0, tfo.State)
 	t.touch(a)
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
 	for a := t.open[key]; a != nil; a = a.prev {
-		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
-		if n > uint32(a.SYN.DataLen) {
-			continue
+		if id, ok := t.replyTo(a, ref, seg, kind); ok {
+			return id
 		}
-		switch {
-		case !a.Answered():
-			t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
-		case kind == a.Reply.Kind:
-			a.Reply.Copies++
-		default:
-			return 0 // a RST after the SYN-ACK ends a connection, it answers nothing
+	}
+	if len(t.aliases) > 0 {
+		if a := t.aliases[key]; a != nil {
+			if id, ok := t.replyTo(a, ref, seg, kind); ok {
+				return id
+			}
 		}
-		return a.ID
 	}
 	if t.done.lateReply(key, seg.Ack, ref.Time) {
 		return 0
@@ -527,6 +708,68 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
 		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated})
 	return 0
+}
+
+// replyTo files seg as a's reply, or a sighting of it, when its ack
+// matches a's SYN (ok). The ID is 0 for a RST after the SYN-ACK, which
+// ends a connection and answers nothing.
+func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKind) (id uint64, ok bool) {
+	n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
+	if n > uint32(a.SYN.DataLen) {
+		return 0, false
+	}
+	switch {
+	case !a.Answered():
+		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
+	case kind == a.Reply.Kind:
+		a.Reply.Copies++
+		a.Reply.sends.sighted(ref.Time, true)
+		a.Reply.Seen.add(ref, a.Reply.sends.sends, seg.Options.TFO.State)
+	default:
+		return 0, true
+	}
+	return a.ID, true
+}
+
+// Behind a NAT the two sides of a router see one SYN on two flows: the
+// client's addresses and ports on one side, rewritten ones on the other.
+// The ISN survives (Linux's NAT leaves it alone), so a SYN on a new flow
+// with the ISN, the data length and the time of an open attempt's latest
+// send, seen at another vantage point, is a copy of it. byISN holds the
+// newest attempt per slot of ISN hash: a lossy index, bounded whatever
+// the SYN rate, which misses a copy only when another SYN with a
+// colliding ISN came in between (isnSlots per copyWindow).
+const isnSlots = 1 << 12
+
+type isnEntry struct {
+	a  *Attempt
+	id uint64 // a.ID when indexed: the Attempt may since have been reused
+}
+
+func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots - 1)) }
+
+// natOriginal returns the open attempt whose SYN seg is a NAT'd copy of,
+// or nil.
+func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
+	e := t.byISN[isnSlot(seg.Seq)]
+	a := e.a
+	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased ||
+		a.SYN.DataLen != seg.DataLen || !ref.otherVantage(a.SYN.PacketRef) {
+		return nil
+	}
+	if d := ref.Time - a.SYN.sends.sent; d > copyWindow || d < -copyWindow {
+		return nil
+	}
+	return a
+}
+
+// addAlias makes key, the flow of a NAT'd copy, lead to a too.
+func (t *Tracker) addAlias(a *Attempt, key flowKey) {
+	if t.aliases == nil {
+		t.aliases = make(map[flowKey]*Attempt)
+	}
+	a.alias, a.aliased = key, true
+	t.aliases[key] = a
 }
 
 // A reply that matches no open attempt waits parkWindow of capture time
@@ -614,6 +857,12 @@ func (t *Tracker) finalise(a *Attempt) {
 	}
 	if !t.flushing {
 		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+		if a.aliased {
+			t.done.add(a.alias, a.ISN, a.SYN.DataLen, last)
+		}
+	}
+	if a.aliased && t.aliases[a.alias] == a {
+		delete(t.aliases, a.alias)
 	}
 	t.untrack(a)
 	a.Outcome = a.judge()
