@@ -58,6 +58,7 @@ func hints(s *serverStats, v Verdict) []Finding {
 			h = append(h, Finding{FindMPTCPUnseen, hintNoMPTCPInSight}, Finding{FindOtherCauses, hintOtherCauses})
 		}
 	}
+	h = append(h, s.vantage.findings()...)
 	if v == Mixed {
 		h = append(h, Finding{FindMixedAnswers, hintMixed})
 	}

@@ -185,6 +185,8 @@ type serverStats struct {
 	tfoKinds [3]int
 	// mptcpOmitting counts omitted or rejected attempts whose reply carried MPTCP.
 	mptcpOmitting int
+	// vantage is what copies at several vantage points showed (vantage.go).
+	vantage vantageStats
 }
 
 // NewCollector returns a collector that keeps the details of at most
@@ -216,6 +218,7 @@ func (c *Collector) Attempt(a *Attempt) {
 		return
 	}
 	s.outcomes[a.Outcome]++
+	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {
 		s.mptcp.SYN++
 	}
