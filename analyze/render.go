@@ -274,6 +274,9 @@ func pathText(a *AttemptReport) string {
 		b.WriteString(" | " + strings.ToUpper(a.Reply.Kind) + " ")
 		writeSightings(&b, reply, a.Reply.TFO)
 	}
+	if w := a.Rewritten; w != nil {
+		fmt.Fprintf(&b, " | NAT: also seen as %s > %s", w.Client, w.Server)
+	}
 	return b.String()
 }
 

@@ -107,7 +107,8 @@ func appendAttempts(b []byte, attempts []AttemptReport, from, to int) []byte {
 // writes in order; a test checks them against the structs' tags, so a
 // field added to the report model cannot silently go missing from JSON.
 var attemptJSONFields = map[string][]string{
-	"AttemptReport": {"input", "client", "server", "isn", "syn", "reply", "outcome"},
+	"AttemptReport":   {"input", "client", "server", "isn", "syn", "reply", "outcome", "rewritten,omitempty"},
+	"RewrittenReport": {"client", "server"},
 	"SYNReport": {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates",
 		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "stripped,omitempty", "seen"},
 	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen"},
@@ -168,6 +169,13 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 		b = append(b, in1+"}"...)
 	}
 	b = appendStringField(b, in1, "outcome", a.Outcome.String())
+	if w := a.Rewritten; w != nil {
+		b = append(b, ","+in1+`"rewritten": {`...)
+		b = append(b, in2+`"client": `...)
+		b = appendJSONString(b, w.Client)
+		b = appendStringField(b, in2, "server", w.Server)
+		b = append(b, in1+"}"...)
+	}
 	return append(b, "\n    }"...)
 }
 

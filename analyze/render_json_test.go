@@ -54,6 +54,9 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 		if rng.IntN(4) == 0 {
 			a.SYN.Stripped = &randomSightings(rng, pick)[0]
 		}
+		if rng.IntN(3) == 0 {
+			a.Rewritten = &RewrittenReport{Client: pick(), Server: "198.51.100.1:443"}
+		}
 		r.Attempts = append(r.Attempts, a)
 	}
 	return r

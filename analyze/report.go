@@ -84,8 +84,17 @@ type AttemptReport struct {
 	SYN     SYNReport    `json:"syn"`
 	Reply   *ReplyReport `json:"reply"`
 	Outcome Outcome      `json:"outcome"`
+	// Rewritten holds the addresses a copy of the SYN carried behind a
+	// NAT between two vantage points; absent when none was rewritten.
+	Rewritten *RewrittenReport `json:"rewritten,omitempty"`
 
 	synTime int64 // orders attempts; the text form of Time does not sort
+}
+
+// RewrittenReport is a flow as a NAT rewrote it.
+type RewrittenReport struct {
+	Client string `json:"client"`
+	Server string `json:"server"`
 }
 
 // SYNReport is an attempt's client SYN.
@@ -313,6 +322,9 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 		r.SYN.Stripped = &st
 	}
 	r.SYN.Seen = sightingReports(a.SYN.Seen.All())
+	if c, s, ok := a.Rewritten(); ok {
+		r.Rewritten = &RewrittenReport{Client: FormatAddr(c), Server: FormatAddr(s)}
+	}
 	if a.Answered() {
 		r.Reply = &ReplyReport{
 			Input:     a.Reply.Input,

@@ -80,28 +80,56 @@ func (s *sightings) All() []Sighting { return s.list[:s.n] }
 
 // transmissions groups sightings into sends: a sighting within
 // copyWindow of the latest send is a copy of it, a later one a new send.
+// Two sends within copyWindow of each other at one vantage point (a
+// server answering a retransmitted SYN just as its own SYN-ACK timer
+// fires) are taken for one: time cannot tell them apart.
 type transmissions struct {
 	sent  int64 // when the latest send was first seen
 	sends uint8 // sends seen after the first
-	cur   uint8 // sightings of the latest send
-	span  uint8 // most sightings of any one send: the vantage points it crossed
+	span  uint8 // most vantage points any one send was seen at
+	// at lists the vantage points of the latest send.
+	at [maxVantages]vantagePoint
+	n  uint8
 }
 
-func (t *transmissions) start(at int64) { *t = transmissions{sent: at, cur: 1, span: 1} }
+// vantagePoint is an input and an interface within it.
+type vantagePoint struct {
+	input int
+	iface int
+}
 
-// sighted files a sighting at time at and reports whether it is a copy
-// of the latest send; same is false when the packet's content shows it is
-// not the same transmission.
-func (t *transmissions) sighted(at int64, same bool) bool {
-	if same && at-t.sent <= copyWindow && t.sent-at <= copyWindow {
-		t.cur++
-		t.span = max(t.span, t.cur)
+// maxVantages bounds the vantage points counted per send.
+const maxVantages = 4
+
+func (t *transmissions) start(ref PacketRef) {
+	*t = transmissions{sent: ref.Time, span: 1, n: 1}
+	t.at[0] = vantagePoint{ref.Input, ref.Interface}
+}
+
+// sighted files a sighting and reports whether it is a copy of the
+// latest send; same is false when the packet's content shows it is not
+// the same transmission.
+func (t *transmissions) sighted(ref PacketRef, same bool) bool {
+	if same && ref.Time-t.sent <= copyWindow && t.sent-ref.Time <= copyWindow {
+		v := vantagePoint{ref.Input, ref.Interface}
+		for _, w := range t.at[:t.n] {
+			if w == v {
+				return true
+			}
+		}
+		if int(t.n) < len(t.at) {
+			t.at[t.n] = v
+			t.n++
+			t.span = max(t.span, t.n)
+		}
 		return true
 	}
-	t.sends = min(t.sends+1, 255)
-	if at > t.sent {
-		t.sent, t.cur = at, 1
+	sends, span := min(t.sends+1, 255), t.span
+	if ref.Time > t.sent {
+		t.start(ref)
+		t.span = span
 	}
+	t.sends = sends
 	return false
 }
 
@@ -212,6 +240,16 @@ func (a *Attempt) ReplyLost() bool {
 		a.Reply.sends.span < a.SYN.sends.span && a.SYN.AfterReply > 0
 }
 
+// Rewritten returns the client and server addresses that a copy of the
+// SYN carried behind a NAT; ok is false when no copy was rewritten.
+func (a *Attempt) Rewritten() (client, server netip.AddrPort, ok bool) {
+	if !a.aliased {
+		return client, server, false
+	}
+	client, server = a.alias.addrs()
+	return client, server, true
+}
+
 // SYNVantages is how many vantage points saw one send of the SYN (the
 // most copies of any one send): 1 for a capture at one place.
 func (a *Attempt) SYNVantages() int { return int(a.SYN.sends.span) }
@@ -288,6 +326,18 @@ func newFlowKey(client, server netip.AddrPort) flowKey {
 		k.is4 |= 2
 	}
 	return k
+}
+
+// addrs undoes newFlowKey.
+func (k flowKey) addrs() (client, server netip.AddrPort) {
+	addr := func(b [16]byte, is4 bool) netip.Addr {
+		a := netip.AddrFrom16(b)
+		if is4 {
+			a = a.Unmap()
+		}
+		return a
+	}
+	return netip.AddrPortFrom(addr(k.client, k.is4&1 != 0), k.cport), netip.AddrPortFrom(addr(k.server, k.is4&2 != 0), k.sport)
 }
 
 // Tracker matches client SYNs with the server's replies and finalises each
@@ -536,7 +586,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		Truncated: seg.Options.Stop == WalkTruncated,
 		last:      ref.Time,
 	}
-	a.SYN.sends.start(ref.Time)
+	a.SYN.sends.start(ref)
 	a.SYN.Seen.add(ref, 0, seg.Options.TFO.State)
 	a.prev = head
 	t.open[key] = a
@@ -620,7 +670,7 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64) {
 		s.MalformedCopy = true
 	}
 	truncated := seg.Options.Stop == WalkTruncated
-	if s.sends.sighted(ref.Time, seg.DataLen == s.DataLen) {
+	if s.sends.sighted(ref, seg.DataLen == s.DataLen) {
 		s.Duplicates++
 		s.Seen.add(ref, s.sends.sends, tfo)
 		if s.sends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
@@ -683,7 +733,7 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
 	}
-	a.Reply.sends.start(ref.Time)
+	a.Reply.sends.start(ref)
 	a.Reply.Seen.add(ref, 0, tfo.State)
 	t.touch(a)
 }
@@ -723,7 +773,7 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
-		a.Reply.sends.sighted(ref.Time, true)
+		a.Reply.sends.sighted(ref, true)
 		a.Reply.Seen.add(ref, a.Reply.sends.sends, seg.Options.TFO.State)
 	default:
 		return 0, true
