@@ -38,8 +38,8 @@ func SplitInterface(v int) (section, idb, ifindex int) {
 // copyWindow is how close in time two sightings of a packet must be to
 // be one transmission seen at two vantage points (a copy) rather than a
 // retransmission. Linux resends a SYN after 1 s (TCP_TIMEOUT_INIT) and a
-// SYN-ACK no sooner, and no TCP retransmits faster than its minimum RTO
-// of 200 ms; 50 ms is a quarter of that, yet covers the path between
+// SYN-ACK no sooner, and nothing sooner than its minimum RTO of 200 ms
+// (TCP_RTO_MIN); 50 ms is a quarter of that, yet covers the path between
 // vantage points on one site and the clock offset between NTP-synced
 // capture hosts. Its limits (docs/report.md): captures taken on hosts
 // whose clocks differ by more, or so far apart on the path that a packet
