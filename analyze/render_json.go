@@ -110,8 +110,8 @@ var attemptJSONFields = map[string][]string{
 	"AttemptReport":   {"input", "client", "server", "isn", "syn", "reply", "outcome", "rewritten,omitempty"},
 	"RewrittenReport": {"client", "server"},
 	"SYNReport": {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates",
-		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "stripped,omitempty", "seen"},
-	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen"},
+		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "stripped,omitempty", "seen,omitempty"},
+	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen,omitempty"},
 	"SightingReport": {"input", "section,omitempty", "interface", "ifindex,omitempty", "frame", "send", "tfo"},
 }
 
@@ -183,16 +183,13 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 // elements and fields of their seen lists (in3, in4).
 const in2, in3, in4 = "\n        ", "\n          ", "\n            "
 
-// appendSightings appends `,"seen": [...]` as a field of syn or reply.
+// appendSightings appends `,"seen": [...]` as a field of syn or reply,
+// nothing when the list is empty.
 func appendSightings(b []byte, list []SightingReport) []byte {
-	b = append(b, ","+in2+`"seen": `...)
-	switch {
-	case list == nil:
-		return append(b, "null"...)
-	case len(list) == 0:
-		return append(b, "[]"...)
+	if len(list) == 0 {
+		return b
 	}
-	b = append(b, '[')
+	b = append(b, ","+in2+`"seen": [`...)
 	for i := range list {
 		if i > 0 {
 			b = append(b, ',')

@@ -115,8 +115,9 @@ type SYNReport struct {
 	Truncated       bool `json:"truncated,omitempty"`
 	// Stripped is the copy nearer the server that lacks the TFO option.
 	Stripped *SightingReport `json:"stripped,omitempty"`
-	// Seen lists where the SYN was seen: its copies and retransmissions.
-	Seen []SightingReport `json:"seen"`
+	// Seen lists where the SYN was seen, copies and retransmissions; nil
+	// when it was seen once (input and frame say where).
+	Seen []SightingReport `json:"seen,omitempty"`
 }
 
 // SightingReport is one place a packet was seen: which input, which
@@ -143,8 +144,8 @@ type ReplyReport struct {
 	AckedData int    `json:"acked_data"`
 	MPTCP     string `json:"mptcp"`
 	Truncated bool   `json:"truncated,omitempty"`
-	// Seen lists where the reply was seen: its copies and retransmissions.
-	Seen []SightingReport `json:"seen"`
+	// Seen lists where the reply was seen, as SYNReport.Seen.
+	Seen []SightingReport `json:"seen,omitempty"`
 }
 
 // LiveStats are libpcap's counters at the end of a live capture.
@@ -256,8 +257,7 @@ func (c *Collector) Attempt(a *Attempt) {
 		c.kept = append(c.kept, make([]Attempt, 0, min(keptChunk, c.maxAttempts-c.nkept)))
 	}
 	chunk := &c.kept[len(c.kept)-1]
-	*chunk = append(*chunk, *a)
-	(*chunk)[len(*chunk)-1].prev = nil // the tracker's chain is not ours to keep
+	*chunk = append(*chunk, a.Clone())
 	c.nkept++
 }
 
@@ -317,11 +317,10 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 		r.SYN.PlainRetryInput = &in
 	}
 	if a.SYN.Stripped.Frame != 0 {
-		st := sightingReport(Sighting{Input: int32(a.SYN.Stripped.Input), Frame: uint32(a.SYN.Stripped.Frame),
-			Interface: a.SYN.Stripped.Interface, TFO: TFONone})
+		st := sightingReport(a.SYN.Stripped)
 		r.SYN.Stripped = &st
 	}
-	r.SYN.Seen = sightingReports(a.SYN.Seen.All())
+	r.SYN.Seen = sightingReports(a.SYNSeen())
 	if c, s, ok := a.Rewritten(); ok {
 		r.Rewritten = &RewrittenReport{Client: FormatAddr(c), Server: FormatAddr(s)}
 	}
@@ -336,7 +335,7 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			AckedData: a.Reply.AckedData,
 			MPTCP:     a.Reply.MPTCP.String(),
 			Truncated: a.Reply.Truncated,
-			Seen:      sightingReports(a.Reply.Seen.All()),
+			Seen:      sightingReports(a.ReplySeen()),
 		}
 	}
 	return r
@@ -348,7 +347,12 @@ func sightingReport(s Sighting) SightingReport {
 		Frame: int(s.Frame), Send: int(s.Send), TFO: s.TFO.String()}
 }
 
+// sightingReports renders a packet's sightings, or nil for a packet seen
+// once: most are, and their input and frame already say where.
 func sightingReports(list []Sighting) []SightingReport {
+	if len(list) < 2 {
+		return nil
+	}
 	out := make([]SightingReport, len(list))
 	for i, s := range list {
 		out[i] = sightingReport(s)

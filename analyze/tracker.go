@@ -46,16 +46,26 @@ func SplitInterface(v int) (section, idb, ifindex int) {
 // takes longer to cross, see copies as retransmissions.
 const copyWindow = 50e6
 
-// Sighting is one place and time a packet of an attempt was seen.
+// Sighting is one place a packet of an attempt was seen: PacketRef
+// without the time, in 16 bytes, since an attempt keeps a dozen.
 type Sighting struct {
-	Input     int32
-	Frame     uint32
 	Interface int // as PacketRef.Interface
+	Frame     uint32
+	Input     uint16 // inputs past 65535 share the last number
 	// Send numbers the transmission this is a sighting of: 0 the first,
 	// n the nth retransmission; sightings of one send are copies.
 	Send uint8
-	// TFO is the TFO option this sighting carried (SYNs only).
+	// TFO is the TFO option this sighting carried.
 	TFO TFOState
+}
+
+func sightingAt(ref PacketRef, send uint8, tfo TFOState) Sighting {
+	return Sighting{Interface: ref.Interface, Frame: uint32(ref.Frame), Input: uint16(min(ref.Input, 0xffff)), Send: send, TFO: tfo}
+}
+
+// Ref returns where s was seen, without a time.
+func (s Sighting) Ref() PacketRef {
+	return PacketRef{Input: int(s.Input), Frame: int(s.Frame), Interface: s.Interface}
 }
 
 // sightings keeps the first few sightings of a packet: enough to follow
@@ -70,7 +80,7 @@ const maxSightings = 6
 
 func (s *sightings) add(ref PacketRef, send uint8, tfo TFOState) {
 	if int(s.n) < len(s.list) {
-		s.list[s.n] = Sighting{Input: int32(ref.Input), Frame: uint32(ref.Frame), Interface: ref.Interface, Send: send, TFO: tfo}
+		s.list[s.n] = sightingAt(ref, send, tfo)
 		s.n++
 	}
 }
@@ -84,26 +94,28 @@ func (s *sightings) All() []Sighting { return s.list[:s.n] }
 // server answering a retransmitted SYN just as its own SYN-ACK timer
 // fires) are taken for one: time cannot tell them apart.
 type transmissions struct {
-	sent  int64 // when the latest send was first seen
+	sent int64 // when the latest send was first seen
+	// at lists the vantage points of the latest send.
+	at    [maxVantages]vantagePoint
+	n     uint8
 	sends uint8 // sends seen after the first
 	span  uint8 // most vantage points any one send was seen at
-	// at lists the vantage points of the latest send.
-	at [maxVantages]vantagePoint
-	n  uint8
 }
 
-// vantagePoint is an input and an interface within it.
-type vantagePoint struct {
-	input int
-	iface int
+// vantagePoint is an input and an interface within it, hashed into one
+// word: a collision (odds 2^-64) would only undercount vantage points.
+type vantagePoint uint64
+
+func vantageOf(ref PacketRef) vantagePoint {
+	return vantagePoint(uint64(ref.Interface) ^ uint64(ref.Input)*0x9e3779b97f4a7c15)
 }
 
 // maxVantages bounds the vantage points counted per send.
-const maxVantages = 4
+const maxVantages = 3
 
 func (t *transmissions) start(ref PacketRef) {
 	*t = transmissions{sent: ref.Time, span: 1, n: 1}
-	t.at[0] = vantagePoint{ref.Input, ref.Interface}
+	t.at[0] = vantageOf(ref)
 }
 
 // sighted files a sighting and reports whether it is a copy of the
@@ -111,7 +123,7 @@ func (t *transmissions) start(ref PacketRef) {
 // the same transmission.
 func (t *transmissions) sighted(ref PacketRef, same bool) bool {
 	if same && ref.Time-t.sent <= copyWindow && t.sent-ref.Time <= copyWindow {
-		v := vantagePoint{ref.Input, ref.Interface}
+		v := vantageOf(ref)
 		for _, w := range t.at[:t.n] {
 			if w == v {
 				return true
@@ -153,17 +165,14 @@ type SYNInfo struct {
 	// Stripped is the first copy of the first send that lacks the TFO
 	// option the copy nearer the client carried: a middlebox between the
 	// two vantage points removed it. Valid iff Stripped.Frame != 0.
-	Stripped PacketRef
+	Stripped Sighting
 	// MalformedCopy is set when any copy carried a malformed TFO option.
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
-	// Seen lists where the SYN was seen, first sightings first.
-	Seen sightings
 	// AfterReply counts sends that came after the reply was first seen:
 	// the client did not get it.
-	AfterReply int
-	sends      transmissions
+	AfterReply uint16
 	last       int64 // time of the latest copy
 }
 
@@ -198,9 +207,6 @@ type ReplyInfo struct {
 	// Copies counts further sightings of the reply (retransmitted
 	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
-	// Seen lists where the reply was seen, first sightings first.
-	Seen  sightings
-	sends transmissions
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
@@ -218,11 +224,65 @@ type Attempt struct {
 
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
+	// log is set once a packet of the attempt was seen a second time.
+	log *sightingLog
+}
+
+// sightingLog is what an attempt seen more than once keeps: where each of
+// its packets was seen, how the sightings group into sends, and the flow
+// a NAT rewrote it to. Most attempts are seen once per packet, at one
+// vantage point, and never need one: it lives apart, from the tracker's
+// free list, so that an Attempt stays small.
+type sightingLog struct {
+	syn, reply           sightings
+	synSends, replySends transmissions
 	// alias is the flow on which a copy of the SYN was seen with its
 	// addresses or ports rewritten (NAT between two vantage points);
 	// valid iff aliased.
 	alias   flowKey
 	aliased bool
+}
+
+// Clone returns a copy of a that stays valid after the Sink call returns:
+// the tracker reuses an Attempt and its sighting log.
+func (a *Attempt) Clone() Attempt {
+	c := *a
+	c.prev = nil
+	if a.log != nil {
+		l := *a.log
+		c.log = &l
+	}
+	return c
+}
+
+// SYNSeen lists where the SYN was seen, in the order fed (the first
+// maxSightings sightings); SYNs seen once allocate a list of one.
+func (a *Attempt) SYNSeen() []Sighting {
+	if a.log != nil {
+		return a.log.syn.All()
+	}
+	return []Sighting{sightingAt(a.SYN.PacketRef, 0, a.SYN.TFO.State)}
+}
+
+// ReplySeen lists where the reply was seen, as SYNSeen; nil unanswered.
+func (a *Attempt) ReplySeen() []Sighting {
+	switch {
+	case !a.Answered():
+		return nil
+	case a.log != nil:
+		return a.log.reply.All()
+	}
+	return []Sighting{sightingAt(a.Reply.PacketRef, 0, a.Reply.TFO.State)}
+}
+
+func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
+
+// synSent is when the latest send of the SYN was first seen.
+func (a *Attempt) synSent() int64 {
+	if a.log == nil {
+		return a.SYN.Time
+	}
+	return a.log.synSends.sent
 }
 
 // Answered reports whether the server's reply was seen.
@@ -236,23 +296,32 @@ func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated
 // after it: the answer was lost on its way back, between the vantage
 // points that saw it and the client's.
 func (a *Attempt) ReplyLost() bool {
-	return a.Reply.Kind == ReplySYNACK && a.SYN.sends.span >= 2 &&
-		a.Reply.sends.span < a.SYN.sends.span && a.SYN.AfterReply > 0
+	l := a.log
+	return l != nil && a.Reply.Kind == ReplySYNACK && l.synSends.span >= 2 &&
+		l.replySends.span < l.synSends.span && a.SYN.AfterReply > 0
 }
 
 // Rewritten returns the client and server addresses that a copy of the
 // SYN carried behind a NAT; ok is false when no copy was rewritten.
 func (a *Attempt) Rewritten() (client, server netip.AddrPort, ok bool) {
-	if !a.aliased {
+	if !a.aliased() {
 		return client, server, false
 	}
-	client, server = a.alias.addrs()
+	client, server = a.log.alias.addrs()
 	return client, server, true
 }
 
-// SYNVantages is how many vantage points saw one send of the SYN (the
-// most copies of any one send): 1 for a capture at one place.
-func (a *Attempt) SYNVantages() int { return int(a.SYN.sends.span) }
+// vantages is how many vantage points saw one send of the SYN and of the
+// reply (the most of any one send): 1 each for a capture at one place.
+func (a *Attempt) vantages() (syn, reply int) {
+	if a.log == nil {
+		if a.Answered() {
+			return 1, 1
+		}
+		return 1, 0
+	}
+	return int(a.log.synSends.span), int(a.log.replySends.span)
+}
 
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
 func (a *Attempt) judge() Outcome {
@@ -365,6 +434,8 @@ type Tracker struct {
 	// byISN and aliases find NAT'd copies of SYNs (natOriginal).
 	byISN   []isnEntry
 	aliases map[flowKey]*Attempt
+	// freeLogs are sighting logs of finalised attempts, for reuse.
+	freeLogs []*sightingLog
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -473,7 +544,7 @@ func (t *Tracker) Flush() {
 	}
 	t.flushing = false
 	t.open = make(map[flowKey]*Attempt)
-	t.live, t.free, t.aliases = nil, nil, nil
+	t.live, t.free, t.aliases, t.freeLogs = nil, nil, nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
@@ -586,8 +657,6 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		Truncated: seg.Options.Stop == WalkTruncated,
 		last:      ref.Time,
 	}
-	a.SYN.sends.start(ref)
-	a.SYN.Seen.add(ref, 0, seg.Options.TFO.State)
 	a.prev = head
 	t.open[key] = a
 	t.track(a)
@@ -655,33 +724,58 @@ func (t *Tracker) sightSYN(a *Attempt, ref PacketRef, seg *Segment) {
 	if a.Answered() {
 		replied = a.Reply.Time
 	}
-	a.SYN.addSighting(ref, seg, replied)
+	a.SYN.addSighting(ref, seg, replied, t.logFor(a))
 	t.touch(a)
+}
+
+// logFor returns a's sighting log, making one, from what a holds so far,
+// when a packet of a is seen a second time.
+func (t *Tracker) logFor(a *Attempt) *sightingLog {
+	if a.log != nil {
+		return a.log
+	}
+	var l *sightingLog
+	if n := len(t.freeLogs); n > 0 {
+		l = t.freeLogs[n-1]
+		t.freeLogs = t.freeLogs[:n-1]
+		*l = sightingLog{}
+	} else {
+		l = new(sightingLog)
+	}
+	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
+	l.synSends.start(a.SYN.PacketRef)
+	if a.Answered() {
+		l.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
+		l.replySends.start(a.Reply.PacketRef)
+	}
+	a.log = l
+	return l
 }
 
 // addSighting files a SYN seen again: a copy of the latest send if it
 // came within copyWindow of it with the same data, otherwise a
 // retransmission, whichever input, section or interface holds either.
-// replied is when the reply was first seen, 0 while unanswered.
-func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64) {
+// replied is when the reply was first seen, 0 while unanswered; l is the
+// attempt's sighting log.
+func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64, l *sightingLog) {
 	s.last = max(s.last, ref.Time)
 	tfo := seg.Options.TFO.State
 	if tfo == TFOMalformed {
 		s.MalformedCopy = true
 	}
 	truncated := seg.Options.Stop == WalkTruncated
-	if s.sends.sighted(ref, seg.DataLen == s.DataLen) {
+	if l.synSends.sighted(ref, seg.DataLen == s.DataLen) {
 		s.Duplicates++
-		s.Seen.add(ref, s.sends.sends, tfo)
-		if s.sends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
+		l.syn.add(ref, l.synSends.sends, tfo)
+		if l.synSends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
 			s.compareCopy(ref, seg)
 		}
 		return
 	}
 	s.Retransmits++
-	s.Seen.add(ref, s.sends.sends, tfo)
+	l.syn.add(ref, l.synSends.sends, tfo)
 	if replied != 0 && ref.Time > replied {
-		s.AfterReply++
+		s.AfterReply = min(s.AfterReply+1, 0xffff)
 	}
 	later := synCopy{ref, tfo, truncated}
 	if ref.Time < s.Time {
@@ -716,10 +810,10 @@ func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
 	switch {
 	case s.TFO.State != TFONone && tfo.State == TFONone:
 		if s.Stripped.Frame == 0 {
-			s.Stripped = ref
+			s.Stripped = sightingAt(ref, 0, tfo.State)
 		}
 	case s.TFO.State == TFONone && tfo.State != TFONone && s.PlainRetry.Frame == 0:
-		s.Stripped = s.PacketRef
+		s.Stripped = sightingAt(s.PacketRef, 0, s.TFO.State)
 		s.PacketRef, s.TFO, s.MPTCP = ref, tfo, seg.Options.MPTCP
 	}
 }
@@ -733,8 +827,10 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
 	}
-	a.Reply.sends.start(ref)
-	a.Reply.Seen.add(ref, 0, tfo.State)
+	if l := a.log; l != nil {
+		l.reply.add(ref, 0, tfo.State)
+		l.replySends.start(ref)
+	}
 	t.touch(a)
 }
 
@@ -773,8 +869,9 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
-		a.Reply.sends.sighted(ref, true)
-		a.Reply.Seen.add(ref, a.Reply.sends.sends, seg.Options.TFO.State)
+		l := t.logFor(a)
+		l.replySends.sighted(ref, true)
+		l.reply.add(ref, l.replySends.sends, seg.Options.TFO.State)
 	default:
 		return 0, true
 	}
@@ -803,11 +900,11 @@ func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots 
 func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
 	e := t.byISN[isnSlot(seg.Seq)]
 	a := e.a
-	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased ||
+	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() ||
 		a.SYN.DataLen != seg.DataLen || !ref.otherVantage(a.SYN.PacketRef) {
 		return nil
 	}
-	if d := ref.Time - a.SYN.sends.sent; d > copyWindow || d < -copyWindow {
+	if d := ref.Time - a.synSent(); d > copyWindow || d < -copyWindow {
 		return nil
 	}
 	return a
@@ -818,7 +915,8 @@ func (t *Tracker) addAlias(a *Attempt, key flowKey) {
 	if t.aliases == nil {
 		t.aliases = make(map[flowKey]*Attempt)
 	}
-	a.alias, a.aliased = key, true
+	l := t.logFor(a)
+	l.alias, l.aliased = key, true
 	t.aliases[key] = a
 }
 
@@ -907,16 +1005,19 @@ func (t *Tracker) finalise(a *Attempt) {
 	}
 	if !t.flushing {
 		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
-		if a.aliased {
-			t.done.add(a.alias, a.ISN, a.SYN.DataLen, last)
+		if a.aliased() {
+			t.done.add(a.log.alias, a.ISN, a.SYN.DataLen, last)
 		}
 	}
-	if a.aliased && t.aliases[a.alias] == a {
-		delete(t.aliases, a.alias)
+	if a.aliased() && t.aliases[a.log.alias] == a {
+		delete(t.aliases, a.log.alias)
 	}
 	t.untrack(a)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
+	if a.log != nil {
+		t.freeLogs = append(t.freeLogs, a.log)
+	}
 	*a = Attempt{}
 	t.free = append(t.free, a)
 }

@@ -73,7 +73,7 @@ type recorder struct {
 	orphans  int
 }
 
-func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, *a) }
+func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, a.Clone()) }
 func (r *recorder) OrphanReply(netip.AddrPort, PacketRef) { r.orphans++ }
 
 func runTracker(pkts []pkt, timeout int64) *recorder {
@@ -382,13 +382,13 @@ func TestTrackerVantagePoints(t *testing.T) {
 			if a.SYN.Retransmits != tt.retrans || a.SYN.Duplicates != tt.dups {
 				t.Errorf("retransmits/duplicates = %d/%d, want %d/%d", a.SYN.Retransmits, a.SYN.Duplicates, tt.retrans, tt.dups)
 			}
-			if a.SYN.Stripped.Frame != tt.stripped {
+			if int(a.SYN.Stripped.Frame) != tt.stripped {
 				t.Errorf("stripped copy at frame %d, want %d", a.SYN.Stripped.Frame, tt.stripped)
 			}
 			if a.ReplyLost() != tt.replyLost {
 				t.Errorf("reply lost = %v, want %v", a.ReplyLost(), tt.replyLost)
 			}
-			if n := int(a.SYN.Seen.n); n != min(1+tt.retrans+tt.dups, maxSightings) {
+			if n := len(a.SYNSeen()); n != min(1+tt.retrans+tt.dups, maxSightings) {
 				t.Errorf("%d SYN sightings kept, want one per send and copy", n)
 			}
 		})

@@ -31,14 +31,14 @@ type vantageStats struct {
 func (v *vantageStats) add(a *Attempt) {
 	if a.Outcome == Stripped {
 		if v.stripped == 0 {
-			v.strippedSYN, v.strippedCopy = a.SYN.PacketRef, a.SYN.Stripped
+			v.strippedSYN, v.strippedCopy = a.SYN.PacketRef, a.SYN.Stripped.Ref()
 		}
 		v.stripped++
 	}
 	if a.ReplyLost() {
 		if v.replyLost == 0 {
-			v.lostReply, v.lostSYN, v.lostResent = a.Reply.PacketRef, a.SYN.PacketRef, a.SYN.AfterReply
-			v.lostVantages, v.lostReplySeen = int(a.SYN.sends.span), int(a.Reply.sends.span)
+			v.lostReply, v.lostSYN, v.lostResent = a.Reply.PacketRef, a.SYN.PacketRef, int(a.SYN.AfterReply)
+			v.lostVantages, v.lostReplySeen = a.vantages()
 		}
 		v.replyLost++
 		if a.Reply.TFO.State == TFOCookie {
