@@ -320,7 +320,9 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 		st := sightingReport(a.SYN.Stripped)
 		r.SYN.Stripped = &st
 	}
-	r.SYN.Seen = sightingReports(a.SYNSeen())
+	if a.log != nil { // seen more than once
+		r.SYN.Seen = sightingReports(a.log.syn.All())
+	}
 	if c, s, ok := a.Rewritten(); ok {
 		r.Rewritten = &RewrittenReport{Client: FormatAddr(c), Server: FormatAddr(s)}
 	}
@@ -335,7 +337,9 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			AckedData: a.Reply.AckedData,
 			MPTCP:     a.Reply.MPTCP.String(),
 			Truncated: a.Reply.Truncated,
-			Seen:      sightingReports(a.ReplySeen()),
+		}
+		if a.log != nil {
+			r.Reply.Seen = sightingReports(a.log.reply.All())
 		}
 	}
 	return r

@@ -14,7 +14,7 @@ type PacketRef struct {
 	Time      int64 // nanoseconds since the Unix epoch
 }
 
-// vantage reports whether r and o were captured at different vantage
+// otherVantage reports whether r and o were captured at different vantage
 // points: another input, or another interface of the same input. The
 // pieces of one rotated capture are different inputs too, which is why
 // this alone never tells a copy from a retransmission (sameTransmission
@@ -253,26 +253,6 @@ func (a *Attempt) Clone() Attempt {
 		c.log = &l
 	}
 	return c
-}
-
-// SYNSeen lists where the SYN was seen, in the order fed (the first
-// maxSightings sightings); SYNs seen once allocate a list of one.
-func (a *Attempt) SYNSeen() []Sighting {
-	if a.log != nil {
-		return a.log.syn.All()
-	}
-	return []Sighting{sightingAt(a.SYN.PacketRef, 0, a.SYN.TFO.State)}
-}
-
-// ReplySeen lists where the reply was seen, as SYNSeen; nil unanswered.
-func (a *Attempt) ReplySeen() []Sighting {
-	switch {
-	case !a.Answered():
-		return nil
-	case a.log != nil:
-		return a.log.reply.All()
-	}
-	return []Sighting{sightingAt(a.Reply.PacketRef, 0, a.Reply.TFO.State)}
 }
 
 func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
