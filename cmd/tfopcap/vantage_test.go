@@ -1,6 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,7 +19,55 @@ import (
 // SYN-ACKs were dropped, and nothing on the others. A server that was
 // never asked gets no MPTCP or listener blame.
 func TestVantageFindings(t *testing.T) {
-	dir := filepath.Join("..", "..", "testdata", "captures", "path-6.18")
+	checkVantageFindings(t, filepath.Join("..", "..", "testdata", "captures", "path-6.18"))
+}
+
+// TestRouterLabLive runs testdata/lab/run-path on the running kernel into
+// a temporary directory, then checks its fresh captures as the committed
+// ones are checked: nft's option removal, the dropped SYN-ACKs and the
+// NAT must show the same way on every kernel this runs on. About 10 s;
+// root and the lab's tools (tcpdump, dumpcap, nft, tshark, jq) needed.
+func TestRouterLabLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for network namespaces")
+	}
+	for _, tool := range []string{"tcpdump", "dumpcap", "nft", "tshark", "jq", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(filepath.Join("..", "..", "testdata", "lab", "run-path"), dir)
+	// A prefix of this process's own: helpers running at once never share
+	// namespaces.
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PATH_PREFIX=tp%d", os.Getpid()%100000))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("run-path: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m labManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range append(m.ReadTogether, []string{"path-router-any.pcap"}, []string{"path-router.pcapng"}) {
+		var files []string
+		for _, f := range set {
+			files = append(files, filepath.Join(dir, f))
+		}
+		checkLabReport(t, analyzeJSON(t, files...), &m)
+	}
+	checkVantageFindings(t, dir)
+}
+
+// checkVantageFindings checks the findings of a run-path directory.
+func checkVantageFindings(t *testing.T, dir string) {
+	t.Helper()
 	want := map[string][]analyze.FindingID{
 		"10.78.2.2:8101": {},
 		"10.78.2.2:8102": {analyze.FindOptionStripped},
