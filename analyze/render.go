@@ -269,6 +269,9 @@ func pathText(a *AttemptReport) string {
 	}
 	var b strings.Builder
 	b.WriteString("path: SYN ")
+	if len(a.SYN.Seen) == 0 { // seen once
+		fmt.Fprintf(&b, "%d:%d", a.Input, a.SYN.Frame)
+	}
 	writeSightings(&b, a.SYN.Seen, a.SYN.TFO)
 	if len(reply) > 0 {
 		b.WriteString(" | " + strings.ToUpper(a.Reply.Kind) + " ")

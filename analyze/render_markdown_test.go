@@ -231,3 +231,32 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestPathText checks the path line of attempts seen at several places,
+// and that attempts seen at one place get none.
+func TestPathText(t *testing.T) {
+	at := func(input, ifindex, frame, send int, tfo string) SightingReport {
+		return SightingReport{Input: input, IfIndex: ifindex, Frame: frame, Send: send, TFO: tfo}
+	}
+	for _, tc := range []struct {
+		name string
+		a    AttemptReport
+		want string
+	}{
+		{"seen once", AttemptReport{SYN: SYNReport{Frame: 1, TFO: "request"}, Reply: &ReplyReport{Frame: 2, Kind: "syn-ack"}}, ""},
+		{"retransmitted at one place", AttemptReport{SYN: SYNReport{Frame: 1, TFO: "request",
+			Seen: []SightingReport{at(0, 0, 1, 0, "request"), at(0, 0, 5, 1, "none")}}}, ""},
+		{"stripped between two interfaces", AttemptReport{
+			SYN:   SYNReport{Frame: 1, TFO: "request", Seen: []SightingReport{at(0, 2, 1, 0, "request"), at(0, 3, 2, 0, "none")}},
+			Reply: &ReplyReport{Frame: 3, Kind: "syn-ack", TFO: "none", Seen: []SightingReport{at(0, 3, 3, 0, "none"), at(0, 2, 4, 0, "none")}}},
+			"path: SYN 0:1 (ifindex 2), 0:2 (ifindex 3) no-TFO | SYN-ACK 0:3 (ifindex 3), 0:4 (ifindex 2)"},
+		{"syn once, reply in two files, behind a nat", AttemptReport{Input: 1, SYN: SYNReport{Frame: 7, TFO: "cookie"},
+			Reply:     &ReplyReport{Frame: 3, Kind: "syn-ack", TFO: "none", Seen: []SightingReport{at(0, 0, 3, 0, "none"), at(1, 0, 9, 0, "none")}},
+			Rewritten: &RewrittenReport{Client: "198.51.100.1:20000", Server: "192.0.2.2:80"}},
+			"path: SYN 1:7 | SYN-ACK 0:3, 1:9 | NAT: also seen as 198.51.100.1:20000 > 192.0.2.2:80"},
+	} {
+		if got := pathText(&tc.a); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}

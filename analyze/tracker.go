@@ -17,8 +17,8 @@ type PacketRef struct {
 // otherVantage reports whether r and o were captured at different vantage
 // points: another input, or another interface of the same input. The
 // pieces of one rotated capture are different inputs too, which is why
-// this alone never tells a copy from a retransmission (sameTransmission
-// does, by time).
+// this never tells a copy from a retransmission (transmissions.sighted
+// does, by time); it only qualifies what a copy may prove.
 func (r PacketRef) otherVantage(o PacketRef) bool {
 	return r.Input != o.Input || r.Interface != o.Interface
 }
@@ -69,8 +69,7 @@ func (s Sighting) Ref() PacketRef {
 }
 
 // sightings keeps the first few sightings of a packet: enough to follow
-// a SYN and a retransmission through four vantage points, bounded so
-// that an Attempt stays small.
+// a SYN and two retransmissions past two vantage points, and bounded.
 type sightings struct {
 	list [maxSightings]Sighting
 	n    uint8

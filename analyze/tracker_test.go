@@ -590,3 +590,27 @@ func BenchmarkTracker(b *testing.B) {
 		tr.Add(PacketRef{Time: now + 1}, &ackSeg)
 	}
 }
+
+// TestTrackerNATAlias checks that a NAT'd copy's flow leads to the
+// attempt: its SYN-ACK answers it, the rewritten addresses are kept, and
+// a later SYN on that flow after the attempt ends is no new attempt.
+func TestTrackerNATAlias(t *testing.T) {
+	const nat = "198.51.100.1:6000"
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 1, nat: nat},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, input: 1, nat: nat},
+		{from: "c", flags: syn, seq: 100, atMs: 20_000, input: 1, nat: nat}, // after the linger
+	}, 0)
+	if len(rec.attempts) != 1 {
+		t.Fatalf("%d attempts, want 1", len(rec.attempts))
+	}
+	a := rec.attempts[0]
+	if a.Outcome != Granted || a.Reply.Input != 1 {
+		t.Errorf("outcome %v, reply from input %d; want granted by the server side's SYN-ACK", a.Outcome, a.Reply.Input)
+	}
+	c, s, ok := a.Rewritten()
+	if !ok || c.String() != nat || s != testServer {
+		t.Errorf("rewritten %v > %v (%v), want %s > %v", c, s, ok, nat, testServer)
+	}
+}
