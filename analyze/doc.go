@@ -33,8 +33,9 @@
 // follows, with the same data, is a copy of that send seen at another
 // vantage point; a later one is a retransmission, whichever input, pcapng
 // section or interface holds it (rotations are one vantage point cut in
-// pieces). Copies behind a NAT are found by ISN. docs/report.md states
-// the rule and its limits.
+// pieces). TCP timestamps refine it: a different TSval is another send,
+// the same one a copy up to 500 ms apart. Copies behind a NAT are found by
+// ISN. docs/report.md states the rule and its limits.
 //
 // # Damaged input
 //

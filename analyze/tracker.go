@@ -46,6 +46,23 @@ func SplitInterface(v int) (section, idb, ifindex int) {
 // takes longer to cross, see copies as retransmissions.
 const copyWindow = 50e6
 
+// Content comes before time where it can: when both sightings carry a TCP
+// timestamp (every Linux SYN and SYN-ACK does), a different TSval is
+// another send however close in time, and the same TSval, not 0, is the
+// same send up to stampedCopyWindow apart, for capture hosts whose clocks
+// differ by more than copyWindow. A later send always has a later TSval:
+// RFC 7323 clocks tick at least once a second, and no SYN is resent
+// sooner. A TSval of 0 (Windows clients send it) proves nothing.
+const stampedCopyWindow = 500e6
+
+// stamp is a segment's TCP timestamp value; valid iff ok.
+type stamp struct {
+	val uint32
+	ok  bool
+}
+
+func stampOf(o *Options) stamp { return stamp{o.TSval, o.HasTS} }
+
 // Sighting is one place a packet of an attempt was seen: PacketRef
 // without the time, in 16 bytes, since an attempt keeps a dozen.
 type Sighting struct {
@@ -94,6 +111,7 @@ func (s *sightings) All() []Sighting { return s.list[:s.n] }
 // fires) are taken for one: time cannot tell them apart.
 type transmissions struct {
 	sent int64 // when the latest send was first seen
+	ts   stamp // its TCP timestamp
 	// at lists the vantage points of the latest send.
 	at    [maxVantages]vantagePoint
 	n     uint8
@@ -112,16 +130,31 @@ func vantageOf(ref PacketRef) vantagePoint {
 // maxVantages bounds the vantage points counted per send.
 const maxVantages = 3
 
-func (t *transmissions) start(ref PacketRef) {
-	*t = transmissions{sent: ref.Time, span: 1, n: 1}
+func (t *transmissions) start(ref PacketRef, ts stamp) {
+	*t = transmissions{sent: ref.Time, ts: ts, span: 1, n: 1}
 	t.at[0] = vantageOf(ref)
+}
+
+// sameSend reports whether a sighting at time at with timestamp ts, and
+// otherwise the same content (same), is a copy of a send first seen at
+// sent with timestamp sentTS.
+func sameSend(at int64, ts stamp, sent int64, sentTS stamp, same bool) bool {
+	d := max(at-sent, sent-at)
+	stamped := ts.ok && sentTS.ok
+	switch {
+	case !same || (stamped && ts.val != sentTS.val):
+		return false
+	case d <= copyWindow:
+		return true
+	}
+	return stamped && ts.val != 0 && d <= stampedCopyWindow
 }
 
 // sighted files a sighting and reports whether it is a copy of the
 // latest send; same is false when the packet's content shows it is not
 // the same transmission.
-func (t *transmissions) sighted(ref PacketRef, same bool) bool {
-	if same && ref.Time-t.sent <= copyWindow && t.sent-ref.Time <= copyWindow {
+func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) bool {
+	if sameSend(ref.Time, ts, t.sent, t.ts, same) {
 		v := vantageOf(ref)
 		for _, w := range t.at[:t.n] {
 			if w == v {
@@ -137,7 +170,7 @@ func (t *transmissions) sighted(ref PacketRef, same bool) bool {
 	}
 	sends, span := min(t.sends+1, 255), t.span
 	if ref.Time > t.sent {
-		t.start(ref)
+		t.start(ref, ts)
 		t.span = span
 	}
 	t.sends = sends
@@ -172,6 +205,7 @@ type SYNInfo struct {
 	// AfterReply counts sends that came after the reply was first seen:
 	// the client did not get it.
 	AfterReply uint16
+	ts         stamp // of the first sighting
 	last       int64 // time of the latest copy
 }
 
@@ -206,6 +240,7 @@ type ReplyInfo struct {
 	// Copies counts further sightings of the reply (retransmitted
 	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
+	ts     stamp // of the first sighting
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
@@ -256,12 +291,13 @@ func (a *Attempt) Clone() Attempt {
 
 func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
 
-// synSent is when the latest send of the SYN was first seen.
-func (a *Attempt) synSent() int64 {
+// synSent is when the latest send of the SYN was first seen, and its
+// timestamp.
+func (a *Attempt) synSent() (int64, stamp) {
 	if a.log == nil {
-		return a.SYN.Time
+		return a.SYN.Time, a.SYN.ts
 	}
-	return a.log.synSends.sent
+	return a.log.synSends.sent, a.log.synSends.ts
 }
 
 // Answered reports whether the server's reply was seen.
@@ -634,6 +670,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		MPTCP:     seg.Options.MPTCP,
 		DataLen:   seg.DataLen,
 		Truncated: seg.Options.Stop == WalkTruncated,
+		ts:        stampOf(&seg.Options),
 		last:      ref.Time,
 	}
 	a.prev = head
@@ -722,10 +759,10 @@ func (t *Tracker) logFor(a *Attempt) *sightingLog {
 		l = new(sightingLog)
 	}
 	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
-	l.synSends.start(a.SYN.PacketRef)
+	l.synSends.start(a.SYN.PacketRef, a.SYN.ts)
 	if a.Answered() {
 		l.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
-		l.replySends.start(a.Reply.PacketRef)
+		l.replySends.start(a.Reply.PacketRef, a.Reply.ts)
 	}
 	a.log = l
 	return l
@@ -743,7 +780,7 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64, l *sig
 		s.MalformedCopy = true
 	}
 	truncated := seg.Options.Stop == WalkTruncated
-	if l.synSends.sighted(ref, seg.DataLen == s.DataLen) {
+	if l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen == s.DataLen) {
 		s.Duplicates++
 		l.syn.add(ref, l.synSends.sends, tfo)
 		if l.synSends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
@@ -801,14 +838,14 @@ func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
 // answer records the server's reply to a; acked is how much SYN data it
 // acknowledges.
-func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool) {
-	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked}
+func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool, ts stamp) {
+	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked, ts: ts}
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
 	}
 	if l := a.log; l != nil {
 		l.reply.add(ref, 0, tfo.State)
-		l.replySends.start(ref)
+		l.replySends.start(ref, ts)
 	}
 	t.touch(a)
 }
@@ -831,7 +868,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 		return 0
 	}
 	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
-		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated})
+		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated, ts: stampOf(&seg.Options)})
 	return 0
 }
 
@@ -845,11 +882,11 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 	}
 	switch {
 	case !a.Answered():
-		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
+		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated, stampOf(&seg.Options))
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
 		l := t.logFor(a)
-		l.replySends.sighted(ref, true)
+		l.replySends.sighted(ref, stampOf(&seg.Options), true)
 		l.reply.add(ref, l.replySends.sends, seg.Options.TFO.State)
 	default:
 		return 0, true
@@ -879,11 +916,10 @@ func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots 
 func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
 	e := t.byISN[isnSlot(seg.Seq)]
 	a := e.a
-	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() ||
-		a.SYN.DataLen != seg.DataLen || !ref.otherVantage(a.SYN.PacketRef) {
+	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
 		return nil
 	}
-	if d := ref.Time - a.synSent(); d > copyWindow || d < -copyWindow {
+	if sent, ts := a.synSent(); !sameSend(ref.Time, stampOf(&seg.Options), sent, ts, a.SYN.DataLen == seg.DataLen) {
 		return nil
 	}
 	return a
@@ -918,6 +954,7 @@ type parkedReply struct {
 	tfo       TFOOption
 	mptcp     MPTCPOption
 	truncated bool
+	ts        stamp
 }
 
 func (t *Tracker) park(key flowKey, p parkedReply) {
@@ -952,7 +989,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	delete(t.parked, key)
-	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated)
+	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated, p.ts)
 }
 
 // expireParked counts the replies whose SYN never came; all of them at the

@@ -22,6 +22,9 @@ type pkt struct {
 	// seen on the server's side; empty when not rewritten.
 	nat     string
 	snapcut bool // options cut by snaplen
+	// ts is the TCP timestamp (TSval) the segment carries, if stamped.
+	ts      uint32
+	stamped bool
 }
 
 var (
@@ -64,6 +67,7 @@ func (p pkt) segment() Segment {
 	if p.snapcut {
 		s.Options.Stop = WalkTruncated
 	}
+	s.Options.TSval, s.Options.HasTS = p.ts, p.stamped
 	return s
 }
 
@@ -358,6 +362,31 @@ func TestTrackerVantagePoints(t *testing.T) {
 			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
 			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
 		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2},
+		{name: "the same timestamp 300 ms apart is a copy (two hosts' clocks)", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, ts: 77, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300, ts: 77, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Stripped, attempts: 1, dups: 1, stripped: 2},
+		{name: "300 ms apart without timestamps is a retransmission", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "timestamp 0 proves nothing past 50 ms", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "another timestamp within 50 ms is a retransmission", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, ts: 77, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 10, ts: 78, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 11},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "nat copy with the same timestamp 300 ms later", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, ts: 5, stamped: true},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 1, atMs: 300, ts: 5, stamped: true, nat: "198.51.100.1:6000"},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, input: 1, atMs: 301, nat: "198.51.100.1:6000"},
+		}, outcome: Granted, attempts: 1, dups: 1},
 		{name: "one vantage point cannot lose a reply", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1},
