@@ -112,6 +112,10 @@ func (s *sightings) All() []Sighting { return s.list[:s.n] }
 type transmissions struct {
 	sent int64 // when the latest send was first seen
 	ts   stamp // its TCP timestamp
+	// prev and prevTS are the send before: a copy of it may come after
+	// the latest send in a file written from two interfaces at once.
+	prev   int64
+	prevTS stamp
 	// at lists the vantage points of the latest send.
 	at    [maxVantages]vantagePoint
 	n     uint8
@@ -150,31 +154,30 @@ func sameSend(at int64, ts stamp, sent int64, sentTS stamp, same bool) bool {
 	return stamped && ts.val != 0 && d <= stampedCopyWindow
 }
 
-// sighted files a sighting and reports whether it is a copy of the
-// latest send; same is false when the packet's content shows it is not
-// the same transmission.
-func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) bool {
+// sighted files a sighting: it returns the number of the send it is a
+// sighting of, and whether it is a copy of a send already seen. same is
+// false when the packet's content shows it is another transmission.
+func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) (send uint8, copied bool) {
 	if sameSend(ref.Time, ts, t.sent, t.ts, same) {
 		v := vantageOf(ref)
-		for _, w := range t.at[:t.n] {
-			if w == v {
-				return true
-			}
-		}
-		if int(t.n) < len(t.at) {
+		if !slices.Contains(t.at[:t.n], v) && int(t.n) < len(t.at) {
 			t.at[t.n] = v
 			t.n++
 			t.span = max(t.span, t.n)
 		}
-		return true
+		return t.sends, true
 	}
-	sends, span := min(t.sends+1, 255), t.span
+	if t.sends > 0 && sameSend(ref.Time, ts, t.prev, t.prevTS, same) {
+		return t.sends - 1, true // a late copy of the send before
+	}
+	span, prev, prevTS := t.span, t.sent, t.ts
+	t.sends = min(t.sends+1, 255)
 	if ref.Time > t.sent {
+		sends := t.sends
 		t.start(ref, ts)
-		t.span = span
+		t.sends, t.span, t.prev, t.prevTS = sends, span, prev, prevTS
 	}
-	t.sends = sends
-	return false
+	return t.sends, false
 }
 
 // SYNInfo describes an attempt's first client SYN, its copies and its
@@ -202,11 +205,8 @@ type SYNInfo struct {
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
-	// AfterReply counts sends that came after the reply was first seen:
-	// the client did not get it.
-	AfterReply uint16
-	ts         stamp // of the first sighting
-	last       int64 // time of the latest copy
+	ts        stamp // of the first sighting
+	last      int64 // time of the latest copy
 }
 
 // ReplyKind says how the server answered.
@@ -307,13 +307,15 @@ func (a *Attempt) Answered() bool { return a.Reply.Kind != 0 }
 func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated }
 
 // ReplyLost reports whether the server's SYN-ACK was seen at fewer vantage
-// points than the client's SYN crossed, and the client sent its SYN again
-// after it: the answer was lost on its way back, between the vantage
-// points that saw it and the client's.
+// points than the client's SYN crossed, and the client's latest send of
+// the SYN came after it: the answer was lost on its way back, between the
+// vantage points that saw it and the client's. Times, not the order the
+// capture holds packets in, decide, so that a file written from two
+// interfaces at once (dumpcap -i a -i b) gives the same answer.
 func (a *Attempt) ReplyLost() bool {
 	l := a.log
 	return l != nil && a.Reply.Kind == ReplySYNACK && l.synSends.span >= 2 &&
-		l.replySends.span < l.synSends.span && a.SYN.AfterReply > 0
+		l.replySends.span < l.synSends.span && l.synSends.sent > a.Reply.Time
 }
 
 // Rewritten returns the client and server addresses that a copy of the
@@ -736,11 +738,7 @@ func (t *Tracker) trimChain(head *Attempt) {
 
 // sightSYN files another sighting of a's SYN.
 func (t *Tracker) sightSYN(a *Attempt, ref PacketRef, seg *Segment) {
-	var replied int64
-	if a.Answered() {
-		replied = a.Reply.Time
-	}
-	a.SYN.addSighting(ref, seg, replied, t.logFor(a))
+	a.SYN.addSighting(ref, seg, t.logFor(a))
 	t.touch(a)
 }
 
@@ -771,28 +769,24 @@ func (t *Tracker) logFor(a *Attempt) *sightingLog {
 // addSighting files a SYN seen again: a copy of the latest send if it
 // came within copyWindow of it with the same data, otherwise a
 // retransmission, whichever input, section or interface holds either.
-// replied is when the reply was first seen, 0 while unanswered; l is the
-// attempt's sighting log.
-func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, replied int64, l *sightingLog) {
+// l is the attempt's sighting log.
+func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 	s.last = max(s.last, ref.Time)
 	tfo := seg.Options.TFO.State
 	if tfo == TFOMalformed {
 		s.MalformedCopy = true
 	}
 	truncated := seg.Options.Stop == WalkTruncated
-	if l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen == s.DataLen) {
+	send, copied := l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen == s.DataLen)
+	l.syn.add(ref, send, tfo)
+	if copied {
 		s.Duplicates++
-		l.syn.add(ref, l.synSends.sends, tfo)
-		if l.synSends.sends == 0 && !truncated && ref.otherVantage(s.PacketRef) {
+		if send == 0 && !truncated && ref.otherVantage(s.PacketRef) {
 			s.compareCopy(ref, seg)
 		}
 		return
 	}
 	s.Retransmits++
-	l.syn.add(ref, l.synSends.sends, tfo)
-	if replied != 0 && ref.Time > replied {
-		s.AfterReply = min(s.AfterReply+1, 0xffff)
-	}
 	later := synCopy{ref, tfo, truncated}
 	if ref.Time < s.Time {
 		// The capture put a retransmission before the original (several
@@ -886,8 +880,8 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
 		l := t.logFor(a)
-		l.replySends.sighted(ref, stampOf(&seg.Options), true)
-		l.reply.add(ref, l.replySends.sends, seg.Options.TFO.State)
+		send, _ := l.replySends.sighted(ref, stampOf(&seg.Options), true)
+		l.reply.add(ref, send, seg.Options.TFO.State)
 	default:
 		return 0, true
 	}

@@ -354,6 +354,13 @@ func TestTrackerVantagePoints(t *testing.T) {
 			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1001, iface: 1},
 		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2, replyLost: true},
+		{name: "reply lost, written after the retransmissions (two interfaces in one file)", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, iface: 1},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
+		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2, replyLost: true},
 		{name: "reply at both vantage points is not lost", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},

@@ -22,7 +22,7 @@ type vantageStats struct {
 	lostCookies   int       // lost SYN-ACKs that carried a cookie
 	lostReply     PacketRef // the first lost SYN-ACK, seen on the server's side
 	lostSYN       PacketRef // the SYN it answered, seen on the client's side
-	lostResent    int       // sends of that SYN after the SYN-ACK
+	lostResent    int       // retransmissions of that SYN
 	lostVantages  int       // vantage points that SYN crossed
 	lostReplySeen int       // and those its SYN-ACK was seen at
 }
@@ -37,7 +37,7 @@ func (v *vantageStats) add(a *Attempt) {
 	}
 	if a.ReplyLost() {
 		if v.replyLost == 0 {
-			v.lostReply, v.lostSYN, v.lostResent = a.Reply.PacketRef, a.SYN.PacketRef, int(a.SYN.AfterReply)
+			v.lostReply, v.lostSYN, v.lostResent = a.Reply.PacketRef, a.SYN.PacketRef, a.SYN.Retransmits
 			v.lostVantages, v.lostReplySeen = a.vantages()
 		}
 		v.replyLost++
@@ -71,11 +71,11 @@ func (v *vantageStats) findings() []Finding {
 			cookies = "it carried no cookie"
 		}
 		f = append(f, Finding{FindReplyLost, fmt.Sprintf("%s from the server never reached the client's side (%s): "+
-			"the first, at %s, was seen at %d of the %d vantage points its SYN (%s) crossed, and the client sent "+
-			"that SYN %s after it. Something between the vantage points drops the server's answers; the "+
+			"the first, at %s, was seen at %d of the %d vantage points its SYN (%s) crossed, and the client kept "+
+			"sending that SYN after it (%s in all). Something between the vantage points drops the server's answers; the "+
 			"attempts are judged by what the server sent.",
 			plural(v.replyLost, "SYN-ACK"), cookies, vantageName(v.lostReply), v.lostReplySeen, v.lostVantages,
-			vantageName(v.lostSYN), plural(v.lostResent, "more time"))})
+			vantageName(v.lostSYN), plural(v.lostResent, "retransmission"))})
 	}
 	return f
 }
