@@ -10,7 +10,10 @@
 //	options.go   ParseOptions: TFO (kind 34; kind 253/254 with ExID
 //	             0xF989), MPTCP (kind 30), and why the walk stopped
 //	tracker.go   Tracker: attempts keyed by (client, server, ISN), replies
-//	             matched by ack, an Outcome judged per attempt
+//	             matched by ack, copies told from retransmissions by time,
+//	             an Outcome judged per attempt
+//	vantage.go   what copies at several vantage points showed: options
+//	             stripped on the way, replies lost on the way back
 //	outcome.go   Outcome and Verdict names (a contract with users)
 //	report.go    Collector (the tracker's Sink) and the Report model
 //	findings.go  finding IDs (a contract, like outcome names)
@@ -26,6 +29,16 @@
 // (a cookie is copied into the segment's fixed array). The Tracker reuses
 // its Attempt values: an *Attempt handed to a Sink is valid only during the
 // call, so a Sink copies what it keeps (NewAttemptReport does).
+//
+// # Copies and retransmissions
+//
+// A second sighting of a packet within copyWindow (50 ms) of the send it
+// follows, with the same data, is a copy of that send seen at another
+// vantage point; a later one is a retransmission, whichever input, pcapng
+// section or interface holds it (rotations are one vantage point cut in
+// pieces). TCP timestamps refine it: a different TSval is another send,
+// the same one a copy up to 500 ms apart. Copies behind a NAT are found by
+// ISN. docs/report.md states the rule and its limits.
 //
 // # Damaged input
 //

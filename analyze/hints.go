@@ -153,6 +153,7 @@ func hints(ap netip.AddrPort, s *serverStats, v Verdict, host hostFacts) []Findi
 	if v == Omits || v == Mixed {
 		h = causes(ap, s, host)
 	}
+	h = append(h, s.vantage.findings()...)
 	if v == Mixed {
 		h = append(h, Finding{FindMixedAnswers, hintMixed})
 	}

@@ -6,6 +6,7 @@ import "fmt"
 const (
 	optEOL           = 0  // RFC 9293: end of option list
 	optNOP           = 1  // RFC 9293: no-operation
+	optTimestamps    = 8  // RFC 7323 section 3: TSval, TSecr (length 10)
 	optMPTCP         = 30 // RFC 8684 section 3 (and RFC 6824)
 	optFastOpen      = 34 // RFC 7413 section 4.1.1
 	optExperimental  = 253
@@ -126,6 +127,11 @@ func (w WalkStop) String() string {
 type Options struct {
 	TFO   TFOOption
 	MPTCP MPTCPOption
+	// TSval is the sender's timestamp value (RFC 7323); valid iff HasTS.
+	// It tells a copy of a segment (the same TSval) from a retransmission
+	// (a later one), wherever each was captured.
+	TSval uint32
+	HasTS bool
 	// Stop says why the walk ended; options after a bad length are unknown.
 	Stop WalkStop
 }
@@ -176,6 +182,11 @@ func ParseOptions(opts []byte, declared int) Options {
 		case optExperimental, optExperimental2:
 			if o.TFO.State == TFONone && len(body) >= 2 && uint16(body[0])<<8|uint16(body[1]) == exidFastOpen {
 				o.TFO.set(kind, uint8(n), body[2:])
+			}
+		case optTimestamps:
+			if n == 10 && !o.HasTS {
+				o.TSval = uint32(body[0])<<24 | uint32(body[1])<<16 | uint32(body[2])<<8 | uint32(body[3])
+				o.HasTS = true
 			}
 		case optMPTCP:
 			if !o.MPTCP.Present {

@@ -19,12 +19,14 @@ func TestParseOptions(t *testing.T) {
 		wantKind uint8
 		cookie   []byte
 		mptcp    string
+		tsval    uint32 // when ts
+		ts       bool
 		stop     WalkStop
 	}{
 		// Kind 34, RFC 7413.
 		{name: "empty", opts: nil},
 		{name: "request kind 34", opts: []byte{34, 2}, wantTFO: TFORequest, wantKind: 34},
-		{name: "request after mss sack ts", opts: cat(mss, sackOK, ts, []byte{34, 2}), wantTFO: TFORequest, wantKind: 34},
+		{name: "request after mss sack ts", opts: cat(mss, sackOK, ts, []byte{34, 2}), wantTFO: TFORequest, wantKind: 34, ts: true, tsval: 1},
 		{name: "cookie 8", opts: cat([]byte{34, 10}, cookie8), wantTFO: TFOCookie, wantKind: 34, cookie: cookie8},
 		{name: "cookie 4 minimum", opts: []byte{34, 6, 1, 2, 3, 4}, wantTFO: TFOCookie, wantKind: 34, cookie: []byte{1, 2, 3, 4}},
 		{name: "cookie 16 maximum", opts: cat([]byte{34, 18}, cookie8, cookie8), wantTFO: TFOCookie, wantKind: 34, cookie: cat(cookie8, cookie8)},
@@ -65,6 +67,11 @@ func TestParseOptions(t *testing.T) {
 		{name: "mptcp length 1", opts: []byte{30, 1}, stop: WalkBadLength},
 		{name: "tfo and mptcp together", opts: cat([]byte{34, 2}, []byte{30, 4, 0x01, 0x81}), wantTFO: TFORequest, wantKind: 34, mptcp: "MP_CAPABLE v1"},
 		{name: "unknown subtype", opts: []byte{30, 3, 0xf0}, mptcp: "MPTCP unknown(15)"},
+		// Timestamps, RFC 7323: only length 10 carries a TSval.
+		{name: "ts", opts: []byte{8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0}, ts: true, tsval: 0xdeadbeef},
+		{name: "ts length 6 is not read", opts: []byte{8, 6, 1, 2, 3, 4}},
+		{name: "first ts wins", opts: cat(ts, []byte{8, 10, 0, 0, 0, 9, 0, 0, 0, 0}), ts: true, tsval: 1},
+		{name: "ts cut by snaplen", opts: []byte{8, 10, 0, 0}, declared: 10, stop: WalkTruncated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +91,9 @@ func TestParseOptions(t *testing.T) {
 			}
 			if got := o.MPTCP.String(); got != tt.mptcp {
 				t.Errorf("MPTCP = %q, want %q", got, tt.mptcp)
+			}
+			if o.HasTS != tt.ts || o.TSval != tt.tsval {
+				t.Errorf("TS = %v %d, want %v %d", o.HasTS, o.TSval, tt.ts, tt.tsval)
 			}
 			if o.Stop != tt.stop {
 				t.Errorf("stop = %v, want %v", o.Stop, tt.stop)

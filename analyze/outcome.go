@@ -21,12 +21,13 @@ const (
 	Unanswered                  // no answer in the capture
 	Plain                       // no TFO option; SYN-ACK
 	MalformedTFO                // a TFO option of invalid length
+	Stripped                    // TFO on a copy nearer the client, missing on one nearer the server
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
 	"granted", "omitted", "accepted", "rejected", "renewed", "unconfirmed",
-	"fallback", "refused", "unanswered", "plain", "malformed",
+	"fallback", "refused", "unanswered", "plain", "malformed", "stripped",
 }
 
 // Outcomes lists every outcome in report order.

@@ -197,6 +197,9 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		fmt.Fprintln(w, "\nAttempts (input:frame; frames as Wireshark numbers them):")
 		for i := range r.Attempts {
 			fmt.Fprintln(w, attemptLine(&r.Attempts[i]))
+			if p := pathText(&r.Attempts[i]); p != "" {
+				fmt.Fprintln(w, wrap(p, textWidth, "    ", "      "))
+			}
 		}
 		if r.AttemptsOmitted > 0 {
 			fmt.Fprintf(w, "... %d more attempts not kept (raise --max-attempts)\n", r.AttemptsOmitted)
@@ -265,7 +268,7 @@ func attemptLine(a *AttemptReport) string {
 		fmt.Fprintf(&b, " (retransmitted %d)", a.SYN.Retransmits)
 	}
 	if a.SYN.PlainRetryFrame != 0 {
-		fmt.Fprintf(&b, " (plain retry %d:%d)", a.Input, a.SYN.PlainRetryFrame)
+		fmt.Fprintf(&b, " (plain retry %d:%d)", plainRetryInput(&a.SYN, a.Input), a.SYN.PlainRetryFrame)
 	}
 	if a.Reply == nil {
 		b.WriteString(" -> no reply")
@@ -283,6 +286,91 @@ func attemptLine(a *AttemptReport) string {
 	}
 	fmt.Fprintf(&b, "  => %s", a.Outcome)
 	return b.String()
+}
+
+// plainRetryInput is the input of the SYN's plain retry; reports from
+// before plain_retry_input had it in the SYN's own input.
+func plainRetryInput(s *SYNReport, input int) int {
+	if s.PlainRetryInput != nil {
+		return *s.PlainRetryInput
+	}
+	return input
+}
+
+// pathText says where an attempt's packets were seen, send by send:
+// "path: SYN 0:1 (ifindex 4), 0:2 (ifindex 5) no-TFO; resent 0:9 ... |
+// SYN-ACK 0:3 (ifindex 5)". It is empty when every packet was seen at
+// one vantage point in one input, where input:frame says it all.
+func pathText(a *AttemptReport) string {
+	var reply []SightingReport
+	if a.Reply != nil {
+		reply = a.Reply.Seen
+	}
+	if !severalPlaces(a.SYN.Seen, reply) {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("path: SYN ")
+	if len(a.SYN.Seen) == 0 { // seen once
+		fmt.Fprintf(&b, "%d:%d", a.Input, a.SYN.Frame)
+	}
+	writeSightings(&b, a.SYN.Seen, a.SYN.TFO)
+	if len(reply) > 0 {
+		b.WriteString(" | " + strings.ToUpper(a.Reply.Kind) + " ")
+		writeSightings(&b, reply, a.Reply.TFO)
+	}
+	if w := a.Rewritten; w != nil {
+		fmt.Fprintf(&b, " | NAT: also seen as %s > %s", w.Client, w.Server)
+	}
+	return b.String()
+}
+
+// severalPlaces reports whether the sightings span more than one input or
+// interface.
+func severalPlaces(lists ...[]SightingReport) bool {
+	var first *SightingReport
+	for _, list := range lists {
+		for i := range list {
+			s := &list[i]
+			if first == nil {
+				first = s
+			} else if s.Input != first.Input || s.Section != first.Section || s.Interface != first.Interface || s.IfIndex != first.IfIndex {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeSightings writes sightings grouped by send, copies after commas,
+// marking the TFO state of any copy whose state differs from tfo.
+func writeSightings(b *strings.Builder, list []SightingReport, tfo string) {
+	for i, s := range list {
+		switch {
+		case i == 0:
+		case s.Send != list[i-1].Send:
+			b.WriteString("; resent ")
+		default:
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "%d:%d", s.Input, s.Frame)
+		var where []string
+		if s.Section > 0 {
+			where = append(where, fmt.Sprintf("section %d", s.Section))
+		}
+		if s.Section > 0 || s.Interface > 0 {
+			where = append(where, fmt.Sprintf("interface %d", s.Interface))
+		}
+		if s.IfIndex > 0 {
+			where = append(where, fmt.Sprintf("ifindex %d", s.IfIndex))
+		}
+		if len(where) > 0 {
+			b.WriteString(" (" + strings.Join(where, " ") + ")")
+		}
+		if s.Send == 0 && s.TFO != tfo {
+			b.WriteString(" " + strings.Replace(s.TFO, "none", "no-TFO", 1))
+		}
+	}
 }
 
 // tfoDesc describes a TFO option: "request(34)", "cookie 2657f58b…", "no TFO".

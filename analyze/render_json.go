@@ -107,15 +107,18 @@ func appendAttempts(b []byte, attempts []AttemptReport, from, to int) []byte {
 // writes in order; a test checks them against the structs' tags, so a
 // field added to the report model cannot silently go missing from JSON.
 var attemptJSONFields = map[string][]string{
-	"AttemptReport": {"input", "client", "server", "isn", "syn", "reply", "outcome"},
-	"SYNReport":     {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates", "plain_retry_frame,omitempty", "truncated,omitempty"},
-	"ReplyReport":   {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty"},
+	"AttemptReport":   {"input", "client", "server", "isn", "syn", "reply", "outcome", "rewritten,omitempty"},
+	"RewrittenReport": {"client", "server"},
+	"SYNReport": {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates",
+		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "stripped,omitempty", "seen,omitempty"},
+	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen,omitempty"},
+	"SightingReport": {"input", "section,omitempty", "interface", "ifindex,omitempty", "frame", "send", "tfo"},
 }
 
 // appendAttempt appends a as encoding/json (indent "  ", no HTML
 // escaping) writes it as an element of the report's attempts array.
 func appendAttempt(b []byte, a *AttemptReport) []byte {
-	const in1, in2 = "\n      ", "\n        "
+	const in1 = "\n      "
 	b = append(b, '{')
 	b = appendIntField(b, in1, "input", int64(a.Input), false)
 	b = appendStringField(b, in1, "client", a.Client)
@@ -135,9 +138,17 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 	if s.PlainRetryFrame != 0 {
 		b = appendIntField(b, in2, "plain_retry_frame", int64(s.PlainRetryFrame), true)
 	}
+	if s.PlainRetryInput != nil {
+		b = appendIntField(b, in2, "plain_retry_input", int64(*s.PlainRetryInput), true)
+	}
 	if s.Truncated {
 		b = append(b, ","+in2+`"truncated": true`...)
 	}
+	if s.Stripped != nil {
+		b = append(b, ","+in2+`"stripped": `...)
+		b = appendSighting(b, in2, in3, s.Stripped)
+	}
+	b = appendSightings(b, s.Seen)
 	b = append(b, in1+"},"+in1+`"reply": `...)
 	if r := a.Reply; r == nil {
 		b = append(b, "null"...)
@@ -154,10 +165,58 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 		if r.Truncated {
 			b = append(b, ","+in2+`"truncated": true`...)
 		}
+		b = appendSightings(b, r.Seen)
 		b = append(b, in1+"}"...)
 	}
 	b = appendStringField(b, in1, "outcome", a.Outcome.String())
+	if w := a.Rewritten; w != nil {
+		b = append(b, ","+in1+`"rewritten": {`...)
+		b = append(b, in2+`"client": `...)
+		b = appendJSONString(b, w.Client)
+		b = appendStringField(b, in2, "server", w.Server)
+		b = append(b, in1+"}"...)
+	}
 	return append(b, "\n    }"...)
+}
+
+// Indents of the fields of an attempt's syn and reply (in2), and of the
+// elements and fields of their seen lists (in3, in4).
+const in2, in3, in4 = "\n        ", "\n          ", "\n            "
+
+// appendSightings appends `,"seen": [...]` as a field of syn or reply,
+// nothing when the list is empty.
+func appendSightings(b []byte, list []SightingReport) []byte {
+	if len(list) == 0 {
+		return b
+	}
+	b = append(b, ","+in2+`"seen": [`...)
+	for i := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in3...)
+		b = appendSighting(b, in3, in4, &list[i])
+	}
+	return append(b, in2+"]"...)
+}
+
+// appendSighting appends one sighting object, its fields at in and its
+// closing brace at indent.
+func appendSighting(b []byte, indent, in string, s *SightingReport) []byte {
+	b = append(b, '{')
+	b = appendIntField(b, in, "input", int64(s.Input), false)
+	if s.Section != 0 {
+		b = appendIntField(b, in, "section", int64(s.Section), true)
+	}
+	b = appendIntField(b, in, "interface", int64(s.Interface), true)
+	if s.IfIndex != 0 {
+		b = appendIntField(b, in, "ifindex", int64(s.IfIndex), true)
+	}
+	b = appendIntField(b, in, "frame", int64(s.Frame), true)
+	b = appendIntField(b, in, "send", int64(s.Send), true)
+	b = appendStringField(b, in, "tfo", s.TFO)
+	b = append(b, indent...)
+	return append(b, '}')
 }
 
 // appendIntField appends `,<indent>"name": n` (no comma when first).

@@ -40,16 +40,36 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 			Input: rng.IntN(3), Client: pick(), Server: "[2001:db8::1]:443", ISN: rng.Uint32(),
 			SYN: SYNReport{Frame: i + 1, Time: "2026-11-25T23:27:01.123456Z", TFO: pick(), TFOKind: 34, Cookie: pick(),
 				DataLen: rng.IntN(3), MPTCP: pick(), Retransmits: rng.IntN(2), Duplicates: rng.IntN(2),
-				PlainRetryFrame: rng.IntN(2) * 9, Truncated: rng.IntN(2) == 0},
+				PlainRetryFrame: rng.IntN(2) * 9, Truncated: rng.IntN(2) == 0, Seen: randomSightings(rng, pick)},
 			Outcome: Outcome(rng.IntN(int(numOutcomes))),
 		}
 		if rng.IntN(3) > 0 {
 			a.Reply = &ReplyReport{Input: 1, Frame: i + 2, Time: pick(), Kind: "syn-ack", TFO: "cookie", Cookie: pick(),
-				AckedData: rng.IntN(5), MPTCP: pick(), Truncated: rng.IntN(2) == 0}
+				AckedData: rng.IntN(5), MPTCP: pick(), Truncated: rng.IntN(2) == 0, Seen: randomSightings(rng, pick)}
+		}
+		if a.SYN.PlainRetryFrame != 0 {
+			in := rng.IntN(3)
+			a.SYN.PlainRetryInput = &in
+		}
+		if rng.IntN(4) == 0 {
+			a.SYN.Stripped = &randomSightings(rng, pick)[0]
+		}
+		if rng.IntN(3) == 0 {
+			a.Rewritten = &RewrittenReport{Client: pick(), Server: "198.51.100.1:443"}
 		}
 		r.Attempts = append(r.Attempts, a)
 	}
 	return r
+}
+
+// randomSightings returns 1 to 4 sightings, optional fields set or not.
+func randomSightings(rng *rand.Rand, pick func() string) []SightingReport {
+	list := make([]SightingReport, 1+rng.IntN(4))
+	for i := range list {
+		list[i] = SightingReport{Input: rng.IntN(3), Section: rng.IntN(2), Interface: rng.IntN(3),
+			IfIndex: rng.IntN(2) * 7, Frame: 1 + rng.IntN(99), Send: rng.IntN(3), TFO: pick()}
+	}
+	return list
 }
 
 func TestWriteJSONMatchesEncoder(t *testing.T) {

@@ -163,7 +163,10 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 			synOpts += fmt.Sprintf(", retransmitted %d", a.SYN.Retransmits)
 		}
 		if a.SYN.PlainRetryFrame != 0 {
-			synOpts += fmt.Sprintf(", plain retry %d:%d", a.Input, a.SYN.PlainRetryFrame)
+			synOpts += fmt.Sprintf(", plain retry %d:%d", plainRetryInput(&a.SYN, a.Input), a.SYN.PlainRetryFrame)
+		}
+		if p := pathText(a); p != "" {
+			synOpts += "; " + p
 		}
 		reply, replyOpts := "none", "-"
 		if a.Reply != nil {

@@ -124,7 +124,7 @@ func TestRenderMarkdownTables(t *testing.T) {
 		"all 2 attempts that omitted or were rejected, and the first of 2 that were granted, accepted or renewed.",
 		"| 0:23 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | syn-ack cookie 0102030405060708 | granted |",
 		"| 0:29 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | syn-ack no-TFO | rejected |",
-		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:51.001Z | 1m51.001s |",
+		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:56.001Z | 1m56.001s |",
 		// A granting server gets a section only for its hints.
 		"#### `192.0.2.2:8001` grants\n\n- [kind-alternation] Clients alternated TFO option kinds 34 and 254",
 	} {
@@ -134,8 +134,8 @@ func TestRenderMarkdownTables(t *testing.T) {
 	}
 
 	_, all := markdownLab(t, RenderOptions{Attempts: true})
-	if got := markdownTables(t, all); len(got) != 5 || got[4] != 21 {
-		t.Errorf("with --attempts: table rows %v, want a last table of 21 attempts (the truncated one is left out)", got)
+	if got := markdownTables(t, all); len(got) != 5 || got[4] != 22 {
+		t.Errorf("with --attempts: table rows %v, want a last table of 22 attempts (the truncated one is left out)", got)
 	}
 }
 
@@ -145,8 +145,8 @@ func TestRenderMarkdownTables(t *testing.T) {
 func TestRenderMarkdownPandoc(t *testing.T) {
 	_, md := markdownLab(t, RenderOptions{Attempts: true})
 	h := pandocHTML(t, md)
-	// Header row + body rows: inputs 1, servers 4, evidence 5 and 3, all 21.
-	want := []int{2, 5, 6, 4, 22}
+	// Header row + body rows: inputs 1, servers 4, evidence 5 and 3, all 22.
+	want := []int{2, 5, 6, 4, 23}
 	if got := htmlTables(h); !equalInts(got, want) {
 		t.Errorf("HTML tables have %v rows, want %v:\n%s", got, want, h)
 	}
@@ -230,4 +230,33 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestPathText checks the path line of attempts seen at several places,
+// and that attempts seen at one place get none.
+func TestPathText(t *testing.T) {
+	at := func(input, ifindex, frame, send int, tfo string) SightingReport {
+		return SightingReport{Input: input, IfIndex: ifindex, Frame: frame, Send: send, TFO: tfo}
+	}
+	for _, tc := range []struct {
+		name string
+		a    AttemptReport
+		want string
+	}{
+		{"seen once", AttemptReport{SYN: SYNReport{Frame: 1, TFO: "request"}, Reply: &ReplyReport{Frame: 2, Kind: "syn-ack"}}, ""},
+		{"retransmitted at one place", AttemptReport{SYN: SYNReport{Frame: 1, TFO: "request",
+			Seen: []SightingReport{at(0, 0, 1, 0, "request"), at(0, 0, 5, 1, "none")}}}, ""},
+		{"stripped between two interfaces", AttemptReport{
+			SYN:   SYNReport{Frame: 1, TFO: "request", Seen: []SightingReport{at(0, 2, 1, 0, "request"), at(0, 3, 2, 0, "none")}},
+			Reply: &ReplyReport{Frame: 3, Kind: "syn-ack", TFO: "none", Seen: []SightingReport{at(0, 3, 3, 0, "none"), at(0, 2, 4, 0, "none")}}},
+			"path: SYN 0:1 (ifindex 2), 0:2 (ifindex 3) no-TFO | SYN-ACK 0:3 (ifindex 3), 0:4 (ifindex 2)"},
+		{"syn once, reply in two files, behind a nat", AttemptReport{Input: 1, SYN: SYNReport{Frame: 7, TFO: "cookie"},
+			Reply:     &ReplyReport{Frame: 3, Kind: "syn-ack", TFO: "none", Seen: []SightingReport{at(0, 0, 3, 0, "none"), at(1, 0, 9, 0, "none")}},
+			Rewritten: &RewrittenReport{Client: "198.51.100.1:20000", Server: "192.0.2.2:80"}},
+			"path: SYN 1:7 | SYN-ACK 0:3, 1:9 | NAT: also seen as 198.51.100.1:20000 > 192.0.2.2:80"},
+	} {
+		if got := pathText(&tc.a); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
 }

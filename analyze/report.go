@@ -84,8 +84,17 @@ type AttemptReport struct {
 	SYN     SYNReport    `json:"syn"`
 	Reply   *ReplyReport `json:"reply"`
 	Outcome Outcome      `json:"outcome"`
+	// Rewritten holds the addresses a copy of the SYN carried behind a
+	// NAT between two vantage points; absent when none was rewritten.
+	Rewritten *RewrittenReport `json:"rewritten,omitempty"`
 
 	synTime int64 // orders attempts; the text form of Time does not sort
+}
+
+// RewrittenReport is a flow as a NAT rewrote it.
+type RewrittenReport struct {
+	Client string `json:"client"`
+	Server string `json:"server"`
 }
 
 // SYNReport is an attempt's client SYN.
@@ -99,9 +108,29 @@ type SYNReport struct {
 	MPTCP       string `json:"mptcp"`
 	Retransmits int    `json:"retransmits"`
 	Duplicates  int    `json:"duplicates"`
-	// PlainRetryFrame is the first retransmission without TFO (same input).
+	// PlainRetryFrame is the first retransmission without TFO, in input
+	// PlainRetryInput (a rotation's next file may hold it).
 	PlainRetryFrame int  `json:"plain_retry_frame,omitempty"`
+	PlainRetryInput *int `json:"plain_retry_input,omitempty"`
 	Truncated       bool `json:"truncated,omitempty"`
+	// Stripped is the copy nearer the server that lacks the TFO option.
+	Stripped *SightingReport `json:"stripped,omitempty"`
+	// Seen lists where the SYN was seen, copies and retransmissions; nil
+	// when it was seen once (input and frame say where).
+	Seen []SightingReport `json:"seen,omitempty"`
+}
+
+// SightingReport is one place a packet was seen: which input, which
+// interface within it, which frame, and which of the sender's
+// transmissions it was (0 the first; sightings of one send are copies).
+type SightingReport struct {
+	Input     int    `json:"input"`
+	Section   int    `json:"section,omitempty"`
+	Interface int    `json:"interface"`
+	IfIndex   int    `json:"ifindex,omitempty"`
+	Frame     int    `json:"frame"`
+	Send      int    `json:"send"`
+	TFO       string `json:"tfo"`
 }
 
 // ReplyReport is the server's answer to an attempt.
@@ -115,6 +144,8 @@ type ReplyReport struct {
 	AckedData int    `json:"acked_data"`
 	MPTCP     string `json:"mptcp"`
 	Truncated bool   `json:"truncated,omitempty"`
+	// Seen lists where the reply was seen, as SYNReport.Seen.
+	Seen []SightingReport `json:"seen,omitempty"`
 }
 
 // LiveStats are libpcap's counters at the end of a live capture.
@@ -169,6 +200,8 @@ type serverStats struct {
 	tfoKinds [3]int
 	// mptcpOmitting counts omitted or rejected attempts whose reply carried MPTCP.
 	mptcpOmitting int
+	// vantage is what copies at several vantage points showed (vantage.go).
+	vantage vantageStats
 	// The earliest frame of each kind of evidence the findings name
 	// (hints.go); each is valid iff its Frame != 0.
 	mptcpReply   PacketRef // a SYN-ACK carrying MPTCP: the listener is MPTCP (E1 yes)
@@ -245,6 +278,7 @@ func (c *Collector) Attempt(a *Attempt) {
 	}
 	s.outcomes[a.Outcome]++
 	s.noteEvidence(a)
+	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {
 		s.mptcp.SYN++
 	}
@@ -270,8 +304,7 @@ func (c *Collector) Attempt(a *Attempt) {
 		c.kept = append(c.kept, make([]Attempt, 0, min(keptChunk, c.maxAttempts-c.nkept)))
 	}
 	chunk := &c.kept[len(c.kept)-1]
-	*chunk = append(*chunk, *a)
-	(*chunk)[len(*chunk)-1].prev = nil // the tracker's chain is not ours to keep
+	*chunk = append(*chunk, a.Clone())
 	c.nkept++
 }
 
@@ -327,6 +360,18 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 	}
 	if a.SYN.PlainRetry.Frame != 0 {
 		r.SYN.PlainRetryFrame = a.SYN.PlainRetry.Frame
+		in := a.SYN.PlainRetry.Input
+		r.SYN.PlainRetryInput = &in
+	}
+	if a.SYN.Stripped.Frame != 0 {
+		st := sightingReport(a.SYN.Stripped)
+		r.SYN.Stripped = &st
+	}
+	if a.log != nil { // seen more than once
+		r.SYN.Seen = sightingReports(a.log.syn.All())
+	}
+	if c, s, ok := a.Rewritten(); ok {
+		r.Rewritten = &RewrittenReport{Client: FormatAddr(c), Server: FormatAddr(s)}
 	}
 	if a.Answered() {
 		r.Reply = &ReplyReport{
@@ -340,8 +385,30 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			MPTCP:     a.Reply.MPTCP.String(),
 			Truncated: a.Reply.Truncated,
 		}
+		if a.log != nil {
+			r.Reply.Seen = sightingReports(a.log.reply.All())
+		}
 	}
 	return r
+}
+
+func sightingReport(s Sighting) SightingReport {
+	section, idb, ifindex := SplitInterface(s.Interface)
+	return SightingReport{Input: int(s.Input), Section: section, Interface: idb, IfIndex: ifindex,
+		Frame: int(s.Frame), Send: int(s.Send), TFO: s.TFO.String()}
+}
+
+// sightingReports renders a packet's sightings, or nil for a packet seen
+// once: most are, and their input and frame already say where.
+func sightingReports(list []Sighting) []SightingReport {
+	if len(list) < 2 {
+		return nil
+	}
+	out := make([]SightingReport, len(list))
+	for i, s := range list {
+		out[i] = sightingReport(s)
+	}
+	return out
 }
 
 // Report builds the report. inputs describe the inputs in order; packets

@@ -74,6 +74,9 @@ func exchange(name string, seq uint32, ms int64) []pkt {
 		return []pkt{c(pkt{snapcut: true}), s(pkt{flags: synack, atMs: 1})}
 	case "orphan":
 		return []pkt{s(pkt{flags: synack, tfo: TFOCookie})}
+	case "stripped":
+		// Seen on both sides of a middlebox that removes the option.
+		return []pkt{c(pkt{tfo: TFORequest}), c(pkt{iface: 1}), s(pkt{flags: synack, iface: 1, atMs: 1}), s(pkt{flags: synack, atMs: 1})}
 	}
 	panic("unknown exchange " + name)
 }
@@ -109,7 +112,7 @@ func synthReport(t testing.TB, maxAttempts int, scenarios ...scenario) *Report {
 					seg.Src, seg.Dst = client, server
 				}
 				frame++
-				tr.Add(PacketRef{Frame: frame, Time: (start + p.atMs) * 1e6}, &seg)
+				tr.Add(PacketRef{Frame: frame, Interface: p.iface, Time: (start + p.atMs) * 1e6}, &seg)
 			}
 			ms += 5000
 		}
@@ -127,7 +130,7 @@ var labScenarios = []scenario{
 	{"192.0.2.2:8001", []string{"granted", "granted", "accepted", "granted-254"}},
 	{"192.0.2.2:8002", []string{"omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "rejected"}},
 	{"192.0.2.2:8003", []string{"granted", "omitted", "renewed", "rejected", "orphan"}},
-	{"[2001:db8::2]:443", []string{"plain", "refused", "unanswered", "fallback", "unconfirmed", "malformed", "truncated"}},
+	{"[2001:db8::2]:443", []string{"plain", "refused", "unanswered", "fallback", "unconfirmed", "malformed", "truncated", "stripped"}},
 }
 
 func reportJSON(t testing.TB, r *Report) []byte {

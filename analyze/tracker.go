@@ -10,34 +10,202 @@ import (
 type PacketRef struct {
 	Input     int   // index of the input (file) the frame came from
 	Frame     int   // 1-based frame number within that input
-	Interface int   // capture interface within the input (pcapng)
+	Interface int   // capture interface within the input: see PackInterface
 	Time      int64 // nanoseconds since the Unix epoch
 }
 
-// sameLink reports whether r and o were captured by the same input and
-// interface: a SYN copy seen on another interface is the same packet seen
-// twice, not a retransmission.
-func (r PacketRef) sameLink(o PacketRef) bool {
-	return r.Input == o.Input && r.Interface == o.Interface
+// otherVantage reports whether r and o were captured at different vantage
+// points: another input, or another interface of the same input. The
+// pieces of one rotated capture are different inputs too, which is why
+// this never tells a copy from a retransmission (transmissions.sighted
+// does, by time); it only qualifies what a copy may prove.
+func (r PacketRef) otherVantage(o PacketRef) bool {
+	return r.Input != o.Input || r.Interface != o.Interface
 }
 
-// SYNInfo describes an attempt's first client SYN and its copies.
+// PackInterface makes PacketRef.Interface from where within an input a
+// frame was captured: the pcapng section and interface (IDB), and the
+// ifindex a Linux cooked v2 header names (tcpdump -i any), 0 when none.
+func PackInterface(section, idb, ifindex int) int {
+	return section<<48 | idb<<32 | ifindex&0xffffffff
+}
+
+// SplitInterface undoes PackInterface.
+func SplitInterface(v int) (section, idb, ifindex int) {
+	return v >> 48, v >> 32 & 0xffff, v & 0xffffffff
+}
+
+// copyWindow is how close in time two sightings of a packet must be to
+// be one transmission seen at two vantage points (a copy) rather than a
+// retransmission. Linux resends a SYN after 1 s (TCP_TIMEOUT_INIT) and a
+// SYN-ACK no sooner, and nothing sooner than its minimum RTO of 200 ms
+// (TCP_RTO_MIN); 50 ms is a quarter of that, yet covers the path between
+// vantage points on one site and the clock offset between NTP-synced
+// capture hosts. Its limits (docs/report.md): captures taken on hosts
+// whose clocks differ by more, or so far apart on the path that a packet
+// takes longer to cross, see copies as retransmissions.
+const copyWindow = 50e6
+
+// Content comes before time where it can: when both sightings carry a TCP
+// timestamp (every Linux SYN and SYN-ACK does), a different TSval is
+// another send however close in time, and the same TSval, not 0, is the
+// same send up to stampedCopyWindow apart, for capture hosts whose clocks
+// differ by more than copyWindow. A later send always has a later TSval:
+// RFC 7323 clocks tick at least once a second, and no SYN is resent
+// sooner. A TSval of 0 (Windows clients send it) proves nothing.
+const stampedCopyWindow = 500e6
+
+// stamp is a segment's TCP timestamp value; valid iff ok.
+type stamp struct {
+	val uint32
+	ok  bool
+}
+
+func stampOf(o *Options) stamp { return stamp{o.TSval, o.HasTS} }
+
+// Sighting is one place a packet of an attempt was seen: PacketRef
+// without the time, in 16 bytes, since an attempt keeps a dozen.
+type Sighting struct {
+	Interface int // as PacketRef.Interface
+	Frame     uint32
+	Input     uint16 // inputs past 65535 share the last number
+	// Send numbers the transmission this is a sighting of: 0 the first,
+	// n the nth retransmission; sightings of one send are copies.
+	Send uint8
+	// TFO is the TFO option this sighting carried.
+	TFO TFOState
+}
+
+func sightingAt(ref PacketRef, send uint8, tfo TFOState) Sighting {
+	return Sighting{Interface: ref.Interface, Frame: uint32(ref.Frame), Input: uint16(min(ref.Input, 0xffff)), Send: send, TFO: tfo}
+}
+
+// Ref returns where s was seen, without a time.
+func (s Sighting) Ref() PacketRef {
+	return PacketRef{Input: int(s.Input), Frame: int(s.Frame), Interface: s.Interface}
+}
+
+// sightings keeps the first few sightings of a packet: enough to follow
+// a SYN and two retransmissions past two vantage points, and bounded.
+type sightings struct {
+	list [maxSightings]Sighting
+	n    uint8
+}
+
+const maxSightings = 6
+
+func (s *sightings) add(ref PacketRef, send uint8, tfo TFOState) {
+	if int(s.n) < len(s.list) {
+		s.list[s.n] = sightingAt(ref, send, tfo)
+		s.n++
+	}
+}
+
+// All returns the sightings kept, in the order they were fed.
+func (s *sightings) All() []Sighting { return s.list[:s.n] }
+
+// transmissions groups sightings into sends: a sighting within
+// copyWindow of the latest send is a copy of it, a later one a new send.
+// Two sends within copyWindow of each other at one vantage point (a
+// server answering a retransmitted SYN just as its own SYN-ACK timer
+// fires) are taken for one: time cannot tell them apart.
+type transmissions struct {
+	sent int64 // when the latest send was first seen
+	ts   stamp // its TCP timestamp
+	// prev and prevTS are the send before: a copy of it may come after
+	// the latest send in a file written from two interfaces at once.
+	prev   int64
+	prevTS stamp
+	// at lists the vantage points of the latest send.
+	at    [maxVantages]vantagePoint
+	n     uint8
+	sends uint8 // sends seen after the first
+	span  uint8 // most vantage points any one send was seen at
+}
+
+// vantagePoint is an input and an interface within it, hashed into one
+// word: a collision (odds 2^-64) would only undercount vantage points.
+type vantagePoint uint64
+
+func vantageOf(ref PacketRef) vantagePoint {
+	return vantagePoint(uint64(ref.Interface) ^ uint64(ref.Input)*0x9e3779b97f4a7c15)
+}
+
+// maxVantages bounds the vantage points counted per send.
+const maxVantages = 3
+
+func (t *transmissions) start(ref PacketRef, ts stamp) {
+	*t = transmissions{sent: ref.Time, ts: ts, span: 1, n: 1}
+	t.at[0] = vantageOf(ref)
+}
+
+// sameSend reports whether a sighting at time at with timestamp ts, and
+// otherwise the same content (same), is a copy of a send first seen at
+// sent with timestamp sentTS.
+func sameSend(at int64, ts stamp, sent int64, sentTS stamp, same bool) bool {
+	d := max(at-sent, sent-at)
+	stamped := ts.ok && sentTS.ok
+	switch {
+	case !same || (stamped && ts.val != sentTS.val):
+		return false
+	case d <= copyWindow:
+		return true
+	}
+	return stamped && ts.val != 0 && d <= stampedCopyWindow
+}
+
+// sighted files a sighting: it returns the number of the send it is a
+// sighting of, and whether it is a copy of a send already seen. same is
+// false when the packet's content shows it is another transmission.
+func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) (send uint8, copied bool) {
+	if sameSend(ref.Time, ts, t.sent, t.ts, same) {
+		v := vantageOf(ref)
+		if !slices.Contains(t.at[:t.n], v) && int(t.n) < len(t.at) {
+			t.at[t.n] = v
+			t.n++
+			t.span = max(t.span, t.n)
+		}
+		return t.sends, true
+	}
+	if t.sends > 0 && sameSend(ref.Time, ts, t.prev, t.prevTS, same) {
+		return t.sends - 1, true // a late copy of the send before
+	}
+	span, prev, prevTS := t.span, t.sent, t.ts
+	t.sends = min(t.sends+1, 255)
+	if ref.Time > t.sent {
+		sends := t.sends
+		t.start(ref, ts)
+		t.sends, t.span, t.prev, t.prevTS = sends, span, prev, prevTS
+	}
+	return t.sends, false
+}
+
+// SYNInfo describes an attempt's first client SYN, its copies and its
+// retransmissions.
 type SYNInfo struct {
 	PacketRef
 	TFO     TFOOption
 	MPTCP   MPTCPOption
 	DataLen int
-	// Retransmits counts later copies on the same interface.
+	// Retransmits counts later sends by the client, wherever seen: in
+	// the next file of a rotation, another pcapng section, or another
+	// interface.
 	Retransmits int
-	// Duplicates counts copies on other interfaces or inputs.
+	// Duplicates counts copies: a send seen again, near-simultaneously,
+	// at another vantage point (or twice at one, as loopback captures do).
 	Duplicates int
 	// PlainRetry is the first retransmission that dropped the TFO option;
 	// valid iff PlainRetry.Frame != 0.
 	PlainRetry PacketRef
+	// Stripped is the first copy of the first send that lacks the TFO
+	// option the copy nearer the client carried: a middlebox between the
+	// two vantage points removed it. Valid iff Stripped.Frame != 0.
+	Stripped Sighting
 	// MalformedCopy is set when any copy carried a malformed TFO option.
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
+	ts        stamp // of the first sighting
 	last      int64 // time of the latest copy
 }
 
@@ -69,9 +237,10 @@ type ReplyInfo struct {
 	AckedData int
 	// Truncated is set when snaplen cut the reply's options.
 	Truncated bool
-	// Copies counts further copies of the reply (retransmitted SYN-ACKs,
-	// or the same packet on another interface).
+	// Copies counts further sightings of the reply (retransmitted
+	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
+	ts     stamp // of the first sighting
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
@@ -89,6 +258,46 @@ type Attempt struct {
 
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
+	// log is set once a packet of the attempt was seen a second time.
+	log *sightingLog
+}
+
+// sightingLog is what an attempt seen more than once keeps: where each of
+// its packets was seen, how the sightings group into sends, and the flow
+// a NAT rewrote it to. Most attempts are seen once per packet, at one
+// vantage point, and never need one: it lives apart, from the tracker's
+// free list, so that an Attempt stays small.
+type sightingLog struct {
+	syn, reply           sightings
+	synSends, replySends transmissions
+	// alias is the flow on which a copy of the SYN was seen with its
+	// addresses or ports rewritten (NAT between two vantage points);
+	// valid iff aliased.
+	alias   flowKey
+	aliased bool
+}
+
+// Clone returns a copy of a that stays valid after the Sink call returns:
+// the tracker reuses an Attempt and its sighting log.
+func (a *Attempt) Clone() Attempt {
+	c := *a
+	c.prev = nil
+	if a.log != nil {
+		l := *a.log
+		c.log = &l
+	}
+	return c
+}
+
+func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
+
+// synSent is when the latest send of the SYN was first seen, and its
+// timestamp.
+func (a *Attempt) synSent() (int64, stamp) {
+	if a.log == nil {
+		return a.SYN.Time, a.SYN.ts
+	}
+	return a.log.synSends.sent, a.log.synSends.ts
 }
 
 // Answered reports whether the server's reply was seen.
@@ -97,12 +306,50 @@ func (a *Attempt) Answered() bool { return a.Reply.Kind != 0 }
 // Truncated reports whether snaplen hid TFO options needed to judge a.
 func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated }
 
+// ReplyLost reports whether the server's SYN-ACK was seen at fewer vantage
+// points than the client's SYN crossed, and the client's latest send of
+// the SYN came after it: the answer was lost on its way back, between the
+// vantage points that saw it and the client's. Times, not the order the
+// capture holds packets in, decide, so that a file written from two
+// interfaces at once (dumpcap -i a -i b) gives the same answer.
+func (a *Attempt) ReplyLost() bool {
+	l := a.log
+	return l != nil && a.Reply.Kind == ReplySYNACK && l.synSends.span >= 2 &&
+		l.replySends.span < l.synSends.span && l.synSends.sent > a.Reply.Time
+}
+
+// Rewritten returns the client and server addresses that a copy of the
+// SYN carried behind a NAT; ok is false when no copy was rewritten.
+func (a *Attempt) Rewritten() (client, server netip.AddrPort, ok bool) {
+	if !a.aliased() {
+		return client, server, false
+	}
+	client, server = a.log.alias.addrs()
+	return client, server, true
+}
+
+// vantages is how many vantage points saw one send of the SYN and of the
+// reply (the most of any one send): 1 each for a capture at one place.
+func (a *Attempt) vantages() (syn, reply int) {
+	if a.log == nil {
+		if a.Answered() {
+			return 1, 1
+		}
+		return 1, 0
+	}
+	return int(a.log.synSends.span), int(a.log.replySends.span)
+}
+
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
 func (a *Attempt) judge() Outcome {
 	syn, reply := &a.SYN, &a.Reply
 	switch {
 	case syn.TFO.State == TFOMalformed || syn.MalformedCopy || reply.TFO.State == TFOMalformed:
 		return MalformedTFO
+	case syn.Stripped.Frame != 0 && reply.TFO.State != TFOCookie && reply.AckedData == 0:
+		// The copy nearer the server had no TFO option: whatever came
+		// back answered a SYN that never asked.
+		return Stripped
 	case reply.Kind == 0:
 		return Unanswered
 	case reply.Kind == ReplyRST:
@@ -167,6 +414,18 @@ func newFlowKey(client, server netip.AddrPort) flowKey {
 	return k
 }
 
+// addrs undoes newFlowKey.
+func (k flowKey) addrs() (client, server netip.AddrPort) {
+	addr := func(b [16]byte, is4 bool) netip.Addr {
+		a := netip.AddrFrom16(b)
+		if is4 {
+			a = a.Unmap()
+		}
+		return a
+	}
+	return netip.AddrPortFrom(addr(k.client, k.is4&1 != 0), k.cport), netip.AddrPortFrom(addr(k.server, k.is4&2 != 0), k.sport)
+}
+
 // Tracker matches client SYNs with the server's replies and finalises each
 // attempt with its outcome. Feed it segments in time order. Its zero value
 // is not usable: use NewTracker. It is not safe for concurrent use.
@@ -189,6 +448,11 @@ type Tracker struct {
 	// parked holds replies that matched no open attempt while they wait
 	// a moment for their SYN (see park).
 	parked map[flowKey]parkedReply
+	// byISN and aliases find NAT'd copies of SYNs (natOriginal).
+	byISN   []isnEntry
+	aliases map[flowKey]*Attempt
+	// freeLogs are sighting logs of finalised attempts, for reuse.
+	freeLogs []*sightingLog
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -239,6 +503,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		linger:       min(answeredLinger, replyTimeout),
 		done:         newRecent(recentCapacity),
 		maxOpen:      DefaultMaxOpen,
+		byISN:        make([]isnEntry, isnSlots),
 	}
 }
 
@@ -296,7 +561,8 @@ func (t *Tracker) Flush() {
 	}
 	t.flushing = false
 	t.open = make(map[flowKey]*Attempt)
-	t.live, t.free = nil, nil
+	t.live, t.free, t.aliases, t.freeLogs = nil, nil, nil, nil
+	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
 
@@ -377,14 +643,24 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
-			a.SYN.addCopy(ref, seg)
-			t.touch(a)
+			t.sightSYN(a, ref, seg)
 			return a.ID
 		}
 		n++
 	}
+	if len(t.aliases) > 0 {
+		if a := t.aliases[key]; a != nil && a.ISN == seg.Seq {
+			t.sightSYN(a, ref, seg)
+			return a.ID
+		}
+	}
 	if t.done.lateSYN(key, seg.Seq, ref.Time) {
 		return 0
+	}
+	if a := t.natOriginal(ref, seg); a != nil {
+		t.addAlias(a, key)
+		t.sightSYN(a, ref, seg)
+		return a.ID
 	}
 	a := t.alloc()
 	t.lastID++
@@ -396,11 +672,13 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		MPTCP:     seg.Options.MPTCP,
 		DataLen:   seg.DataLen,
 		Truncated: seg.Options.Stop == WalkTruncated,
+		ts:        stampOf(&seg.Options),
 		last:      ref.Time,
 	}
 	a.prev = head
 	t.open[key] = a
 	t.track(a)
+	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID}
 	if len(t.parked) > 0 {
 		t.unpark(key, a)
 	}
@@ -458,23 +736,64 @@ func (t *Tracker) trimChain(head *Attempt) {
 	t.finaliseChain(rest)
 }
 
-func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
+// sightSYN files another sighting of a's SYN.
+func (t *Tracker) sightSYN(a *Attempt, ref PacketRef, seg *Segment) {
+	a.SYN.addSighting(ref, seg, t.logFor(a))
+	t.touch(a)
+}
+
+// logFor returns a's sighting log, making one, from what a holds so far,
+// when a packet of a is seen a second time.
+func (t *Tracker) logFor(a *Attempt) *sightingLog {
+	if a.log != nil {
+		return a.log
+	}
+	var l *sightingLog
+	if n := len(t.freeLogs); n > 0 {
+		l = t.freeLogs[n-1]
+		t.freeLogs = t.freeLogs[:n-1]
+		*l = sightingLog{}
+	} else {
+		l = new(sightingLog)
+	}
+	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
+	l.synSends.start(a.SYN.PacketRef, a.SYN.ts)
+	if a.Answered() {
+		l.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
+		l.replySends.start(a.Reply.PacketRef, a.Reply.ts)
+	}
+	a.log = l
+	return l
+}
+
+// addSighting files a SYN seen again: a copy of the latest send if it
+// came within copyWindow of it with the same data, otherwise a
+// retransmission, whichever input, section or interface holds either.
+// l is the attempt's sighting log.
+func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 	s.last = max(s.last, ref.Time)
-	if seg.Options.TFO.State == TFOMalformed {
+	tfo := seg.Options.TFO.State
+	if tfo == TFOMalformed {
 		s.MalformedCopy = true
 	}
-	if !ref.sameLink(s.PacketRef) {
+	truncated := seg.Options.Stop == WalkTruncated
+	send, copied := l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen == s.DataLen)
+	l.syn.add(ref, send, tfo)
+	if copied {
 		s.Duplicates++
+		if send == 0 && !truncated && ref.otherVantage(s.PacketRef) {
+			s.compareCopy(ref, seg)
+		}
 		return
 	}
 	s.Retransmits++
-	later := synCopy{ref, seg.Options.TFO.State, seg.Options.Stop == WalkTruncated}
+	later := synCopy{ref, tfo, truncated}
 	if ref.Time < s.Time {
 		// The capture put a retransmission before the original (several
-		// interfaces written at once): the earlier copy is the original.
+		// interfaces written at once): the earlier send is the original.
 		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
 		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
-		s.Truncated = seg.Options.Stop == WalkTruncated
+		s.Truncated = truncated
 		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
 			s.PlainRetry = PacketRef{}
 		}
@@ -485,21 +804,42 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 	}
 }
 
-// synCopy is what addCopy needs of the later of two SYN copies.
+// synCopy is what addSighting needs of the later of two SYN sends.
 type synCopy struct {
 	ref       PacketRef
 	tfo       TFOState
 	truncated bool
 }
 
+// compareCopy looks for a middlebox between the vantage points of the
+// first send and its copy at ref. Middleboxes remove options; none adds a
+// TFO option, so the copy that carries one is the nearer the client,
+// whichever the capture put first (two hosts' clocks need not agree).
+func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
+	tfo := seg.Options.TFO
+	switch {
+	case s.TFO.State != TFONone && tfo.State == TFONone:
+		if s.Stripped.Frame == 0 {
+			s.Stripped = sightingAt(ref, 0, tfo.State)
+		}
+	case s.TFO.State == TFONone && tfo.State != TFONone && s.PlainRetry.Frame == 0:
+		s.Stripped = sightingAt(s.PacketRef, 0, s.TFO.State)
+		s.PacketRef, s.TFO, s.MPTCP = ref, tfo, seg.Options.MPTCP
+	}
+}
+
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
 // answer records the server's reply to a; acked is how much SYN data it
 // acknowledges.
-func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool) {
-	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked}
+func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool, ts stamp) {
+	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked, ts: ts}
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
+	}
+	if l := a.log; l != nil {
+		l.reply.add(ref, 0, tfo.State)
+		l.replySends.start(ref, ts)
 	}
 	t.touch(a)
 }
@@ -507,26 +847,86 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
 	for a := t.open[key]; a != nil; a = a.prev {
-		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
-		if n > uint32(a.SYN.DataLen) {
-			continue
+		if id, ok := t.replyTo(a, ref, seg, kind); ok {
+			return id
 		}
-		switch {
-		case !a.Answered():
-			t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated)
-		case kind == a.Reply.Kind:
-			a.Reply.Copies++
-		default:
-			return 0 // a RST after the SYN-ACK ends a connection, it answers nothing
+	}
+	if len(t.aliases) > 0 {
+		if a := t.aliases[key]; a != nil {
+			if id, ok := t.replyTo(a, ref, seg, kind); ok {
+				return id
+			}
 		}
-		return a.ID
 	}
 	if t.done.lateReply(key, seg.Ack, ref.Time) {
 		return 0
 	}
 	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
-		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated})
+		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated, ts: stampOf(&seg.Options)})
 	return 0
+}
+
+// replyTo files seg as a's reply, or a sighting of it, when its ack
+// matches a's SYN (ok). The ID is 0 for a RST after the SYN-ACK, which
+// ends a connection and answers nothing.
+func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKind) (id uint64, ok bool) {
+	n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
+	if n > uint32(a.SYN.DataLen) {
+		return 0, false
+	}
+	switch {
+	case !a.Answered():
+		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated, stampOf(&seg.Options))
+	case kind == a.Reply.Kind:
+		a.Reply.Copies++
+		l := t.logFor(a)
+		send, _ := l.replySends.sighted(ref, stampOf(&seg.Options), true)
+		l.reply.add(ref, send, seg.Options.TFO.State)
+	default:
+		return 0, true
+	}
+	return a.ID, true
+}
+
+// Behind a NAT the two sides of a router see one SYN on two flows: the
+// client's addresses and ports on one side, rewritten ones on the other.
+// The ISN survives (Linux's NAT leaves it alone), so a SYN on a new flow
+// with the ISN, the data length and the time of an open attempt's latest
+// send, seen at another vantage point, is a copy of it. byISN holds the
+// newest attempt per slot of ISN hash: a lossy index, bounded whatever
+// the SYN rate, which misses a copy only when another SYN with a
+// colliding ISN came in between (isnSlots per copyWindow).
+const isnSlots = 1 << 12
+
+type isnEntry struct {
+	a  *Attempt
+	id uint64 // a.ID when indexed: the Attempt may since have been reused
+}
+
+func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots - 1)) }
+
+// natOriginal returns the open attempt whose SYN seg is a NAT'd copy of,
+// or nil.
+func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
+	e := t.byISN[isnSlot(seg.Seq)]
+	a := e.a
+	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
+		return nil
+	}
+	if sent, ts := a.synSent(); !sameSend(ref.Time, stampOf(&seg.Options), sent, ts, a.SYN.DataLen == seg.DataLen) {
+		return nil
+	}
+	return a
+}
+
+// addAlias makes key, the flow of a NAT'd copy, lead to a too.
+func (t *Tracker) addAlias(a *Attempt, key flowKey) {
+	if t.aliases == nil {
+		t.aliases = make(map[flowKey]*Attempt)
+	}
+	l := t.logFor(a)
+	l.alias, l.aliased = key, true
+	t.aliases[key] = a
 }
 
 // A reply that matches no open attempt waits parkWindow of capture time
@@ -548,6 +948,7 @@ type parkedReply struct {
 	tfo       TFOOption
 	mptcp     MPTCPOption
 	truncated bool
+	ts        stamp
 }
 
 func (t *Tracker) park(key flowKey, p parkedReply) {
@@ -582,7 +983,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	delete(t.parked, key)
-	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated)
+	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated, p.ts)
 }
 
 // expireParked counts the replies whose SYN never came; all of them at the
@@ -614,10 +1015,19 @@ func (t *Tracker) finalise(a *Attempt) {
 	}
 	if !t.flushing {
 		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+		if a.aliased() {
+			t.done.add(a.log.alias, a.ISN, a.SYN.DataLen, last)
+		}
+	}
+	if a.aliased() && t.aliases[a.log.alias] == a {
+		delete(t.aliases, a.log.alias)
 	}
 	t.untrack(a)
 	a.Outcome = a.judge()
 	t.sink.Attempt(a)
+	if a.log != nil {
+		t.freeLogs = append(t.freeLogs, a.log)
+	}
 	*a = Attempt{}
 	t.free = append(t.free, a)
 }

@@ -7,17 +7,24 @@ import (
 
 // pkt is one segment in a tracker test: who sent it, what it carried, when.
 type pkt struct {
-	from    string // "c" client, "s" server, "c2" a second client port
-	flags   uint8
-	seq     uint32
-	ack     uint32
-	tfo     TFOState
-	kind    uint8 // TFO kind; 0 means 34
-	data    int
-	mptcp   bool
-	iface   int
-	atMs    int64 // capture time in ms
-	snapcut bool  // options cut by snaplen
+	from  string // "c" client, "s" server, "c2" a second client port
+	flags uint8
+	seq   uint32
+	ack   uint32
+	tfo   TFOState
+	kind  uint8 // TFO kind; 0 means 34
+	data  int
+	mptcp bool
+	iface int
+	input int   // the input (file) it was read from
+	atMs  int64 // capture time in ms
+	// nat is the client address:port a NAT rewrote the client's to, as
+	// seen on the server's side; empty when not rewritten.
+	nat     string
+	snapcut bool // options cut by snaplen
+	// ts is the TCP timestamp (TSval) the segment carries, if stamped.
+	ts      uint32
+	stamped bool
 }
 
 var (
@@ -31,6 +38,9 @@ func (p pkt) segment() Segment {
 	client := testClient
 	if p.from == "c2" {
 		client = testClient2
+	}
+	if p.nat != "" {
+		client = netip.MustParseAddrPort(p.nat)
 	}
 	if p.from == "s" {
 		s.Src, s.Dst = testServer, client
@@ -57,6 +67,7 @@ func (p pkt) segment() Segment {
 	if p.snapcut {
 		s.Options.Stop = WalkTruncated
 	}
+	s.Options.TSval, s.Options.HasTS = p.ts, p.stamped
 	return s
 }
 
@@ -66,7 +77,7 @@ type recorder struct {
 	orphans  int
 }
 
-func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, *a) }
+func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, a.Clone()) }
 func (r *recorder) OrphanReply(netip.AddrPort, PacketRef) { r.orphans++ }
 
 func runTracker(pkts []pkt, timeout int64) *recorder {
@@ -74,7 +85,7 @@ func runTracker(pkts []pkt, timeout int64) *recorder {
 	tr := NewTracker(rec, timeout)
 	for i, p := range pkts {
 		seg := p.segment()
-		tr.Add(PacketRef{Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &seg)
+		tr.Add(PacketRef{Input: p.input, Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &seg)
 	}
 	tr.Flush()
 	return rec
@@ -280,6 +291,150 @@ func TestTrackerOutcomes(t *testing.T) {
 	}
 }
 
+// TestTrackerVantagePoints checks how sightings of one packet are told
+// apart: a copy is near-simultaneous, a retransmission comes later,
+// whichever input or interface holds either; copies carry evidence.
+func TestTrackerVantagePoints(t *testing.T) {
+	tests := []struct {
+		name      string
+		pkts      []pkt
+		outcome   Outcome
+		attempts  int
+		retrans   int
+		dups      int
+		stripped  int // frame of the stripped copy, 0 for none
+		replyLost bool
+	}{
+		{name: "retransmission in the next rotation file", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11, input: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, input: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001, input: 1},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "retransmission in the next pcapng section", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: PackInterface(0, 0, 0)},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: PackInterface(1, 0, 0)},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001, iface: PackInterface(1, 0, 0)},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "copy seen twice on one interface (loopback)", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1},
+		}, outcome: Granted, attempts: 1, dups: 1},
+		{name: "option stripped between two interfaces", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, iface: 0},
+		}, outcome: Stripped, attempts: 1, dups: 1, stripped: 2},
+		{name: "copies on both sides that keep the option", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11, input: 1},
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11, input: 0},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, input: 1},
+		}, outcome: Rejected, attempts: 1, dups: 1},
+		{name: "stripped copy written before the client's", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, input: 1},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, input: 1},
+		}, outcome: Stripped, attempts: 1, dups: 1, stripped: 1},
+		{name: "option stripped behind a nat", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+			{from: "c", flags: syn, seq: 100, input: 1, nat: "198.51.100.1:6000"},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, input: 1, nat: "198.51.100.1:6000"},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1, input: 0},
+		}, outcome: Stripped, attempts: 1, dups: 1, stripped: 2},
+		{name: "nat copy on the same interface is another attempt", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c", flags: syn, seq: 100, nat: "198.51.100.1:6000"},
+		}, outcome: Unanswered, attempts: 2},
+		{name: "reply lost between the vantage points", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, iface: 1},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1001, iface: 1},
+		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2, replyLost: true},
+		{name: "reply lost, written after the retransmissions (two interfaces in one file)", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, iface: 1},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
+		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2, replyLost: true},
+		{name: "reply at both vantage points is not lost", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
+		}, outcome: Granted, attempts: 1, retrans: 1, dups: 2},
+		{name: "the same timestamp 300 ms apart is a copy (two hosts' clocks)", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, ts: 77, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300, ts: 77, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Stripped, attempts: 1, dups: 1, stripped: 2},
+		{name: "300 ms apart without timestamps is a retransmission", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "timestamp 0 proves nothing past 50 ms", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 300, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 301},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "another timestamp within 50 ms is a retransmission", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, ts: 77, stamped: true},
+			{from: "c", flags: syn, seq: 100, input: 1, atMs: 10, ts: 78, stamped: true},
+			{from: "s", flags: synack, seq: 900, ack: 101, input: 1, atMs: 11},
+		}, outcome: Fallback, attempts: 1, retrans: 1},
+		{name: "nat copy with the same timestamp 300 ms later", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0, ts: 5, stamped: true},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 1, atMs: 300, ts: 5, stamped: true, nat: "198.51.100.1:6000"},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, input: 1, atMs: 301, nat: "198.51.100.1:6000"},
+		}, outcome: Granted, attempts: 1, dups: 1},
+		{name: "one vantage point cannot lose a reply", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, input: 1},
+		}, outcome: Granted, attempts: 1, retrans: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := runTracker(tt.pkts, 0)
+			if len(rec.attempts) != tt.attempts {
+				t.Fatalf("%d attempts, want %d", len(rec.attempts), tt.attempts)
+			}
+			a := rec.attempts[0]
+			for _, b := range rec.attempts {
+				if b.SYN.Frame < a.SYN.Frame {
+					a = b
+				}
+			}
+			if a.Outcome != tt.outcome {
+				t.Errorf("outcome %v, want %v", a.Outcome, tt.outcome)
+			}
+			if a.SYN.Retransmits != tt.retrans || a.SYN.Duplicates != tt.dups {
+				t.Errorf("retransmits/duplicates = %d/%d, want %d/%d", a.SYN.Retransmits, a.SYN.Duplicates, tt.retrans, tt.dups)
+			}
+			if int(a.SYN.Stripped.Frame) != tt.stripped {
+				t.Errorf("stripped copy at frame %d, want %d", a.SYN.Stripped.Frame, tt.stripped)
+			}
+			if a.ReplyLost() != tt.replyLost {
+				t.Errorf("reply lost = %v, want %v", a.ReplyLost(), tt.replyLost)
+			}
+			seen := 1
+			if a.log != nil {
+				seen = len(a.log.syn.All())
+			}
+			if seen != min(1+tt.retrans+tt.dups, maxSightings) {
+				t.Errorf("%d SYN sightings kept, want one per send and copy", seen)
+			}
+		})
+	}
+}
+
 // TestTrackerTimeout checks that a live-style reply timeout finalises an
 // attempt as unanswered once the clock moves past it, without Flush.
 func TestTrackerTimeout(t *testing.T) {
@@ -411,7 +566,7 @@ func TestVerdicts(t *testing.T) {
 
 func TestOutcomeNames(t *testing.T) {
 	want := []string{"granted", "omitted", "accepted", "rejected", "renewed", "unconfirmed",
-		"fallback", "refused", "unanswered", "plain", "malformed"}
+		"fallback", "refused", "unanswered", "plain", "malformed", "stripped"}
 	for i, o := range Outcomes() {
 		if o.String() != want[i] {
 			t.Errorf("outcome %d = %q, want %q", i, o, want[i])
@@ -469,5 +624,29 @@ func BenchmarkTracker(b *testing.B) {
 		ackSeg.Ack = synSeg.Seq + 1
 		tr.Add(PacketRef{Time: now}, &synSeg)
 		tr.Add(PacketRef{Time: now + 1}, &ackSeg)
+	}
+}
+
+// TestTrackerNATAlias checks that a NAT'd copy's flow leads to the
+// attempt: its SYN-ACK answers it, the rewritten addresses are kept, and
+// a later SYN on that flow after the attempt ends is no new attempt.
+func TestTrackerNATAlias(t *testing.T) {
+	const nat = "198.51.100.1:6000"
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 0},
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 1, nat: nat},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1, input: 1, nat: nat},
+		{from: "c", flags: syn, seq: 100, atMs: 20_000, input: 1, nat: nat}, // after the linger
+	}, 0)
+	if len(rec.attempts) != 1 {
+		t.Fatalf("%d attempts, want 1", len(rec.attempts))
+	}
+	a := rec.attempts[0]
+	if a.Outcome != Granted || a.Reply.Input != 1 {
+		t.Errorf("outcome %v, reply from input %d; want granted by the server side's SYN-ACK", a.Outcome, a.Reply.Input)
+	}
+	c, s, ok := a.Rewritten()
+	if !ok || c.String() != nat || s != testServer {
+		t.Errorf("rewritten %v > %v (%v), want %s > %v", c, s, ok, nat, testServer)
 	}
 }

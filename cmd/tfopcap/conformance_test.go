@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,8 @@ func needTshark(t *testing.T) {
 // tsPacket is one TCP SYN or RST as tshark dissects it.
 type tsPacket struct {
 	frame, iface int
+	ifindex      int    // the -i any (SLL2) interface index, 0 when none
+	time         int64  // µs since the epoch
 	src, dst     string // ip:port, [ipv6]:port
 	flags        uint8
 	seq, ack     uint32
@@ -71,7 +74,7 @@ type tsPacket struct {
 
 const tsharkFields = "frame.number frame.interface_id ip.src ipv6.src ip.dst ipv6.dst tcp.srcport tcp.dstport " +
 	"tcp.flags tcp.seq_raw tcp.ack_raw tcp.len tcp.options.tfo.request tcp.options.tfo.cookie " +
-	"tcp.options.experimental.exid tcp.option_kind tcp.options.mptcp.subtype"
+	"tcp.options.experimental.exid tcp.option_kind tcp.options.mptcp.subtype frame.time_epoch sll.ifindex"
 
 // tsharkPackets dissects the SYNs and RSTs of file with tshark.
 func tsharkPackets(t *testing.T, file string) []tsPacket {
@@ -91,12 +94,13 @@ func tsharkPackets(t *testing.T, file string) []tsPacket {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "|")
-		if len(c) != 17 {
+		if len(c) != 19 {
 			t.Fatalf("tshark line %q: %d fields", sc.Text(), len(c))
 		}
 		// Tunnels give several IP layers: the innermost carries the TCP.
 		last := func(s string) string { return s[strings.LastIndex(s, ",")+1:] }
-		p := tsPacket{frame: atoi(c[0]), iface: atoi(c[1]), dataLen: atoi(last(c[11])), mptcpSubtype: -1}
+		p := tsPacket{frame: atoi(c[0]), iface: atoi(c[1]), dataLen: atoi(last(c[11])), mptcpSubtype: -1,
+			time: epochMicros(c[17]), ifindex: atoi(c[18])}
 		src, dst := last(c[2]), last(c[4])
 		if c[3] != "" {
 			src, dst = "["+last(c[3])+"]", "["+last(c[5])+"]"
@@ -137,6 +141,13 @@ func tsharkPackets(t *testing.T, file string) []tsPacket {
 		pkts = append(pkts, p)
 	}
 	return pkts
+}
+
+// epochMicros parses tshark's frame.time_epoch ("1796158740.486376000").
+func epochMicros(s string) int64 {
+	sec, frac, _ := strings.Cut(s, ".")
+	frac = (frac + "000000")[:6]
+	return int64(atoi(sec))*1e6 + int64(atoi(frac))
 }
 
 func contains(list []string, s string) bool {
@@ -251,7 +262,19 @@ func oracle(pkts []tsPacket) map[string]*oracleServer {
 		plainRetry     int // index into pkts, -1 if none
 		reply          *tsPacket
 		replyIdx       int
+		// Copies (DESIGN.md, "Copies, retransmissions and vantage
+		// points"): a SYN within 50 ms of the latest send with the same
+		// data is a copy of it; behind a NAT it has other addresses but
+		// the ISN, and is seen elsewhere. flows are the (client, server)
+		// pairs the attempt was seen on.
+		sent     int64
+		sends    int
+		stripped bool
+		flows    [][2]string
 	}
+	const copyWindow = 50_000 // µs
+	elsewhere := func(p, q *tsPacket) bool { return p.iface != q.iface || p.ifindex != q.ifindex }
+	near := func(a, b int64) bool { return a-b <= copyWindow && b-a <= copyWindow }
 	var attempts []*attempt
 	servers := map[string]*oracleServer{}
 	server := func(s string) *oracleServer {
@@ -266,24 +289,45 @@ func oracle(pkts []tsPacket) map[string]*oracleServer {
 		case p.flags&0x12 == 0x02: // SYN
 			var a *attempt
 			for _, x := range attempts {
-				if x.client == p.src && x.server == p.dst && x.isn == p.seq {
-					a = x
+				for _, f := range x.flows {
+					if f == [2]string{p.src, p.dst} && x.isn == p.seq {
+						a = x
+					}
+				}
+			}
+			for _, x := range attempts {
+				if a == nil && x.isn == p.seq && x.first.dataLen == p.dataLen && near(p.time, x.sent) && elsewhere(p, &x.first) {
+					a = x // a NAT'd copy
+					a.flows = append(a.flows, [2]string{p.src, p.dst})
 				}
 			}
 			if a == nil {
-				attempts = append(attempts, &attempt{client: p.src, server: p.dst, isn: p.seq, first: *p, malformed: p.tfo == "malformed", plainRetry: -1})
+				attempts = append(attempts, &attempt{client: p.src, server: p.dst, isn: p.seq, first: *p, malformed: p.tfo == "malformed",
+					plainRetry: -1, sent: p.time, flows: [][2]string{{p.src, p.dst}}})
 				continue
 			}
 			if p.tfo == "malformed" {
 				a.malformed = true
 			}
-			if a.first.iface == p.iface && a.first.tfo != "none" && p.tfo == "none" && a.plainRetry < 0 {
-				a.plainRetry = i
+			switch {
+			case near(p.time, a.sent) && p.dataLen == a.first.dataLen: // a copy
+				if a.sends == 0 && elsewhere(p, &a.first) && (a.first.tfo == "none") != (p.tfo == "none") {
+					a.stripped = true
+					if a.first.tfo == "none" {
+						a.first = *p // the copy with the option is the client's
+					}
+				}
+			default: // a retransmission
+				a.sends++
+				a.sent = p.time
+				if a.first.tfo != "none" && p.tfo == "none" && a.plainRetry < 0 {
+					a.plainRetry = i
+				}
 			}
 		case p.flags&0x12 == 0x12, p.flags&0x14 == 0x14: // SYN-ACK, RST+ACK
 			matched := false
 			for _, a := range attempts {
-				if a.client == p.dst && a.server == p.src && p.ack-(a.isn+1) <= uint32(a.first.dataLen) {
+				if slices.Contains(a.flows, [2]string{p.dst, p.src}) && p.ack-(a.isn+1) <= uint32(a.first.dataLen) {
 					matched = true
 					if a.reply == nil {
 						a.reply, a.replyIdx = p, i
@@ -303,6 +347,8 @@ func oracle(pkts []tsPacket) map[string]*oracleServer {
 		switch {
 		case a.malformed || (r != nil && r.tfo == "malformed"):
 			outcome = "malformed"
+		case a.stripped && (r == nil || (r.tfo != "cookie" && r.ack == a.isn+1)):
+			outcome = "stripped"
 		case r == nil:
 			outcome = "unanswered"
 		case r.flags&0x04 != 0:

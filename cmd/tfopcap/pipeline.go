@@ -282,11 +282,8 @@ const maxBatchCopies = 256 << 10
 // on: the pcapng section and interface and, within it, the interface a
 // cooked-v2 header names.
 func linkInterface(f *capture.Frame) int {
-	iface := f.Section<<16 | f.Interface
-	if idx, ok := analyze.LinkInterface(f.LinkType, f.Data); ok {
-		return iface<<32 | idx
-	}
-	return iface
+	idx, _ := analyze.LinkInterface(f.LinkType, f.Data)
+	return analyze.PackInterface(f.Section, f.Interface, idx)
 }
 
 // merger hands out events from several stages in timestamp order (a k-way
