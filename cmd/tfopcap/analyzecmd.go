@@ -131,33 +131,21 @@ func runAnalyze(args []string, st streams) error {
 		return err
 	}
 
-	readers := make([]*capture.FileReader, 0, len(files))
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
+	inputs := make([]*fileInput, 0, len(files))
 	for _, name := range files {
-		var r *capture.FileReader
-		var err error
-		if name == "-" {
-			r, err = capture.NewFileReader("-", st.stdin)
-		} else {
-			r, err = capture.Open(name)
-		}
+		in, err := probeInput(name, st.stdin)
 		if err != nil {
 			return err
 		}
-		readers = append(readers, r)
+		inputs = append(inputs, in)
 	}
 
-	stages := make([]*stage, len(readers))
-	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(readers)))}
+	stages := make([]*stage, len(inputs))
+	for i, in := range inputs {
+		stages[i] = &stage{input: i, in: in, first: in.first, servers: servers, evidence: o.evidence != "", out: make(chan batch, stageQueue(len(inputs)))}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
-		go stages[i].run()
 	}
 	coll := analyze.NewCollector(o.maxAttempts)
 	ev := o.newEvidence()
@@ -167,7 +155,7 @@ func runAnalyze(args []string, st streams) error {
 	tracker := analyze.NewTracker(coll, 0)
 	var prog *progress
 	if !*quiet {
-		prog = startProgress(st.stderr, readers)
+		prog = startProgress(st.stderr, progressSources(inputs))
 	}
 	m := newMerger(stages)
 	for e := m.next(); e != nil; e = m.next() {
@@ -177,6 +165,9 @@ func runAnalyze(args []string, st streams) error {
 		}
 	}
 	prog.Stop()
+	if m.err != nil {
+		return m.err
+	}
 	tracker.Flush()
 	// The tracker's tables are garbage now: collect them before the report
 	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
@@ -188,15 +179,15 @@ func runAnalyze(args []string, st streams) error {
 		}
 	}
 
-	inputs := make([]analyze.InputReport, len(readers))
-	for i, r := range readers {
-		in, err := inputReport(r.Info(), &stages[i].stats, m.errs[i])
+	reports := make([]analyze.InputReport, len(inputs))
+	for i, in := range inputs {
+		rep, err := inputReport(in.info, &stages[i].stats, m.errs[i])
 		if err != nil {
 			return err
 		}
-		inputs[i] = in
+		reports[i] = rep
 	}
-	r := coll.Report(toolName, inputs)
+	r := coll.Report(toolName, reports)
 	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
 	return o.finish(r, st)
 }
