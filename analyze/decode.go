@@ -137,7 +137,19 @@ func Decode(lt uint16, data []byte, wireLen int, seg *Segment) DecodeStatus {
 		return st
 	}
 	wireIP := wireLen - (len(data) - len(ip))
-	return decodeIP(etherType, ip, wireIP, seg, 0)
+	st = decodeIP(etherType, ip, wireIP, seg, 0)
+	// A frame that holds all its bytes on the wire was not cut by
+	// snaplen: headers that run past its end are malformed.
+	if len(data) >= wireLen && wireLen > 0 {
+		switch {
+		case st == CutShort:
+			st = Malformed
+		case st == DecodedTCP && seg.Flags&FlagSYN != 0 && seg.Options.Stop == WalkTruncated:
+			seg.Options.Stop = WalkBadLength
+			st = Malformed
+		}
+	}
+	return st
 }
 
 // decodeIP decodes an IPv4 or IPv6 packet; depth counts the tunnels
@@ -454,7 +466,9 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 		return CutShort
 	}
 	doff := int(b[12]>>4) * 4
-	if doff < 20 {
+	if doff < 20 || doff > segLen {
+		// The data offset is below the fixed header, or past the end of
+		// the segment the IP header describes: not a snaplen cut.
 		return Malformed
 	}
 	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b[0:2]))

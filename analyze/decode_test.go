@@ -165,7 +165,11 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seg Segment
-			got := Decode(tt.lt, tt.frame, len(tt.frame), &seg)
+			wire := len(tt.frame)
+			if tt.want == CutShort {
+				wire += 100 // snaplen cut the frame
+			}
+			got := Decode(tt.lt, tt.frame, wire, &seg)
 			if got != tt.want {
 				t.Fatalf("Decode = %v, want %v", got, tt.want)
 			}
@@ -205,6 +209,44 @@ func TestDecodeSnaplen(t *testing.T) {
 	var seg Segment
 	if st := Decode(LinkEthernet, frame[:14+20+13], len(frame), &seg); st != CutShort {
 		t.Errorf("cut before the flags: Decode = %v, want cut-short", st)
+	}
+}
+
+// TestDecodeShortNotCut checks that a header running past the end of a
+// frame that snaplen did not cut (captured length == original length) is
+// malformed, not "cut by snaplen": the frame holds all there was.
+func TestDecodeShortNotCut(t *testing.T) {
+	opts := []byte{2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 34, 10, 1, 2, 3, 4, 5, 6, 7, 8}
+	syn := ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 0, FlagSYN, opts, nil))
+	// The data offset says 60 bytes of header, the IP total length 40.
+	overrun := bytes.Clone(syn[:40])
+	overrun[2], overrun[3] = 0, 40
+	overrun[32] = 0xf0
+	tests := []struct {
+		name  string
+		frame []byte
+		wire  int
+		want  DecodeStatus
+		stop  WalkStop
+	}{
+		{"options cut by snaplen", syn[:50], len(syn), DecodedTCP, WalkTruncated},
+		{"options end with the frame, not cut", syn[:50], 50, Malformed, 0},
+		{"flags cut by snaplen", syn[:30], len(syn), CutShort, 0},
+		{"frame ends before the flags, not cut", syn[:30], 30, Malformed, 0},
+		{"data offset past the ip length", overrun, len(overrun), Malformed, 0},
+		{"data offset past the ip length, cut", overrun, 100, Malformed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seg Segment
+			st := Decode(LinkRaw, tt.frame, tt.wire, &seg)
+			if st != tt.want {
+				t.Fatalf("Decode = %v, want %v", st, tt.want)
+			}
+			if st == DecodedTCP && seg.Options.Stop != tt.stop {
+				t.Errorf("stop = %v, want %v", seg.Options.Stop, tt.stop)
+			}
+		})
 	}
 }
 

@@ -206,6 +206,24 @@ type Tracker struct {
 	maxOpen int
 	early   int
 	scratch []int64
+	// earlyFlow counts unanswered attempts judged before their timeout
+	// because their flow had maxAttemptsPerFlow newer ones open.
+	earlyFlow Tally
+	// lateReplies counts replies to attempts already judged unanswered.
+	lateReplies Tally
+}
+
+// Tally counts occurrences of one oddity and remembers where the first was.
+type Tally struct {
+	N     int
+	First PacketRef // valid iff N > 0
+}
+
+func (t *Tally) add(ref PacketRef) {
+	if t.N == 0 {
+		t.First = ref
+	}
+	t.N++
 }
 
 // Default time limits, in capture time.
@@ -444,6 +462,18 @@ func (t *Tracker) shed() {
 // reply timeout because too many attempts were open at once.
 func (t *Tracker) Early() int { return t.early }
 
+// EarlyPerFlow counts the unanswered attempts judged before their reply
+// timeout because maxAttemptsPerFlow newer attempts on the same flow (a
+// scanner reusing a port with new ISNs) were open; First is the SYN of the
+// first one.
+func (t *Tracker) EarlyPerFlow() Tally { return t.earlyFlow }
+
+// LateReplies counts the SYN-ACKs and RSTs that answered an attempt
+// already judged unanswered (after its reply timeout, or early): they are
+// neither the attempt's reply nor a SYN-ACK without SYN. First is the
+// first such reply.
+func (t *Tracker) LateReplies() Tally { return t.lateReplies }
+
 // trimChain finalises the oldest attempts beyond maxAttemptsPerFlow.
 func (t *Tracker) trimChain(head *Attempt) {
 	a := head
@@ -455,6 +485,11 @@ func (t *Tracker) trimChain(head *Attempt) {
 	}
 	rest := a.prev
 	a.prev = nil
+	for p := rest; p != nil; p = p.prev {
+		if !p.Answered() {
+			t.earlyFlow.add(p.SYN.PacketRef)
+		}
+	}
 	t.finaliseChain(rest)
 }
 
@@ -521,7 +556,10 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 		}
 		return a.ID
 	}
-	if t.done.lateReply(key, seg.Ack, ref.Time) {
+	if late, first := t.done.lateAnswer(key, seg.Ack, ref.Time); late {
+		if first {
+			t.lateReplies.add(ref)
+		}
 		return 0
 	}
 	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
@@ -533,9 +571,12 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 // for its SYN before it counts as a SYN-ACK without SYN: a capture written
 // from several interfaces at once (dumpcap -i a -i b reads each at least
 // every 250 ms) can put a reply read from one interface before its SYN
-// read from another. At most maxParked wait at once.
+// read from another, and files from two hosts merged by time put the
+// server's replies before the client's SYNs by the hosts' clock skew (a
+// reply parked 300 ms was counted as SYN-ACK without SYN while its SYN
+// came later). At most maxParked wait at once.
 const (
-	parkWindow = 300e6
+	parkWindow = 10e9
 	maxParked  = 4096
 )
 
@@ -611,9 +652,13 @@ func (t *Tracker) finalise(a *Attempt) {
 	last := a.SYN.last
 	if a.Answered() {
 		last = max(last, a.Reply.Time)
+	} else {
+		// From its judgement on: a reply after the timeout is late, not
+		// one without SYN.
+		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last, a.Answered())
 	}
 	t.untrack(a)
 	a.Outcome = a.judge()

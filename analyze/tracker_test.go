@@ -64,6 +64,8 @@ func (p pkt) segment() Segment {
 type recorder struct {
 	attempts []Attempt
 	orphans  int
+	// late and earlyFlow are the tracker's LateReplies and EarlyPerFlow.
+	late, earlyFlow int
 }
 
 func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, *a) }
@@ -77,6 +79,7 @@ func runTracker(pkts []pkt, timeout int64) *recorder {
 		tr.Add(PacketRef{Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &seg)
 	}
 	tr.Flush()
+	rec.late, rec.earlyFlow = tr.LateReplies().N, tr.EarlyPerFlow().N
 	return rec
 }
 
@@ -92,6 +95,7 @@ func TestTrackerOutcomes(t *testing.T) {
 		pkts     []pkt
 		outcomes []Outcome // sorted by SYN frame
 		orphans  int
+		late     int // replies after their attempt was judged unanswered
 		retrans  int // of the first attempt
 		dups     int // of the first attempt
 	}{
@@ -207,10 +211,24 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: rstack, ack: 101, atMs: 2},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 1},
 		}, outcomes: []Outcome{Refused}},
-		{name: "syn-ack long before the syn is an orphan", pkts: []pkt{
+		// Files from two hosts merged by time: the server's clock runs
+		// 2 s behind the client's. The ack names the SYN: no orphan.
+		{name: "syn-ack 2 s before the syn answers it", pkts: []pkt{
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 2000},
+		}, outcomes: []Outcome{Granted}},
+		{name: "syn-ack long before the syn is an orphan", pkts: []pkt{
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 20_000},
 		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+		// The reply came after the 180 s timeout judged the attempt: it
+		// is counted as late, not as a SYN-ACK without SYN.
+		{name: "syn-ack after the reply timeout is late, not an orphan", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c2", flags: syn, seq: 100, atMs: 190_000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 200_000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 201_000},
+		}, outcomes: []Outcome{Unanswered, Unanswered}, late: 1},
 		{name: "syn-ack without syn is counted", pkts: []pkt{
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 		}, orphans: 1},
@@ -233,16 +251,19 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 10_000},
 		}, outcomes: []Outcome{Omitted}},
-		{name: "syn-ack long after the reply timeout is an orphan", pkts: []pkt{
+		{name: "syn-ack long after the reply timeout is late", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 250_000},
-		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+		}, outcomes: []Outcome{Unanswered}, late: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := runTracker(tt.pkts, 0)
 			if rec.orphans != tt.orphans {
 				t.Errorf("orphan replies = %d, want %d", rec.orphans, tt.orphans)
+			}
+			if rec.late != tt.late {
+				t.Errorf("late replies = %d, want %d", rec.late, tt.late)
 			}
 			got := map[int]Outcome{}
 			for _, a := range rec.attempts {
@@ -375,7 +396,7 @@ func TestRecentBounded(t *testing.T) {
 	r := newRecent(4)
 	for i := range 100 {
 		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
-		r.add(key, uint32(i), 0, int64(i))
+		r.add(key, uint32(i), 0, int64(i), false)
 		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
@@ -469,5 +490,25 @@ func BenchmarkTracker(b *testing.B) {
 		ackSeg.Ack = synSeg.Seq + 1
 		tr.Add(PacketRef{Time: now}, &synSeg)
 		tr.Add(PacketRef{Time: now + 1}, &ackSeg)
+	}
+}
+
+// TestTrackerPerFlowLimitCounted checks that attempts judged before their
+// timeout because their flow had maxAttemptsPerFlow newer ones open (a
+// scanner reusing one port with new ISNs) are counted, so the report can
+// say their replies may have been missed.
+func TestTrackerPerFlowLimitCounted(t *testing.T) {
+	var pkts []pkt
+	for i := range maxAttemptsPerFlow + 3 {
+		pkts = append(pkts, pkt{from: "c", flags: syn, seq: uint32(1000 * (i + 1)), tfo: TFORequest, atMs: int64(i)})
+	}
+	// The newest attempt is answered; the three oldest were judged early.
+	pkts = append(pkts, pkt{from: "s", flags: synack, seq: 9, ack: uint32(1000*(maxAttemptsPerFlow+3)) + 1, tfo: TFOCookie, atMs: 20})
+	rec := runTracker(pkts, 0)
+	if len(rec.attempts) != maxAttemptsPerFlow+3 {
+		t.Fatalf("%d attempts, want %d", len(rec.attempts), maxAttemptsPerFlow+3)
+	}
+	if rec.earlyFlow != 3 {
+		t.Errorf("EarlyPerFlow().N = %d, want 3", rec.earlyFlow)
 	}
 }

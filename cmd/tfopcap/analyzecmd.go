@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -188,20 +189,43 @@ func runAnalyze(args []string, st streams) error {
 		reports[i] = rep
 	}
 	r := coll.Report(toolName, reports)
-	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
+	r.Warnings = append(r.Warnings, trackerWarnings(tracker, analyze.DefaultReplyTimeout, fileWhere(inputs))...)
 	return o.finish(r, st)
 }
 
-// earlyWarnings says when the tracker judged attempts unanswered before their
-// reply timeout because too many were open at once.
-func earlyWarnings(t *analyze.Tracker, timeout time.Duration) []string {
-	n := t.Early()
-	if n == 0 {
-		return nil
+// trackerWarnings says what the tracker could not judge as it should: attempts
+// judged unanswered before their reply timeout (too many open at once, or
+// too many on one flow) and replies that came after their attempt had been
+// judged. where names a packet for the reader ("x.pcap frame 12").
+func trackerWarnings(t *analyze.Tracker, timeout time.Duration, where func(analyze.PacketRef) string) []string {
+	var w []string
+	if n := t.Early(); n > 0 {
+		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
+			"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
+			n, timeout, analyze.DefaultMaxOpen))
 	}
-	return []string{fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
-		"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
-		n, timeout, analyze.DefaultMaxOpen)}
+	if f := t.EarlyPerFlow(); f.N > 0 {
+		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
+			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open; first: the SYN at %s",
+			f.N, timeout, where(f.First)))
+	}
+	if l := t.LateReplies(); l.N > 0 {
+		w = append(w, fmt.Sprintf("%d reply(ies) came after their attempt had been judged unanswered, so the "+
+			"attempt stays unanswered and the reply is not counted as a SYN-ACK without SYN; first: %s",
+			l.N, where(l.First)))
+	}
+	return w
+}
+
+// fileWhere names a packet of analyze's inputs by file name and frame.
+func fileWhere(inputs []*fileInput) func(analyze.PacketRef) string {
+	return func(ref analyze.PacketRef) string {
+		name := "input " + strconv.Itoa(ref.Input)
+		if ref.Input >= 0 && ref.Input < len(inputs) {
+			name = inputs[ref.Input].name
+		}
+		return fmt.Sprintf("%s frame %d", name, ref.Frame)
+	}
 }
 
 // inputReport describes one file for the report. A file that ends early or

@@ -341,7 +341,9 @@ loop:
 	r := coll.Report(toolName, []analyze.InputReport{in})
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
-	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
+	r.Warnings = append(r.Warnings, trackerWarnings(tracker, lo.replyTimeout, func(ref analyze.PacketRef) string {
+		return fmt.Sprintf("%s frame %d", l.Name(), ref.Frame)
+	})...)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
