@@ -211,6 +211,12 @@ type Tracker struct {
 	earlyFlow Tally
 	// lateReplies counts replies to attempts already judged unanswered.
 	lateReplies Tally
+	// ahead is a segment stamped more than MaxClockStep past the clock,
+	// waiting for the next one to confirm the jump (valid iff aheadSet);
+	// outliers counts those the next segment did not confirm.
+	ahead    PacketRef
+	aheadSet bool
+	outliers Tally
 }
 
 // Tally counts occurrences of one oddity and remembers where the first was.
@@ -275,7 +281,7 @@ func (t *Tracker) Open() int {
 // joined, or 0 when it joined none. Only SYNs, SYN-ACKs and RSTs matter;
 // others are ignored.
 func (t *Tracker) Add(ref PacketRef, seg *Segment) uint64 {
-	t.Advance(ref.Time)
+	t.advance(ref)
 	switch {
 	case seg.IsSYN():
 		return t.addSYN(ref, seg)
@@ -289,18 +295,52 @@ func (t *Tracker) Add(ref PacketRef, seg *Segment) uint64 {
 	return 0
 }
 
+// MaxClockStep is how far one segment may move the clock at once. A
+// segment stamped further ahead moves it only when the next one confirms
+// the jump (a capture that paused, a clock stepped forward): one damaged
+// timestamp years ahead would otherwise judge every open attempt
+// unanswered, and their replies would come too late. Holding the clock
+// back costs nothing but memory for a while: attempts are judged later,
+// never wrongly. A step under it can expire only attempts within a minute
+// of their 180 s timeout and answered ones kept for late copies; it is
+// long enough that SYN retries (1, 2, 4 ... 32 s apart) in a quiet
+// capture move the clock at once.
+const MaxClockStep = 60e9
+
 // Advance moves the tracker's clock to now (ns), finalising attempts that
 // timed out. Live capture calls it on a ticker so that quiet periods still
-// finalise attempts.
-func (t *Tracker) Advance(now int64) {
-	if now > t.now {
-		t.now = now
+// finalise attempts; its ticks should come from a monotonic clock. A jump
+// of more than MaxClockStep waits for confirmation, as for segments.
+func (t *Tracker) Advance(now int64) { t.advance(PacketRef{Time: now, Frame: -1}) }
+
+// advance moves the clock to ref's time under the rule of MaxClockStep.
+func (t *Tracker) advance(ref PacketRef) {
+	now := ref.Time
+	beyond := now-t.now > MaxClockStep
+	switch {
+	case t.aheadSet && beyond:
+		// Two in a row past the clock: a real jump.
+		t.now, t.aheadSet = min(now, t.ahead.Time), false
+	case t.aheadSet:
+		if t.ahead.Frame >= 0 { // a segment, not a tick
+			t.outliers.add(t.ahead)
+		}
+		t.now, t.aheadSet = max(t.now, now), false
+	case beyond && (len(t.live) > 0 || len(t.parked) > 0):
+		t.ahead, t.aheadSet = ref, true
+	default: // a small step, or nothing open that a jump could expire
+		t.now = max(t.now, now)
 	}
 	if t.now >= t.nextSweep {
 		t.sweep()
 		t.nextSweep = t.now + sweepInterval
 	}
 }
+
+// ClockOutliers counts the segments stamped more than MaxClockStep ahead
+// of the segments around them, which were not let move the clock that
+// times attempts out; First is the first of them.
+func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 
 // Flush finalises every open attempt, as at the end of the input. No late
 // copy can follow the end, so it does not remember them for that (a tenth

@@ -251,10 +251,12 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 10_000},
 		}, outcomes: []Outcome{Omitted}},
-		{name: "syn-ack long after the reply timeout is late", pkts: []pkt{
+		// One segment far ahead does not move the clock (maxClockStep):
+		// nothing confirms the jump, so the SYN-ACK still answers.
+		{name: "a lone syn-ack stamped 250 s later still answers", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 250_000},
-		}, outcomes: []Outcome{Unanswered}, late: 1},
+		}, outcomes: []Outcome{Granted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -510,5 +512,53 @@ func TestTrackerPerFlowLimitCounted(t *testing.T) {
 	}
 	if rec.earlyFlow != 3 {
 		t.Errorf("EarlyPerFlow().N = %d, want 3", rec.earlyFlow)
+	}
+}
+
+// TestTrackerClockOutlier checks that one record stamped years ahead does
+// not judge every open attempt unanswered: before, their SYN-ACKs then
+// matched finalised attempts and vanished. The outlier is counted.
+func TestTrackerClockOutlier(t *testing.T) {
+	const years = 3 * 365 * 24 * 3600 * 1000
+	pkts := []pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c2", flags: syn, seq: 500, tfo: TFORequest, atMs: 1},
+		// A plain SYN from elsewhere, its timestamp damaged.
+		{from: "c", flags: syn, seq: 7000, atMs: years},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+		{from: "s2", flags: synack, seq: 900, ack: 501, tfo: TFOCookie, atMs: 3},
+	}
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	for i, p := range pkts {
+		seg := p.segment()
+		if p.from == "s2" {
+			seg.Src, seg.Dst = testServer, testClient2
+		}
+		tr.Add(PacketRef{Frame: i + 1, Time: p.atMs * 1e6}, &seg)
+	}
+	tr.Flush()
+	got := map[int]Outcome{}
+	for _, a := range rec.attempts {
+		got[a.SYN.Frame] = a.Outcome
+	}
+	if got[1] != Granted || got[2] != Granted || rec.orphans != 0 || tr.LateReplies().N != 0 {
+		t.Errorf("outcomes by SYN frame %v, %d orphans, %d late replies; want frames 1 and 2 granted, none", got, rec.orphans, tr.LateReplies().N)
+	}
+	if o := tr.ClockOutliers(); o.N != 1 || o.First.Frame != 3 {
+		t.Errorf("ClockOutliers() = %+v, want 1 at frame 3", o)
+	}
+}
+
+// TestTrackerClockJumpConfirmed checks that a real gap (two segments in a
+// row far ahead) still moves the clock and expires what timed out.
+func TestTrackerClockJumpConfirmed(t *testing.T) {
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c2", flags: syn, seq: 500, atMs: 600_000},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 600_001},
+	}, 0)
+	if len(rec.attempts) != 2 || rec.late != 1 {
+		t.Fatalf("%d attempts, %d late replies; want 2, 1", len(rec.attempts), rec.late)
 	}
 }

@@ -190,6 +190,14 @@ func runAnalyze(args []string, st streams) error {
 	}
 	r := coll.Report(toolName, reports)
 	r.Warnings = append(r.Warnings, trackerWarnings(tracker, analyze.DefaultReplyTimeout, fileWhere(inputs))...)
+	for i := range inputs {
+		for _, w := range stages[i].stats.clock.warnings() {
+			fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", inputs[i].name, w)
+		}
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
+	}
 	return o.finish(r, st)
 }
 
@@ -208,6 +216,11 @@ func trackerWarnings(t *analyze.Tracker, timeout time.Duration, where func(analy
 		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
 			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open; first: the SYN at %s",
 			f.N, timeout, where(f.First)))
+	}
+	if o := t.ClockOutliers(); o.N > 0 {
+		w = append(w, fmt.Sprintf("%d packet(s) stamped more than %v ahead of the packets after them did not move "+
+			"the clock that times attempts out (a damaged timestamp?); first: %s",
+			o.N, time.Duration(analyze.MaxClockStep), where(o.First)))
 	}
 	if l := t.LateReplies(); l.N > 0 {
 		w = append(w, fmt.Sprintf("%d reply(ies) came after their attempt had been judged unanswered, so the "+

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
@@ -50,6 +51,72 @@ type sourceStats struct {
 	frames      int
 	status      [6]int // by analyze.DecodeStatus
 	unsupported map[uint16]int
+	clock       clockWatch
+}
+
+// Timestamps that clockWatch reports: a step back of more than
+// clockBackSlack (several interfaces written at once reorder by up to
+// 250 ms), and in files a step forward of more than clockJumpAhead (in a
+// live capture only handshakes pass the kernel filter, and quiet minutes
+// are normal).
+const (
+	clockBackSlack = int64(time.Second)
+	clockJumpAhead = int64(3 * time.Minute)
+)
+
+// clockWatch notices timestamps that go back, or jump ahead, in one
+// source's order: out-of-order records, a clock stepped, a damaged
+// timestamp. It costs two comparisons a frame.
+type clockWatch struct {
+	last  int64
+	seen  bool
+	ahead bool // report forward jumps (files)
+	back  clockSteps
+	jumps clockSteps
+}
+
+// clockSteps counts steps of one direction, with the first and the largest.
+type clockSteps struct {
+	n          int
+	firstFrame int
+	first      int64
+	largest    int64
+}
+
+func (c *clockSteps) add(frame int, d int64) {
+	if c.n == 0 {
+		c.firstFrame, c.first = frame, d
+	}
+	c.n++
+	c.largest = max(c.largest, d)
+}
+
+func (c *clockWatch) observe(t int64, frame int) {
+	if c.seen {
+		switch d := t - c.last; {
+		case d < -clockBackSlack:
+			c.back.add(frame, -d)
+		case c.ahead && d > clockJumpAhead:
+			c.jumps.add(frame, d)
+		}
+	}
+	c.last, c.seen = t, true
+}
+
+// warnings describes the steps in one line each.
+func (c *clockWatch) warnings() []string {
+	var w []string
+	if b := c.back; b.n > 0 {
+		w = append(w, fmt.Sprintf("%d record(s) stamped more than %v before the record preceding them "+
+			"(first: frame %d, %v back; largest %v): records out of order, a clock stepped back or a damaged timestamp",
+			b.n, time.Duration(clockBackSlack), b.firstFrame, time.Duration(b.first), time.Duration(b.largest)))
+	}
+	if j := c.jumps; j.n > 0 {
+		w = append(w, fmt.Sprintf("%d jump(s) of more than %v between records (first: frame %d, %v ahead; largest %v): "+
+			"a pause, a clock stepped forward or a damaged timestamp",
+			j.n, time.Duration(clockJumpAhead), j.firstFrame, time.Duration(j.first), time.Duration(j.largest)))
+	}
+	return w
 }
 
 // warnings describes skipped frames in one line each.
@@ -70,7 +137,7 @@ func (s *sourceStats) warnings() []string {
 	if n := s.status[analyze.Malformed]; n > 0 {
 		w = append(w, fmt.Sprintf("%d packet(s) with malformed IP or TCP headers skipped", n))
 	}
-	return w
+	return append(w, s.clock.warnings()...)
 }
 
 // filterError is a -f expression that cannot apply to a frame: fatal, unlike
@@ -187,6 +254,7 @@ func (s *stage) run() {
 		s.free = make(chan []event, cap(s.out)+3)
 	}
 	b := s.newBatch(size)
+	s.stats.clock.ahead = !s.eager
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -197,6 +265,7 @@ func (s *stage) run() {
 			return
 		}
 		s.stats.frames++
+		s.stats.clock.observe(f.Time, f.Number)
 		if s.bpf != nil {
 			ok, err := s.bpf.Match(&f)
 			if err != nil {
