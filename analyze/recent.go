@@ -40,8 +40,8 @@ type recentEntry struct {
 	// it fits in the key's padding.
 	answered bool
 	isn      uint32
-	dataLen uint32
-	at      int64 // the attempt's last activity
+	dataLen  uint32
+	at       int64 // the attempt's last activity
 }
 
 func newRecent(capacity int) recent {

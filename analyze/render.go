@@ -59,6 +59,23 @@ func outcomeParts(c *OutcomeCounts) []string {
 	return parts
 }
 
+// unlistedLine describes the servers the report counts without listing
+// them, or is empty.
+func unlistedLine(r *Report) string {
+	u := r.UnlistedServers
+	if u == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%d server(s) without any TFO attempt, not listed (--all-servers lists them): %d attempts", u.Servers, u.Attempts)
+	if u.Attempts > 0 {
+		s += " (" + outcomeSummary(&u.Outcomes) + ")"
+	}
+	if u.SYNACKWithoutSYN > 0 {
+		s += fmt.Sprintf(", %d SYN-ACK(s) without SYN", u.SYNACKWithoutSYN)
+	}
+	return s
+}
+
 // outcomeSummary lists the non-zero counts: "omitted 4, rejected 2".
 func outcomeSummary(c *OutcomeCounts) string { return strings.Join(outcomeParts(c), ", ") }
 
@@ -131,7 +148,11 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	}
 	fmt.Fprintln(w)
 	if len(r.Servers) == 0 {
-		fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		if u := unlistedLine(r); u != "" {
+			fmt.Fprintln(w, wrap(u, textWidth, "", ""))
+		} else {
+			fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		}
 		return
 	}
 
@@ -161,6 +182,10 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 			parts = []string{"-"}
 		}
 		fmt.Fprintln(w, wrapList(parts, textWidth, p, strings.Repeat(" ", len(p))))
+	}
+
+	if u := unlistedLine(r); u != "" {
+		fmt.Fprintln(w, wrap(u, textWidth, "", ""))
 	}
 
 	// A hint shared by several servers is printed once, with its servers,

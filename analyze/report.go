@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -25,6 +26,9 @@ type Report struct {
 	// AttemptsOmitted counts attempts left out of Attempts by the cap;
 	// Totals and Servers still count them.
 	AttemptsOmitted int `json:"attempts_omitted,omitempty"`
+	// UnlistedServers sums the servers without TFO attempts, which
+	// Servers lists only when asked (--all-servers); nil when none.
+	UnlistedServers *UnlistedServers `json:"unlisted_servers,omitempty"`
 	// Live holds libpcap's counters for a live capture.
 	Live *LiveStats `json:"live,omitempty"`
 	// Findings about the capture as a whole (clients, no TFO at all).
@@ -67,6 +71,9 @@ type ServerReport struct {
 	Truncated int `json:"truncated"`
 	// TFOKinds counts attempts by the TFO option kind their SYN used.
 	TFOKinds map[string]int `json:"tfo_kinds,omitempty"`
+	// Aggregated, in the row named OtherServers, counts the servers
+	// beyond --max-servers whose counts the row sums.
+	Aggregated int `json:"aggregated,omitempty"`
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -141,7 +148,7 @@ const DefaultMaxAttempts = 10000
 // Collector aggregates finalised attempts into per-server results. It is the
 // Tracker's Sink. Its zero value is not usable: use NewCollector.
 type Collector struct {
-	servers map[netip.AddrPort]*serverStats
+	servers serverTable
 	// kept holds copies of the attempts listed in detail, in chunks so
 	// that growing never copies; Report formats them. (Formatting them as
 	// they come took half again the memory, strings and all, while the
@@ -153,6 +160,13 @@ type Collector struct {
 	maxAttempts int
 	// OnAttempt, when set, sees every finalised attempt (streaming output).
 	OnAttempt func(*Attempt)
+}
+
+// LimitServers lists at most max servers (0: DefaultMaxServers), the rest
+// aggregated into one row; all lists servers without TFO attempts too.
+// Call it before the first attempt.
+func (c *Collector) LimitServers(max int, all bool) {
+	c.servers.maxServers, c.servers.all = max, all
 }
 
 type serverStats struct {
@@ -172,16 +186,7 @@ func NewCollector(maxAttempts int) *Collector {
 	if maxAttempts == 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	return &Collector{servers: make(map[netip.AddrPort]*serverStats), maxAttempts: maxAttempts}
-}
-
-func (c *Collector) server(ap netip.AddrPort) *serverStats {
-	s := c.servers[ap]
-	if s == nil {
-		s = new(serverStats)
-		c.servers[ap] = s
-	}
-	return s
+	return &Collector{maxAttempts: maxAttempts}
 }
 
 // Attempt implements Sink.
@@ -189,28 +194,9 @@ func (c *Collector) Attempt(a *Attempt) {
 	if c.OnAttempt != nil {
 		c.OnAttempt(a)
 	}
-	s := c.server(a.Server)
+	c.servers.attempt(a)
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
-		s.truncated++
 		return
-	}
-	s.outcomes[a.Outcome]++
-	if a.SYN.MPTCP.Present {
-		s.mptcp.SYN++
-	}
-	if a.Reply.MPTCP.Present {
-		s.mptcp.SYNACK++
-		if a.Outcome.omits() {
-			s.mptcpOmitting++
-		}
-	}
-	switch a.SYN.TFO.Kind {
-	case optFastOpen:
-		s.tfoKinds[0]++
-	case optExperimental:
-		s.tfoKinds[1]++
-	case optExperimental2:
-		s.tfoKinds[2]++
 	}
 	if c.maxAttempts < 0 {
 		return
@@ -253,7 +239,7 @@ func (c *Collector) attemptReports() []AttemptReport {
 
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
-	c.server(server).orphans++
+	c.servers.orphan(server)
 }
 
 // NewAttemptReport renders one attempt.
@@ -297,6 +283,41 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 	return r
 }
 
+// addServer adds one row to the report and its counts to the totals;
+// hints only for a server of its own, not for a sum of servers.
+func (r *Report) addServer(name string, s *serverStats, withHints bool) {
+	sr := ServerReport{
+		Server:           name,
+		Verdict:          s.outcomes.Verdict(),
+		Attempts:         s.outcomes.Total(),
+		Outcomes:         s.outcomes,
+		MPTCP:            s.mptcp,
+		SYNACKWithoutSYN: s.orphans,
+		Truncated:        s.truncated,
+		Hints:            []string{},
+		HintIDs:          []FindingID{},
+	}
+	for i, kind := range [...]string{"34", "253", "254"} {
+		if n := s.tfoKinds[i]; n > 0 {
+			if sr.TFOKinds == nil {
+				sr.TFOKinds = map[string]int{}
+			}
+			sr.TFOKinds[kind] = n
+		}
+	}
+	if withHints {
+		for _, f := range hints(s, sr.Verdict) {
+			sr.Hints = append(sr.Hints, f.Text)
+			sr.HintIDs = append(sr.HintIDs, f.ID)
+		}
+	}
+	r.Servers = append(r.Servers, sr)
+	r.Totals.Attempts += sr.Attempts
+	for i, n := range s.outcomes {
+		r.Totals.Outcomes[i] += n
+	}
+}
+
 // Report builds the report. inputs describe the inputs in order; packets
 // is the total number of frames read.
 func (c *Collector) Report(tool string, inputs []InputReport) *Report {
@@ -318,40 +339,33 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 	for _, in := range inputs {
 		r.Totals.Packets += in.Packets
 	}
-	addrs := make([]netip.AddrPort, 0, len(c.servers))
-	for ap := range c.servers {
-		addrs = append(addrs, ap)
+	t := &c.servers
+	order := make([]int, len(t.listed)) // sorted apart: the index points into listed
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortFunc(addrs, netip.AddrPort.Compare)
-	for _, ap := range addrs {
-		s := c.servers[ap]
-		sr := ServerReport{
-			Server:           FormatAddr(ap),
-			Verdict:          s.outcomes.Verdict(),
-			Attempts:         s.outcomes.Total(),
-			Outcomes:         s.outcomes,
-			MPTCP:            s.mptcp,
-			SYNACKWithoutSYN: s.orphans,
-			Truncated:        s.truncated,
-		}
-		for i, kind := range [...]string{"34", "253", "254"} {
-			if n := s.tfoKinds[i]; n > 0 {
-				if sr.TFOKinds == nil {
-					sr.TFOKinds = map[string]int{}
-				}
-				sr.TFOKinds[kind] = n
-			}
-		}
-		sr.Hints, sr.HintIDs = []string{}, []FindingID{}
-		for _, f := range hints(s, sr.Verdict) {
-			sr.Hints = append(sr.Hints, f.Text)
-			sr.HintIDs = append(sr.HintIDs, f.ID)
-		}
-		r.Servers = append(r.Servers, sr)
-		r.Totals.Attempts += sr.Attempts
-		for i, n := range s.outcomes {
+	slices.SortFunc(order, func(a, b int) int { return t.listed[a].addr.Compare(t.listed[b].addr) })
+	for _, i := range order {
+		r.addServer(FormatAddr(t.listed[i].addr), &t.listed[i].stats, true)
+	}
+	if t.otherServers > 0 || t.other != (serverStats{}) {
+		r.addServer(OtherServers, &t.other, false)
+		r.Servers[len(r.Servers)-1].Aggregated = t.otherServers
+	}
+	if u := t.unlisted(); u != nil {
+		r.UnlistedServers = u
+		r.Totals.Attempts += u.Attempts
+		for i, n := range u.Outcomes {
 			r.Totals.Outcomes[i] += n
 		}
+	}
+	if t.untracked > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("more than %d servers: the numbers of servers aggregated "+
+			"(\"other\", unlisted_servers) are lower bounds; attempts and outcomes stay complete", maxTrackedServers))
+	}
+	if n := t.otherServers; n > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d server(s) beyond the first %d are summed in the row %q "+
+			"(raise --max-servers to list them); its verdict is that of the sum", n, t.maxServersOr(), OtherServers))
 	}
 	slices.SortStableFunc(r.Attempts, func(a, b AttemptReport) int {
 		return cmp.Or(cmp.Compare(a.synTime, b.synTime), cmp.Compare(a.Input, b.Input), cmp.Compare(a.SYN.Frame, b.SYN.Frame))

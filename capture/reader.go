@@ -85,8 +85,40 @@ type FileReader struct {
 
 	number     int // last frame number handed out (or taken by a numbered non-packet record)
 	info       Info
-	capOverLen int            // records whose captured length exceeds the original length
-	unknown    map[uint32]int // pcapng blocks of unknown type skipped, by type
+	capOverLen int // records whose captured length exceeds the original length
+	// unknown counts the pcapng blocks of unknown type skipped, by type,
+	// for the first maxUnknownTypes types; unknownOther counts the
+	// blocks of further types, so that a file of a million block types
+	// makes a few warning lines, not a million.
+	unknown      map[uint32]unknownBlocks
+	unknownOther unknownBlocks
+}
+
+// maxUnknownTypes bounds the unknown pcapng block types told apart.
+const maxUnknownTypes = 8
+
+// unknownBlocks counts skipped blocks and where the first was: after frame
+// `after` (0: before any frame).
+type unknownBlocks struct{ n, after int }
+
+func (r *FileReader) unknownBlock(typ uint32) {
+	if r.unknown == nil {
+		r.unknown = make(map[uint32]unknownBlocks)
+	}
+	u, ok := r.unknown[typ]
+	switch {
+	case ok || len(r.unknown) < maxUnknownTypes:
+		if !ok {
+			u.after = r.number
+		}
+		u.n++
+		r.unknown[typ] = u
+	default:
+		if r.unknownOther.n == 0 {
+			r.unknownOther.after = r.number
+		}
+		r.unknownOther.n++
+	}
 }
 
 // Open opens a capture file; "-" is standard input (named "stdin" in
@@ -324,7 +356,11 @@ func (r *FileReader) Info() Info {
 	}
 	slices.Sort(types)
 	for _, t := range types {
-		in.Warnings = append(in.Warnings, fmt.Sprintf("skipped %d pcapng blocks of unknown type 0x%08x", r.unknown[t], t))
+		u := r.unknown[t]
+		in.Warnings = append(in.Warnings, fmt.Sprintf("skipped %d pcapng blocks of unknown type 0x%08x (first after frame %d)", u.n, t, u.after))
+	}
+	if u := r.unknownOther; u.n > 0 {
+		in.Warnings = append(in.Warnings, fmt.Sprintf("skipped %d more pcapng blocks of other unknown types (first after frame %d)", u.n, u.after))
 	}
 	return in
 }

@@ -34,6 +34,8 @@ type reportOptions struct {
 	maxAttempts int
 	evidence    string
 	evOutcomes  outcomesFlag
+	maxServers  int
+	allServers  bool
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -44,9 +46,21 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report (counts stay complete)")
+	fs.IntVar(&o.maxServers, "max-servers", analyze.DefaultMaxServers, "list at most `N` servers; the rest are summed in one row named \"other\"")
+	fs.BoolVar(&o.allServers, "all-servers", false, "list servers without any TFO attempt too (otherwise counted, not listed)")
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
+}
+
+// newCollector returns the collector of attempts the flags ask for.
+func (o *reportOptions) newCollector() (*analyze.Collector, error) {
+	if o.maxServers < 1 {
+		return nil, usagef("--max-servers must be at least 1")
+	}
+	c := analyze.NewCollector(o.maxAttempts)
+	c.LimitServers(o.maxServers, o.allServers)
+	return c, nil
 }
 
 // newEvidence returns the evidence collector --evidence asks for, or nil.
@@ -148,7 +162,10 @@ func runAnalyze(args []string, st streams) error {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
 	}
-	coll := analyze.NewCollector(o.maxAttempts)
+	coll, err := o.newCollector()
+	if err != nil {
+		return err
+	}
 	ev := o.newEvidence()
 	if ev != nil {
 		coll.OnAttempt = ev.finalised

@@ -237,7 +237,10 @@ func runLive(args []string, st streams) error {
 		}
 	}
 
-	coll := analyze.NewCollector(o.maxAttempts)
+	coll, err := o.newCollector()
+	if err != nil {
+		return err
+	}
 	var ev *evidence
 	if o.evidence != "" {
 		if ev, err = newStreamEvidence(o.evidence, o.evOutcomes.set, l.LinkType(), l.Snaplen()); err != nil {
