@@ -76,6 +76,12 @@ type Segment struct {
 	// Options is valid iff Flags has SYN: other segments' options are not
 	// walked, to keep the common path short.
 	Options Options
+	// Fragmented is set when the segment is the first fragment of an IP
+	// datagram (IPv4 more-fragments flag, or an IPv6 fragment header at
+	// offset 0 with M set): its header is whole, but DataLen counts only
+	// the data in this fragment, a lower bound (at least one more byte
+	// follows). Later fragments hold no TCP header and decode as Fragment.
+	Fragmented bool
 }
 
 // IsSYN reports whether s is a client SYN (SYN without ACK).
@@ -93,7 +99,7 @@ type DecodeStatus uint8
 const (
 	DecodedTCP      DecodeStatus = iota // a TCP segment; the Segment is valid
 	NotTCP                              // IP without TCP, or not IP at all (ARP, LLC)
-	Fragment                            // a non-first IP fragment: no TCP header
+	Fragment                            // a non-first IP fragment, or a first one too short for the TCP header
 	UnsupportedLink                     // a link type Decode does not know
 	CutShort                            // the capture ends before the TCP header does (snaplen)
 	Malformed                           // a header contradicts itself (IHL < 5, data offset < 5)
@@ -366,9 +372,11 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	if b[9] != protoTCP && !tunnel(b[9]) {
 		return NotTCP
 	}
-	if binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
+	frag := binary.BigEndian.Uint16(b[6:8])
+	if frag&0x1fff != 0 {
 		return Fragment
 	}
+	more := frag&0x2000 != 0
 	if len(b) < ihl {
 		return CutShort
 	}
@@ -383,7 +391,25 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
-	return decodeTCP(b[ihl:], ipLen-ihl, seg)
+	if more && ipLen-ihl < 20 {
+		return Fragment // the TCP header is split across fragments
+	}
+	return firstFragment(decodeTCP(b[ihl:], ipLen-ihl, seg), more, seg)
+}
+
+// firstFragment qualifies what decodeTCP found in a datagram's first
+// fragment (more is set): a TCP header that runs past the fragment is
+// split across fragments, not malformed.
+func firstFragment(st DecodeStatus, more bool, seg *Segment) DecodeStatus {
+	switch {
+	case !more:
+		return st
+	case st == Malformed:
+		return Fragment
+	case st == DecodedTCP:
+		seg.Fragmented = true
+	}
+	return st
 }
 
 // IPv6 extension headers (RFC 8200 section 4) that may stand before TCP.
@@ -417,6 +443,7 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	next := b[6]
 	src, dst := [16]byte(b[8:24]), [16]byte(b[24:40])
 	rest := b[40:]
+	more := false
 	for i := 0; next != protoTCP; i++ {
 		if i == maxIPv6ExtHeaders {
 			return Malformed
@@ -435,6 +462,7 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 			if binary.BigEndian.Uint16(rest[2:4])&0xfff8 != 0 {
 				return Fragment
 			}
+			more = more || rest[3]&1 != 0
 			hdrLen = 8
 		case ip6AH:
 			if len(rest) < 2 {
@@ -456,7 +484,10 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom16(src), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16(dst), 0)
-	return decodeTCP(rest, payLen, seg)
+	if more && payLen < 20 {
+		return Fragment
+	}
+	return firstFragment(decodeTCP(rest, payLen, seg), more, seg)
 }
 
 // decodeTCP reads the TCP header at the start of b; segLen is the segment's
@@ -478,6 +509,7 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 	seg.Flags = b[13]
 	seg.DataLen = max(segLen-doff, 0)
 	seg.Options = Options{}
+	seg.Fragmented = false
 	if seg.Flags&FlagSYN != 0 {
 		captured := min(len(b), doff)
 		if captured < 20 {

@@ -333,3 +333,59 @@ func TestLinkInterface(t *testing.T) {
 		t.Error("Ethernet names no interface: want false")
 	}
 }
+
+// TestFragmentedTFOSYN cuts a TFO SYN carrying 2000 bytes of data into
+// two IPv4 fragments, as a path MTU of 1500 would. The first fragment's
+// TCP header is whole: it decodes, marked fragmented (its data length a
+// lower bound); the second is a fragment. The SYN-ACK acknowledging all
+// 2000 bytes answers it: accepted. Before, the first fragment read as a
+// short SYN, the SYN-ACK matched nothing (a SYN-ACK without SYN) and the
+// attempt was unanswered.
+func TestFragmentedTFOSYN(t *testing.T) {
+	cookie := []byte{34, 10, 1, 2, 3, 4, 5, 6, 7, 8}
+	syn := ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(40000, 443, 1000, 0, FlagSYN, cookie, make([]byte, 2000)))
+	const cut = 20 + 1480 // IP header + a multiple of 8
+	first := bytes.Clone(syn[:cut])
+	binary.BigEndian.PutUint16(first[2:], cut)
+	first[6] = 0x20 // more fragments
+	second := append(bytes.Clone(syn[:20]), syn[cut:]...)
+	binary.BigEndian.PutUint16(second[2:], uint16(len(second)))
+	binary.BigEndian.PutUint16(second[6:], 1480/8)
+
+	var seg Segment
+	if st := Decode(LinkRaw, first, len(first), &seg); st != DecodedTCP || !seg.Fragmented || seg.Options.TFO.State != TFOCookie {
+		t.Fatalf("first fragment: %v, fragmented %v, TFO %v", st, seg.Fragmented, seg.Options.TFO.State)
+	}
+	wantData := cut - 20 - 32 // the TCP header with its options padded to 32 bytes
+	if seg.DataLen != wantData {
+		t.Errorf("first fragment: data length %d, want %d", seg.DataLen, wantData)
+	}
+	var later Segment
+	if st := Decode(LinkRaw, second, len(second), &later); st != Fragment {
+		t.Errorf("second fragment: %v, want fragment", st)
+	}
+	// IPv6: a fragment header at offset 0 with M set.
+	frag0 := []byte{ip6Fragment, 0, 0, 1, 0, 0, 0, 1}
+	v6 := ipv6("2001:db8::1", "2001:db8::2", [][]byte{frag0}, tcpSeg(40000, 443, 1000, 0, FlagSYN, cookie, make([]byte, 100)))
+	var seg6 Segment
+	if st := Decode(LinkRaw, v6, len(v6), &seg6); st != DecodedTCP || !seg6.Fragmented {
+		t.Errorf("IPv6 first fragment: %v, fragmented %v; want tcp, true", st, seg6.Fragmented)
+	}
+
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	tr.Add(PacketRef{Frame: 1}, &seg)
+	synack := ipv4("192.0.2.2", "192.0.2.1", nil, tcpSeg(443, 40000, 9000, 1000+1+2000, FlagSYN|FlagACK, nil, nil))
+	var reply Segment
+	if st := Decode(LinkRaw, synack, len(synack), &reply); st != DecodedTCP {
+		t.Fatalf("SYN-ACK: %v", st)
+	}
+	tr.Add(PacketRef{Frame: 3, Time: 1e6}, &reply)
+	tr.Flush()
+	if len(rec.attempts) != 1 || rec.orphans != 0 {
+		t.Fatalf("%d attempts, %d SYN-ACKs without SYN; want 1, 0", len(rec.attempts), rec.orphans)
+	}
+	if a := rec.attempts[0]; a.Outcome != Accepted || a.Reply.AckedData != 2000 || !a.SYN.Fragmented {
+		t.Errorf("outcome %v, acked %d, fragmented %v; want accepted, 2000, true", a.Outcome, a.Reply.AckedData, a.SYN.Fragmented)
+	}
+}

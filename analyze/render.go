@@ -238,7 +238,10 @@ func AttemptLine(a *AttemptReport) string { return attemptLine(a) }
 func attemptLine(a *AttemptReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d:%d %s > %s  SYN %s", a.Input, a.SYN.Frame, a.Client, a.Server, tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie))
-	if a.SYN.DataLen > 0 {
+	switch {
+	case a.SYN.Fragmented:
+		fmt.Fprintf(&b, " data >=%d (IP-fragmented)", a.SYN.DataLen)
+	case a.SYN.DataLen > 0:
 		fmt.Fprintf(&b, " data %d", a.SYN.DataLen)
 	}
 	if a.SYN.MPTCP != "" {

@@ -108,7 +108,7 @@ func appendAttempts(b []byte, attempts []AttemptReport, from, to int) []byte {
 // field added to the report model cannot silently go missing from JSON.
 var attemptJSONFields = map[string][]string{
 	"AttemptReport": {"input", "client", "server", "isn", "syn", "reply", "outcome"},
-	"SYNReport":     {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates", "plain_retry_frame,omitempty", "truncated,omitempty"},
+	"SYNReport":     {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates", "plain_retry_frame,omitempty", "truncated,omitempty", "fragmented,omitempty"},
 	"ReplyReport":   {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty"},
 }
 
@@ -137,6 +137,9 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 	}
 	if s.Truncated {
 		b = append(b, ","+in2+`"truncated": true`...)
+	}
+	if s.Fragmented {
+		b = append(b, ","+in2+`"fragmented": true`...)
 	}
 	b = append(b, in1+"},"+in1+`"reply": `...)
 	if r := a.Reply; r == nil {

@@ -109,6 +109,9 @@ type SYNReport struct {
 	// PlainRetryFrame is the first retransmission without TFO (same input).
 	PlainRetryFrame int  `json:"plain_retry_frame,omitempty"`
 	Truncated       bool `json:"truncated,omitempty"`
+	// Fragmented: the SYN was the first fragment of an IP datagram, and
+	// DataLen counts only the data in it (a lower bound).
+	Fragmented bool `json:"fragmented,omitempty"`
 }
 
 // ReplyReport is the server's answer to an attempt.
@@ -260,6 +263,7 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			Retransmits: a.SYN.Retransmits,
 			Duplicates:  a.SYN.Duplicates,
 			Truncated:   a.SYN.Truncated,
+			Fragmented:  a.SYN.Fragmented,
 		},
 		Outcome: a.Outcome,
 		synTime: a.SYN.Time,

@@ -38,8 +38,27 @@ type SYNInfo struct {
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
-	last      int64 // time of the latest copy
+	// Fragmented is set when the first copy was the first fragment of an
+	// IP datagram: DataLen is then what that fragment held, a lower
+	// bound, and the SYN certainly carried data.
+	Fragmented bool
+	last       int64 // time of the latest copy
 }
+
+// maxFragmentedData bounds the SYN data a fragmented SYN may have had: an
+// IP datagram's limit.
+const maxFragmentedData = 65535
+
+// maxData is the most SYN data a reply may acknowledge.
+func (s *SYNInfo) maxData() int {
+	if s.Fragmented {
+		return maxFragmentedData
+	}
+	return s.DataLen
+}
+
+// hasData reports whether the SYN carried data.
+func (s *SYNInfo) hasData() bool { return s.DataLen > 0 || s.Fragmented }
 
 // ReplyKind says how the server answered.
 type ReplyKind uint8
@@ -128,7 +147,7 @@ func (a *Attempt) judge() Outcome {
 		return Accepted
 	case cookie:
 		return Renewed
-	case syn.DataLen > 0:
+	case syn.hasData():
 		return Rejected
 	}
 	return Unconfirmed
@@ -449,12 +468,13 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.SYN = SYNInfo{
-		PacketRef: ref,
-		TFO:       seg.Options.TFO,
-		MPTCP:     seg.Options.MPTCP,
-		DataLen:   seg.DataLen,
-		Truncated: seg.Options.Stop == WalkTruncated,
-		last:      ref.Time,
+		PacketRef:  ref,
+		TFO:        seg.Options.TFO,
+		MPTCP:      seg.Options.MPTCP,
+		DataLen:    seg.DataLen,
+		Truncated:  seg.Options.Stop == WalkTruncated,
+		Fragmented: seg.Fragmented,
+		last:       ref.Time,
 	}
 	a.prev = head
 	t.open[key] = a
@@ -549,7 +569,7 @@ func (s *SYNInfo) addCopy(ref PacketRef, seg *Segment) {
 		// interfaces written at once): the earlier copy is the original.
 		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
 		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
-		s.Truncated = seg.Options.Stop == WalkTruncated
+		s.Truncated, s.Fragmented = seg.Options.Stop == WalkTruncated, seg.Fragmented
 		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
 			s.PlainRetry = PacketRef{}
 		}
@@ -583,7 +603,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
 	for a := t.open[key]; a != nil; a = a.prev {
 		n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
-		if n > uint32(a.SYN.DataLen) {
+		if n > uint32(a.SYN.maxData()) {
 			continue
 		}
 		switch {
@@ -659,7 +679,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	n := p.ack - (a.ISN + 1)
-	if n > uint32(a.SYN.DataLen) {
+	if n > uint32(a.SYN.maxData()) {
 		return
 	}
 	delete(t.parked, key)
@@ -698,7 +718,7 @@ func (t *Tracker) finalise(a *Attempt) {
 		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last, a.Answered())
+		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.maxData(), last, a.Answered())
 	}
 	t.untrack(a)
 	a.Outcome = a.judge()

@@ -52,6 +52,9 @@ type sourceStats struct {
 	status      [6]int // by analyze.DecodeStatus
 	unsupported map[uint16]int
 	clock       clockWatch
+	// firstFragments counts first IP fragments whose TCP header was
+	// whole and decoded (status Fragment counts the others).
+	firstFragments int
 }
 
 // Timestamps that clockWatch reports: a step back of more than
@@ -136,6 +139,11 @@ func (s *sourceStats) warnings() []string {
 	}
 	if n := s.status[analyze.Malformed]; n > 0 {
 		w = append(w, fmt.Sprintf("%d packet(s) with malformed IP or TCP headers skipped", n))
+	}
+	if first, rest := s.firstFragments, s.status[analyze.Fragment]; first+rest > 0 {
+		w = append(w, fmt.Sprintf("IP fragments: %d first fragment(s) decoded from their whole TCP header "+
+			"(a fragmented SYN's data_len counts only its first fragment: a lower bound), "+
+			"%d later fragment(s) or first ones too short for the TCP header skipped", first, rest))
 	}
 	return append(w, s.clock.warnings()...)
 }
@@ -285,6 +293,9 @@ func (s *stage) run() {
 		}
 		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
 		s.stats.status[st]++
+		if st == analyze.DecodedTCP && seg.Fragmented {
+			s.stats.firstFragments++
+		}
 		if st == analyze.UnsupportedLink {
 			if s.stats.unsupported == nil {
 				s.stats.unsupported = map[uint16]int{}
