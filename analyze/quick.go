@@ -19,5 +19,12 @@ func QuickFlags(lt uint16, data []byte) (flags uint8, ok bool) {
 		data[46] < 5<<4 { // data offset >= 5 words
 		return 0, false
 	}
+	// A data offset past the segment the IP length describes is
+	// malformed (a zero length, TSO, needs the wire length), and a SYN's
+	// options must be all there: Decode decides those.
+	ipLen, doff := int(data[16])<<8|int(data[17]), int(data[46]>>4)*4
+	if ipLen < 20+doff || data[47]&FlagSYN != 0 && 34+doff > len(data) {
+		return 0, false
+	}
 	return data[47], true
 }
