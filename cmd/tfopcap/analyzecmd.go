@@ -231,7 +231,8 @@ func trackerWarnings(t *analyze.Tracker, timeout time.Duration, where func(analy
 	}
 	if f := t.EarlyPerFlow(); f.N > 0 {
 		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
-			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open; first: the SYN at %s",
+			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open, and a reply to one of them "+
+			"after that counts as a SYN-ACK without SYN; first: the SYN at %s",
 			f.N, timeout, where(f.First)))
 	}
 	if o := t.ClockOutliers(); o.N > 0 {
