@@ -47,11 +47,9 @@ const inOther = -1
 // such attempts can have.
 type plainStats struct {
 	plain, refused, unanswered uint32
-	truncated, orphans         uint32
+	orphans                    uint32
 	mptcpSYN, mptcpSYNACK      uint32
 }
-
-func (p *plainStats) attempts() int { return int(p.plain + p.refused + p.unanswered) }
 
 // addTo merges p into s, when the server turns out to use TFO.
 func (p *plainStats) addTo(s *serverStats) {
