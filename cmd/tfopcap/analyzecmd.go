@@ -119,6 +119,11 @@ func (o *reportOptions) finish(r *analyze.Report, st streams) error {
 			matched = append(matched, s.Server+" "+s.Verdict.String())
 		}
 	}
+	// Unlisted servers (no TFO attempt) are inconclusive: a gate on that
+	// verdict must still see them.
+	if u := r.UnlistedServers; u != nil && u.Servers > 0 && slices.Contains(o.failOn.set, analyze.Inconclusive) {
+		matched = append(matched, fmt.Sprintf("%d unlisted server(s) inconclusive", u.Servers))
+	}
 	if len(matched) > 0 {
 		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", o.failOn.String(), matched)
 		return errMatched
