@@ -521,3 +521,37 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 	}
 	return DecodedTCP
 }
+
+// IPFragment describes an IPv4 fragment: which datagram it belongs to and
+// where in it it lies.
+type IPFragment struct {
+	// Datagram identifies the datagram: addresses, protocol and IP ID.
+	Datagram [10]byte
+	// Offset is where the fragment's payload starts in the datagram's;
+	// Len is how long that payload is; More is the more-fragments flag.
+	Offset, Len int
+	More        bool
+}
+
+// FragmentOf reads the IPv4 fragment fields of a frame of link type lt;
+// ok is false when the frame is not an IPv4 fragment (or not IPv4 at the
+// outermost level). It does not allocate.
+func FragmentOf(lt uint16, data []byte) (f IPFragment, ok bool) {
+	ip, et, st := linkPayload(lt, data)
+	if st != DecodedTCP || et != etherIPv4 || len(ip) < 20 || ip[0]>>4 != 4 {
+		return f, false
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	word := binary.BigEndian.Uint16(ip[6:8])
+	ipLen := int(binary.BigEndian.Uint16(ip[2:4]))
+	if ihl < 20 || ipLen < ihl || word&0x3fff == 0 {
+		return f, false
+	}
+	copy(f.Datagram[0:8], ip[12:20])
+	f.Datagram[8], f.Datagram[9] = ip[4], ip[5]
+	if ip[9] != protoTCP {
+		return f, false
+	}
+	f.Offset, f.Len, f.More = int(word&0x1fff)*8, ipLen-ihl, word&0x2000 != 0
+	return f, true
+}

@@ -33,9 +33,11 @@ func rawIPv4(src, dst [4]byte, sport, dport uint16, seq, ack uint32, flags byte,
 
 // TestFragmentedSYNReport analyses a TFO SYN with 2000 bytes of data in
 // two IPv4 fragments and the SYN-ACK that acknowledges all of it: the
-// attempt is accepted, marked fragmented, and the input's warnings count
-// the fragments. Before, fragments went unmentioned, the SYN read as a
-// short SYN, its SYN-ACK as one without SYN.
+// attempt is accepted; with both fragments its data length is whole, and
+// without the second it is marked fragmented with what the first held (a
+// lower bound). The input's warnings count the fragments. Before,
+// fragments went unmentioned, the SYN read as a short SYN and its SYN-ACK
+// as one without SYN.
 func TestFragmentedSYNReport(t *testing.T) {
 	client, server := [4]byte{192, 0, 2, 1}, [4]byte{192, 0, 2, 2}
 	cookie := []byte{34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1}
@@ -49,31 +51,50 @@ func TestFragmentedSYNReport(t *testing.T) {
 	binary.BigEndian.PutUint16(second[6:], 1480/8)
 	synack := rawIPv4(server, client, 443, 40000, 9000, 1000+1+2000, 0x12, nil, 0)
 
-	var frames []capture.OwnedFrame
-	for i, b := range [][]byte{first, second, synack} {
-		frames = append(frames, capture.OwnedFrame{Frame: capture.Frame{
-			Data: b, OrigLen: len(b), Time: 1764113221e9 + int64(i)*1e6, LinkType: analyze.LinkRaw, Number: i + 1}})
+	tests := []struct {
+		name       string
+		packets    [][]byte
+		dataLen    int
+		fragmented bool
+		warning    string
+	}{
+		{"both fragments", [][]byte{first, second, synack}, 2000, false,
+			"1 first fragment(s) decoded from their whole TCP header, 1 later fragment(s) or first ones too short for the TCP header skipped; the data length of 1 fragmented SYN(s) came from"},
+		{"second fragment lost", [][]byte{first, synack}, 1480 - 32, true,
+			"1 first fragment(s) decoded from their whole TCP header, 0 later fragment(s) or first ones too short for the TCP header skipped; the data length of 0 fragmented SYN(s) came from"},
 	}
-	out := filepath.Join(t.TempDir(), "fragmented.pcap")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := capture.WriteFrames(f, frames); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var frames []capture.OwnedFrame
+			for i, b := range tt.packets {
+				frames = append(frames, capture.OwnedFrame{Frame: capture.Frame{
+					Data: b, OrigLen: len(b), Time: 1764113221e9 + int64(i)*1e6, LinkType: analyze.LinkRaw, Number: i + 1}})
+			}
+			out := filepath.Join(t.TempDir(), "fragmented.pcap")
+			f, err := os.Create(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := capture.WriteFrames(f, frames); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
 
-	r := analyzeJSON(t, out)
-	if len(r.Attempts) != 1 || r.Attempts[0].Outcome != analyze.Accepted || !r.Attempts[0].SYN.Fragmented ||
-		r.Attempts[0].Reply == nil || r.Attempts[0].Reply.AckedData != 2000 {
-		t.Fatalf("attempts %+v: want one accepted, fragmented, 2000 bytes acknowledged", r.Attempts)
-	}
-	if len(r.Servers) != 1 || r.Servers[0].SYNACKWithoutSYN != 0 {
-		t.Errorf("servers %+v: want one, no SYN-ACK without SYN", r.Servers)
-	}
-	if w := strings.Join(r.Inputs[0].Warnings, "\n"); !strings.Contains(w, "IP fragments: 1 first fragment(s) decoded") ||
-		!strings.Contains(w, "1 later fragment(s)") {
-		t.Errorf("input warnings %q: want the fragments counted", r.Inputs[0].Warnings)
+			r := analyzeJSON(t, out)
+			if len(r.Attempts) != 1 || r.Attempts[0].Reply == nil {
+				t.Fatalf("attempts %+v: want one, answered", r.Attempts)
+			}
+			a := r.Attempts[0]
+			if a.Outcome != analyze.Accepted || a.Reply.AckedData != 2000 || a.SYN.DataLen != tt.dataLen || a.SYN.Fragmented != tt.fragmented {
+				t.Errorf("%v, acked %d, data_len %d, fragmented %v; want accepted, 2000, %d, %v",
+					a.Outcome, a.Reply.AckedData, a.SYN.DataLen, a.SYN.Fragmented, tt.dataLen, tt.fragmented)
+			}
+			if len(r.Servers) != 1 || r.Servers[0].SYNACKWithoutSYN != 0 {
+				t.Errorf("servers %+v: want one, no SYN-ACK without SYN", r.Servers)
+			}
+			if w := strings.Join(r.Inputs[0].Warnings, "\n"); !strings.Contains(w, tt.warning) {
+				t.Errorf("input warnings %q: want %q", r.Inputs[0].Warnings, tt.warning)
+			}
+		})
 	}
 }

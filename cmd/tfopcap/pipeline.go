@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,8 +54,10 @@ type sourceStats struct {
 	unsupported map[uint16]int
 	clock       clockWatch
 	// firstFragments counts first IP fragments whose TCP header was
-	// whole and decoded (status Fragment counts the others).
-	firstFragments int
+	// whole and decoded (status Fragment counts the others); completed
+	// counts the fragmented SYNs whose data length the datagram's last
+	// fragment gave.
+	firstFragments, completed int
 }
 
 // Timestamps that clockWatch reports: a step back of more than
@@ -141,9 +144,10 @@ func (s *sourceStats) warnings() []string {
 		w = append(w, fmt.Sprintf("%d packet(s) with malformed IP or TCP headers skipped", n))
 	}
 	if first, rest := s.firstFragments, s.status[analyze.Fragment]; first+rest > 0 {
-		w = append(w, fmt.Sprintf("IP fragments: %d first fragment(s) decoded from their whole TCP header "+
-			"(a fragmented SYN's data_len counts only its first fragment: a lower bound), "+
-			"%d later fragment(s) or first ones too short for the TCP header skipped", first, rest))
+		w = append(w, fmt.Sprintf("IP fragments: %d first fragment(s) decoded from their whole TCP header, "+
+			"%d later fragment(s) or first ones too short for the TCP header skipped; the data length of %d "+
+			"fragmented SYN(s) came from their datagram's last fragment, the others' (syn.fragmented) is a lower bound",
+			first, rest, s.completed))
 	}
 	return append(w, s.clock.warnings()...)
 }
@@ -211,11 +215,60 @@ type stage struct {
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
 	eager bool
+	// fragSYNs are the SYNs in the batch being filled that came as the
+	// first fragment of an IPv4 datagram: the datagram's last fragment,
+	// if it comes before the batch goes, gives their whole data length.
+	fragSYNs []fragSYN
 	// free returns batches' event slices from the merger for reuse, so
 	// that steady state allocates nothing. The merger sets it before it
 	// starts the stage, or run makes it before its first send on out (and
 	// the merger uses it only after receiving from out).
 	free chan []event
+}
+
+// fragSYN is a fragmented SYN waiting for its datagram's last fragment.
+type fragSYN struct {
+	datagram [10]byte
+	event    int // index in the batch being filled
+	first    int // IP payload length of the first fragment
+}
+
+// maxFragSYNs bounds the fragmented SYNs a batch waits on: fragments of a
+// datagram come back to back.
+const maxFragSYNs = 8
+
+// fragmentedSYN notes a SYN event just added from a first fragment.
+func (s *stage) fragmentedSYN(f *capture.Frame, b *batch) {
+	if len(s.fragSYNs) == maxFragSYNs {
+		return
+	}
+	if fr, ok := analyze.FragmentOf(f.LinkType, f.Data); ok && fr.Offset == 0 && fr.More {
+		s.fragSYNs = append(s.fragSYNs, fragSYN{fr.Datagram, len(b.events) - 1, fr.Len})
+	}
+}
+
+// lastFragment completes the data length of a waiting SYN from the last
+// fragment of its datagram: the datagram's payload ends where this
+// fragment's does, and the SYN's TCP header is what its first fragment
+// held beyond its data.
+func (s *stage) lastFragment(f *capture.Frame, b *batch) {
+	fr, ok := analyze.FragmentOf(f.LinkType, f.Data)
+	if !ok || fr.More {
+		return
+	}
+	for i, p := range s.fragSYNs {
+		if p.datagram != fr.Datagram {
+			continue
+		}
+		seg := &b.events[p.event].seg
+		header := p.first - seg.DataLen
+		if total := fr.Offset + fr.Len; total >= p.first {
+			seg.DataLen, seg.Fragmented = total-header, false
+			s.stats.completed++
+		}
+		s.fragSYNs = slices.Delete(s.fragSYNs, i, i+1)
+		return
+	}
 }
 
 // newBatch returns an empty batch, reusing one the merger is done with.
@@ -296,6 +349,9 @@ func (s *stage) run() {
 		if st == analyze.DecodedTCP && seg.Fragmented {
 			s.stats.firstFragments++
 		}
+		if st == analyze.Fragment && len(s.fragSYNs) > 0 {
+			s.lastFragment(&f, &b)
+		}
 		if st == analyze.UnsupportedLink {
 			if s.stats.unsupported == nil {
 				s.stats.unsupported = map[uint16]int{}
@@ -321,9 +377,13 @@ func (s *stage) run() {
 			ev.raw = &raw
 		}
 		b.events = append(b.events, ev)
+		if seg.Fragmented && seg.IsSYN() {
+			s.fragmentedSYN(&f, &b)
+		}
 		if len(b.events) == size {
 			s.out <- b
 			b = s.newBatch(size)
+			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
 }
