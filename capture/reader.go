@@ -394,8 +394,11 @@ func (r *FileReader) Close() error {
 		if r.pf != nil {
 			// The inflating goroutine fails its next read of the closed
 			// file and exits; wait, so none outlives Close. (Input passed
-			// to NewFileReader is the caller's to close.)
+			// to NewFileReader is the caller's to close.) Then its
+			// buffers can serve the next reader: 300 gzip rotations
+			// otherwise leave 1.5 MB of garbage each.
 			<-r.pf.exited
+			r.pf.recycle()
 		}
 	}
 	if cap(r.buf) == readBufSize {
