@@ -352,6 +352,9 @@ loop:
 		return fmt.Sprintf("%s frame %d", l.Name(), ref.Frame)
 	})...)
 	r.Warnings = append(r.Warnings, clock.warnings(l.Name())...)
+	for _, w := range stg.stats.clock.warnings() {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", l.Name(), w)
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
