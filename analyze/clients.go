@@ -124,7 +124,7 @@ func (cl *clientStats) blackholed() bool {
 
 func (c *Collector) blackholeText(addr netip.Addr, cl *clientStats) string {
 	granted := ""
-	if s := c.servers[cl.lastPlain.server]; s != nil && s.grant.Frame != 0 {
+	if s := c.servers.lookup(cl.lastPlain.server); s != nil && s.grant.Frame != 0 {
 		granted = fmt.Sprintf(", which grants cookies (%s)", frameName(s.grant))
 	}
 	return fmt.Sprintf("Client %s offered TFO until its TFO SYN to %s (%s) went unanswered "+

@@ -76,6 +76,12 @@ type Segment struct {
 	// Options is valid iff Flags has SYN: other segments' options are not
 	// walked, to keep the common path short.
 	Options Options
+	// Fragmented is set when the segment is the first fragment of an IP
+	// datagram (IPv4 more-fragments flag, or an IPv6 fragment header at
+	// offset 0 with M set): its header is whole, but DataLen counts only
+	// the data in this fragment, a lower bound (at least one more byte
+	// follows). Later fragments hold no TCP header and decode as Fragment.
+	Fragmented bool
 }
 
 // IsSYN reports whether s is a client SYN (SYN without ACK).
@@ -93,7 +99,7 @@ type DecodeStatus uint8
 const (
 	DecodedTCP      DecodeStatus = iota // a TCP segment; the Segment is valid
 	NotTCP                              // IP without TCP, or not IP at all (ARP, LLC)
-	Fragment                            // a non-first IP fragment: no TCP header
+	Fragment                            // a non-first IP fragment, or a first one too short for the TCP header
 	UnsupportedLink                     // a link type Decode does not know
 	CutShort                            // the capture ends before the TCP header does (snaplen)
 	Malformed                           // a header contradicts itself (IHL < 5, data offset < 5)
@@ -137,7 +143,19 @@ func Decode(lt uint16, data []byte, wireLen int, seg *Segment) DecodeStatus {
 		return st
 	}
 	wireIP := wireLen - (len(data) - len(ip))
-	return decodeIP(etherType, ip, wireIP, seg, 0)
+	st = decodeIP(etherType, ip, wireIP, seg, 0)
+	// A frame that holds all its bytes on the wire was not cut by
+	// snaplen: headers that run past its end are malformed.
+	if len(data) >= wireLen && wireLen > 0 {
+		switch {
+		case st == CutShort:
+			st = Malformed
+		case st == DecodedTCP && seg.Flags&FlagSYN != 0 && seg.Options.Stop == WalkTruncated:
+			seg.Options.Stop = WalkBadLength
+			st = Malformed
+		}
+	}
+	return st
 }
 
 // decodeIP decodes an IPv4 or IPv6 packet; depth counts the tunnels
@@ -354,9 +372,11 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	if b[9] != protoTCP && !tunnel(b[9]) {
 		return NotTCP
 	}
-	if binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
+	frag := binary.BigEndian.Uint16(b[6:8])
+	if frag&0x1fff != 0 {
 		return Fragment
 	}
+	more := frag&0x2000 != 0
 	if len(b) < ihl {
 		return CutShort
 	}
@@ -371,7 +391,25 @@ func decodeIPv4(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
-	return decodeTCP(b[ihl:], ipLen-ihl, seg)
+	if more && ipLen-ihl < 20 {
+		return Fragment // the TCP header is split across fragments
+	}
+	return firstFragment(decodeTCP(b[ihl:], ipLen-ihl, seg), more, seg)
+}
+
+// firstFragment qualifies what decodeTCP found in a datagram's first
+// fragment (more is set): a TCP header that runs past the fragment is
+// split across fragments, not malformed.
+func firstFragment(st DecodeStatus, more bool, seg *Segment) DecodeStatus {
+	switch {
+	case !more:
+		return st
+	case st == Malformed:
+		return Fragment
+	case st == DecodedTCP:
+		seg.Fragmented = true
+	}
+	return st
 }
 
 // IPv6 extension headers (RFC 8200 section 4) that may stand before TCP.
@@ -405,6 +443,7 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	next := b[6]
 	src, dst := [16]byte(b[8:24]), [16]byte(b[24:40])
 	rest := b[40:]
+	more := false
 	for i := 0; next != protoTCP; i++ {
 		if i == maxIPv6ExtHeaders {
 			return Malformed
@@ -423,6 +462,7 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 			if binary.BigEndian.Uint16(rest[2:4])&0xfff8 != 0 {
 				return Fragment
 			}
+			more = more || rest[3]&1 != 0
 			hdrLen = 8
 		case ip6AH:
 			if len(rest) < 2 {
@@ -444,7 +484,10 @@ func decodeIPv6(b []byte, wireLen int, seg *Segment, depth int) DecodeStatus {
 	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom16(src), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16(dst), 0)
-	return decodeTCP(rest, payLen, seg)
+	if more && payLen < 20 {
+		return Fragment
+	}
+	return firstFragment(decodeTCP(rest, payLen, seg), more, seg)
 }
 
 // decodeTCP reads the TCP header at the start of b; segLen is the segment's
@@ -454,7 +497,9 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 		return CutShort
 	}
 	doff := int(b[12]>>4) * 4
-	if doff < 20 {
+	if doff < 20 || doff > segLen {
+		// The data offset is below the fixed header, or past the end of
+		// the segment the IP header describes: not a snaplen cut.
 		return Malformed
 	}
 	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b[0:2]))
@@ -464,6 +509,7 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 	seg.Flags = b[13]
 	seg.DataLen = max(segLen-doff, 0)
 	seg.Options = Options{}
+	seg.Fragmented = false
 	if seg.Flags&FlagSYN != 0 {
 		captured := min(len(b), doff)
 		if captured < 20 {
@@ -474,4 +520,38 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 		}
 	}
 	return DecodedTCP
+}
+
+// IPFragment describes an IPv4 fragment: which datagram it belongs to and
+// where in it it lies.
+type IPFragment struct {
+	// Datagram identifies the datagram: addresses, protocol and IP ID.
+	Datagram [10]byte
+	// Offset is where the fragment's payload starts in the datagram's;
+	// Len is how long that payload is; More is the more-fragments flag.
+	Offset, Len int
+	More        bool
+}
+
+// FragmentOf reads the IPv4 fragment fields of a frame of link type lt;
+// ok is false when the frame is not an IPv4 fragment (or not IPv4 at the
+// outermost level). It does not allocate.
+func FragmentOf(lt uint16, data []byte) (f IPFragment, ok bool) {
+	ip, et, st := linkPayload(lt, data)
+	if st != DecodedTCP || et != etherIPv4 || len(ip) < 20 || ip[0]>>4 != 4 {
+		return f, false
+	}
+	ihl := int(ip[0]&0x0f) * 4
+	word := binary.BigEndian.Uint16(ip[6:8])
+	ipLen := int(binary.BigEndian.Uint16(ip[2:4]))
+	if ihl < 20 || ipLen < ihl || word&0x3fff == 0 {
+		return f, false
+	}
+	copy(f.Datagram[0:8], ip[12:20])
+	f.Datagram[8], f.Datagram[9] = ip[4], ip[5]
+	if ip[9] != protoTCP {
+		return f, false
+	}
+	f.Offset, f.Len, f.More = int(word&0x1fff)*8, ipLen-ihl, word&0x2000 != 0
+	return f, true
 }

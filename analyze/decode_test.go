@@ -165,7 +165,11 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seg Segment
-			got := Decode(tt.lt, tt.frame, len(tt.frame), &seg)
+			wire := len(tt.frame)
+			if tt.want == CutShort {
+				wire += 100 // snaplen cut the frame
+			}
+			got := Decode(tt.lt, tt.frame, wire, &seg)
 			if got != tt.want {
 				t.Fatalf("Decode = %v, want %v", got, tt.want)
 			}
@@ -205,6 +209,44 @@ func TestDecodeSnaplen(t *testing.T) {
 	var seg Segment
 	if st := Decode(LinkEthernet, frame[:14+20+13], len(frame), &seg); st != CutShort {
 		t.Errorf("cut before the flags: Decode = %v, want cut-short", st)
+	}
+}
+
+// TestDecodeShortNotCut checks that a header running past the end of a
+// frame that snaplen did not cut (captured length == original length) is
+// malformed, not "cut by snaplen": the frame holds all there was.
+func TestDecodeShortNotCut(t *testing.T) {
+	opts := []byte{2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 34, 10, 1, 2, 3, 4, 5, 6, 7, 8}
+	syn := ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 0, FlagSYN, opts, nil))
+	// The data offset says 60 bytes of header, the IP total length 40.
+	overrun := bytes.Clone(syn[:40])
+	overrun[2], overrun[3] = 0, 40
+	overrun[32] = 0xf0
+	tests := []struct {
+		name  string
+		frame []byte
+		wire  int
+		want  DecodeStatus
+		stop  WalkStop
+	}{
+		{"options cut by snaplen", syn[:50], len(syn), DecodedTCP, WalkTruncated},
+		{"options end with the frame, not cut", syn[:50], 50, Malformed, 0},
+		{"flags cut by snaplen", syn[:30], len(syn), CutShort, 0},
+		{"frame ends before the flags, not cut", syn[:30], 30, Malformed, 0},
+		{"data offset past the ip length", overrun, len(overrun), Malformed, 0},
+		{"data offset past the ip length, cut", overrun, 100, Malformed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seg Segment
+			st := Decode(LinkRaw, tt.frame, tt.wire, &seg)
+			if st != tt.want {
+				t.Fatalf("Decode = %v, want %v", st, tt.want)
+			}
+			if st == DecodedTCP && seg.Options.Stop != tt.stop {
+				t.Errorf("stop = %v, want %v", seg.Options.Stop, tt.stop)
+			}
+		})
 	}
 }
 
@@ -289,5 +331,61 @@ func TestLinkInterface(t *testing.T) {
 	}
 	if _, ok := LinkInterface(LinkEthernet, sll2); ok {
 		t.Error("Ethernet names no interface: want false")
+	}
+}
+
+// TestFragmentedTFOSYN cuts a TFO SYN carrying 2000 bytes of data into
+// two IPv4 fragments, as a path MTU of 1500 would. The first fragment's
+// TCP header is whole: it decodes, marked fragmented (its data length a
+// lower bound); the second is a fragment. The SYN-ACK acknowledging all
+// 2000 bytes answers it: accepted. Before, the first fragment read as a
+// short SYN, the SYN-ACK matched nothing (a SYN-ACK without SYN) and the
+// attempt was unanswered.
+func TestFragmentedTFOSYN(t *testing.T) {
+	cookie := []byte{34, 10, 1, 2, 3, 4, 5, 6, 7, 8}
+	syn := ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(40000, 443, 1000, 0, FlagSYN, cookie, make([]byte, 2000)))
+	const cut = 20 + 1480 // IP header + a multiple of 8
+	first := bytes.Clone(syn[:cut])
+	binary.BigEndian.PutUint16(first[2:], cut)
+	first[6] = 0x20 // more fragments
+	second := append(bytes.Clone(syn[:20]), syn[cut:]...)
+	binary.BigEndian.PutUint16(second[2:], uint16(len(second)))
+	binary.BigEndian.PutUint16(second[6:], 1480/8)
+
+	var seg Segment
+	if st := Decode(LinkRaw, first, len(first), &seg); st != DecodedTCP || !seg.Fragmented || seg.Options.TFO.State != TFOCookie {
+		t.Fatalf("first fragment: %v, fragmented %v, TFO %v", st, seg.Fragmented, seg.Options.TFO.State)
+	}
+	wantData := cut - 20 - 32 // the TCP header with its options padded to 32 bytes
+	if seg.DataLen != wantData {
+		t.Errorf("first fragment: data length %d, want %d", seg.DataLen, wantData)
+	}
+	var later Segment
+	if st := Decode(LinkRaw, second, len(second), &later); st != Fragment {
+		t.Errorf("second fragment: %v, want fragment", st)
+	}
+	// IPv6: a fragment header at offset 0 with M set.
+	frag0 := []byte{ip6Fragment, 0, 0, 1, 0, 0, 0, 1}
+	v6 := ipv6("2001:db8::1", "2001:db8::2", [][]byte{frag0}, tcpSeg(40000, 443, 1000, 0, FlagSYN, cookie, make([]byte, 100)))
+	var seg6 Segment
+	if st := Decode(LinkRaw, v6, len(v6), &seg6); st != DecodedTCP || !seg6.Fragmented {
+		t.Errorf("IPv6 first fragment: %v, fragmented %v; want tcp, true", st, seg6.Fragmented)
+	}
+
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	tr.Add(PacketRef{Frame: 1}, &seg)
+	synack := ipv4("192.0.2.2", "192.0.2.1", nil, tcpSeg(443, 40000, 9000, 1000+1+2000, FlagSYN|FlagACK, nil, nil))
+	var reply Segment
+	if st := Decode(LinkRaw, synack, len(synack), &reply); st != DecodedTCP {
+		t.Fatalf("SYN-ACK: %v", st)
+	}
+	tr.Add(PacketRef{Frame: 3, Time: 1e6}, &reply)
+	tr.Flush()
+	if len(rec.attempts) != 1 || rec.orphans != 0 {
+		t.Fatalf("%d attempts, %d SYN-ACKs without SYN; want 1, 0", len(rec.attempts), rec.orphans)
+	}
+	if a := rec.attempts[0]; a.Outcome != Accepted || a.Reply.AckedData != 2000 || !a.SYN.Fragmented {
+		t.Errorf("outcome %v, acked %d, fragmented %v; want accepted, 2000, true", a.Outcome, a.Reply.AckedData, a.SYN.Fragmented)
 	}
 }

@@ -117,7 +117,8 @@ func other(best [2]evidence, ap netip.AddrPort) evidence {
 // hostEvidence gathers E2 and E3 per server IP.
 func (c *Collector) hostEvidence() map[netip.Addr]hostFacts {
 	hosts := make(map[netip.Addr]hostFacts)
-	for ap, s := range c.servers {
+	for i := range c.servers.listed {
+		ap, s := c.servers.listed[i].addr, &c.servers.listed[i].stats
 		h := hosts[ap.Addr()]
 		keepTwo(&h.mptcpGrant, evidence{ap, s.mptcpGrant})
 		keepTwo(&h.grant, evidence{ap, s.grant})

@@ -91,6 +91,9 @@ func hintIDs(t *testing.T, r *Report, server string) []FindingID {
 			return s.HintIDs
 		}
 	}
+	if r.UnlistedServers != nil && r.UnlistedServers.Servers > 0 {
+		return nil // a server without TFO attempts has no row, so no findings
+	}
 	t.Fatalf("%s not in the report", server)
 	return nil
 }

@@ -161,12 +161,15 @@ func ParseOptions(opts []byte, declared int) Options {
 			o.Stop = WalkBadLength
 			if i+1 < declared {
 				o.Stop = WalkTruncated
+			} else {
+				o.TFO.badLength(kind, 0)
 			}
 			return o
 		}
 		n := int(opts[i+1])
 		if n < 2 || i+n > declared {
 			o.Stop = WalkBadLength
+			o.TFO.badLength(kind, uint8(n))
 			return o
 		}
 		if i+n > captured {
@@ -206,6 +209,16 @@ func ParseOptions(opts []byte, declared int) Options {
 		o.Stop = WalkTruncated
 	}
 	return o
+}
+
+// badLength records a kind-34 option whose length byte is impossible (0
+// or 1, past the header, or missing): a mangled TFO option, which is
+// evidence (outcome malformed), not an omission. Kinds 253/254 are not
+// known to be TFO without a sound length to reach their ExID.
+func (t *TFOOption) badLength(kind, length uint8) {
+	if kind == optFastOpen && t.State == TFONone {
+		*t = TFOOption{State: TFOMalformed, Kind: kind, Len: length}
+	}
 }
 
 // set records a TFO option whose payload (after kind, length and any ExID)

@@ -51,8 +51,13 @@ func TestParseOptions(t *testing.T) {
 		{name: "length 0", opts: []byte{34, 2, 8, 0, 0, 0}, wantTFO: TFORequest, wantKind: 34, stop: WalkBadLength},
 		{name: "length 1", opts: []byte{8, 1, 34, 2}, stop: WalkBadLength},
 		{name: "length past header", opts: []byte{34, 2, 8, 10, 0, 0}, wantTFO: TFORequest, wantKind: 34, stop: WalkBadLength},
-		{name: "kind at last byte", opts: []byte{1, 1, 1, 34}, stop: WalkBadLength},
-		{name: "tfo length past header", opts: []byte{34, 10, 1, 2}, stop: WalkBadLength},
+		// A kind-34 option with an impossible length is a mangled TFO
+		// option (outcome malformed), not a missing one.
+		{name: "kind at last byte", opts: []byte{1, 1, 1, 34}, wantTFO: TFOMalformed, wantKind: 34, stop: WalkBadLength},
+		{name: "tfo length past header", opts: []byte{34, 10, 1, 2}, wantTFO: TFOMalformed, wantKind: 34, stop: WalkBadLength},
+		{name: "tfo length 0", opts: []byte{2, 4, 0x05, 0xb4, 34, 0}, wantTFO: TFOMalformed, wantKind: 34, stop: WalkBadLength},
+		{name: "tfo length 1", opts: []byte{34, 1, 1, 1}, wantTFO: TFOMalformed, wantKind: 34, stop: WalkBadLength},
+		{name: "exp 254 length 1 is not known to be tfo", opts: []byte{254, 1, 0xf9, 0x89}, stop: WalkBadLength},
 		// Snaplen cut the header: the declared space is larger than what was captured.
 		{name: "truncated before tfo", opts: cat(mss, []byte{1, 1}), declared: 12, stop: WalkTruncated},
 		{name: "truncated inside tfo cookie", opts: []byte{34, 10, 1, 2}, declared: 12, stop: WalkTruncated},

@@ -15,8 +15,15 @@ func QuickFlags(lt uint16, data []byte) (flags uint8, ok bool) {
 	if data[12] != 0x08 || data[13] != 0x00 || // EtherType IPv4
 		data[14] != 0x45 || // version 4, header length 20
 		data[23] != protoTCP ||
-		data[20]&0x1f != 0 || data[21] != 0 || // fragment offset 0
+		data[20]&0x3f != 0 || data[21] != 0 || // not a fragment (offset 0, MF clear)
 		data[46] < 5<<4 { // data offset >= 5 words
+		return 0, false
+	}
+	// A data offset past the segment the IP length describes is
+	// malformed (a zero length, TSO, needs the wire length), and a SYN's
+	// options must be all there: Decode decides those.
+	ipLen, doff := int(data[16])<<8|int(data[17]), int(data[46]>>4)*4
+	if ipLen < 20+doff || data[47]&FlagSYN != 0 && 34+doff > len(data) {
 		return 0, false
 	}
 	return data[47], true

@@ -65,12 +65,15 @@ func TestQuickFlagsAllocs(t *testing.T) {
 // FuzzQuickFlags: whatever the bytes, QuickFlags never claims a frame that
 // Decode would not decode as TCP with the same flags.
 func FuzzQuickFlags(f *testing.F) {
+	offsetPastIPLength := ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 4, FlagACK, nil, make([]byte, 8))))
+	offsetPastIPLength[46] = 0xf0
 	f.Add(ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 4, FlagACK, nil, make([]byte, 10)))))            // data segment
 	f.Add(ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 0, FlagSYN, []byte{2, 4, 5, 180, 34, 2}, nil)))) // SYN with options
 	f.Add(ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", []byte{1, 1, 1, 0}, tcpSeg(1, 2, 3, 4, FlagRST|FlagACK, nil, nil))))  // IP options
 	f.Add(ether([]uint16{etherIPv6}, ipv6("2001:db8::1", "2001:db8::2", nil, tcpSeg(1, 2, 3, 4, FlagACK, nil, nil))))                     // IPv6
 	f.Add(ether([]uint16{etherIPv4}, ipv4("192.0.2.1", "192.0.2.2", nil, tcpSeg(1, 2, 3, 4, FlagACK, nil, nil)))[:47])                    // cut before the flags
 	f.Add(make([]byte, 60))                                                                                                               // zeros
+	f.Add(offsetPastIPLength)                                                                                                             // data offset 60 past an IP length of 48: malformed (found by fuzzing)
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		checkQuick(t, LinkEthernet, frame)
 	})

@@ -111,6 +111,9 @@ func parseReport(b []byte) (*Report, error) {
 	seen := make(map[netip.AddrPort]int, len(rep.Servers))
 	for i, s := range rep.Servers {
 		ap, err := netip.ParseAddrPort(s.Server)
+		if s.Server == OtherServers {
+			ap, err = netip.AddrPort{}, nil // the one row summing servers beyond --max-servers
+		}
 		if err != nil {
 			return nil, fmt.Errorf("invalid report: servers[%d]: server %q is not ip:port", i, s.Server)
 		}

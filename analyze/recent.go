@@ -35,10 +35,13 @@ type recent struct {
 }
 
 type recentEntry struct {
-	key     flowKey
-	isn     uint32
-	dataLen uint32
-	at      int64 // the attempt's last activity
+	key flowKey
+	// answered is set when the attempt had a reply (or a late one came);
+	// it fits in the key's padding.
+	answered bool
+	isn      uint32
+	dataLen  uint32
+	at       int64 // the attempt's last activity
 }
 
 func newRecent(capacity int) recent {
@@ -55,7 +58,7 @@ const recentChunk = 4096 // entries per ring chunk: 224 KB
 // entry returns the entry at ring position pos.
 func (r *recent) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
 
-func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64) {
+func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
 	if r.n < r.capacity {
 		pos = r.n
@@ -68,7 +71,7 @@ func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64) {
 		r.next = (r.next + 1) % r.capacity
 		r.unindex(r.hash(r.entry(pos).key), pos)
 	}
-	*r.entry(pos) = recentEntry{key: key, isn: isn, dataLen: uint32(dataLen), at: at}
+	*r.entry(pos) = recentEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
 	r.put(r.hash(key), pos)
 }
 
@@ -170,6 +173,18 @@ func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
 
 // lateReply reports whether a reply with this ack answers a finalised attempt.
 func (r *recent) lateReply(key flowKey, ack uint32, now int64) bool {
+	late, _ := r.lateAnswer(key, ack, now)
+	return late
+}
+
+// lateAnswer is lateReply that also reports whether the attempt had been
+// judged unanswered: then this is the first reply to it, too late, and
+// the attempt counts as answered from now on (its copies are not news).
+func (r *recent) lateAnswer(key flowKey, ack uint32, now int64) (late, first bool) {
 	e := r.lookup(key)
-	return e != nil && ack-(e.isn+1) <= e.dataLen && now-e.at < recentWindow
+	if e == nil || ack-(e.isn+1) > e.dataLen || now-e.at >= recentWindow {
+		return false, false
+	}
+	first, e.answered = !e.answered, true
+	return true, first
 }

@@ -83,7 +83,7 @@ func TestRecentMatchesReference(t *testing.T) {
 			switch rng.IntN(3) {
 			case 0:
 				dl := rng.IntN(3)
-				got.add(k, isn, dl, now)
+				got.add(k, isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
 				if g, w := got.lateSYN(k, isn, now), want.lateSYN(k, isn, now); g != w {
@@ -113,7 +113,7 @@ func BenchmarkRecent(b *testing.B) {
 	for b.Loop() {
 		k := keys[i&(len(keys)-1)]
 		r.lateSYN(k, uint32(i), int64(i))
-		r.add(k, uint32(i), 0, int64(i))
+		r.add(k, uint32(i), 0, int64(i), false)
 		i++
 	}
 }

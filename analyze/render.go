@@ -59,6 +59,23 @@ func outcomeParts(c *OutcomeCounts) []string {
 	return parts
 }
 
+// unlistedLine describes the servers the report counts without listing
+// them, or is empty.
+func unlistedLine(r *Report) string {
+	u := r.UnlistedServers
+	if u == nil {
+		return ""
+	}
+	s := fmt.Sprintf("%d server(s) without any TFO attempt, not listed (--all-servers lists them): %d attempts", u.Servers, u.Attempts)
+	if u.Attempts > 0 {
+		s += " (" + outcomeSummary(&u.Outcomes) + ")"
+	}
+	if u.SYNACKWithoutSYN > 0 {
+		s += fmt.Sprintf(", %d SYN-ACK(s) without SYN", u.SYNACKWithoutSYN)
+	}
+	return s
+}
+
 // outcomeSummary lists the non-zero counts: "omitted 4, rejected 2".
 func outcomeSummary(c *OutcomeCounts) string { return strings.Join(outcomeParts(c), ", ") }
 
@@ -131,7 +148,12 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	}
 	fmt.Fprintln(w)
 	if len(r.Servers) == 0 {
-		fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		if u := unlistedLine(r); u != "" {
+			fmt.Fprintln(w, wrap(u, textWidth, "", ""))
+		} else {
+			fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		}
+		writeTextTail(w, r, opts)
 		return
 	}
 
@@ -163,6 +185,10 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		fmt.Fprintln(w, wrapList(parts, textWidth, p, strings.Repeat(" ", len(p))))
 	}
 
+	if u := unlistedLine(r); u != "" {
+		fmt.Fprintln(w, wrap(u, textWidth, "", ""))
+	}
+
 	// A hint shared by several servers is printed once, with its servers,
 	// causes of failure first.
 	type hint struct {
@@ -191,8 +217,13 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		fmt.Fprintln(w, wrapList(servers[h], textWidth, "* "+idTag(h.id), "  "))
 		fmt.Fprintln(w, wrap(h.text, textWidth, "    ", "    "))
 	}
-	renderFindingsText(w, r.Findings)
+	writeTextTail(w, r, opts)
+}
 
+// writeTextTail ends the text report with what does not depend on the
+// server table: the capture-wide findings and the attempt list.
+func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderFindingsText(w, r.Findings)
 	if opts.Attempts {
 		fmt.Fprintln(w, "\nAttempts (input:frame; frames as Wireshark numbers them):")
 		for i := range r.Attempts {
@@ -258,7 +289,10 @@ func AttemptLine(a *AttemptReport) string { return attemptLine(a) }
 func attemptLine(a *AttemptReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d:%d %s > %s  SYN %s", a.Input, a.SYN.Frame, a.Client, a.Server, tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie))
-	if a.SYN.DataLen > 0 {
+	switch {
+	case a.SYN.Fragmented:
+		fmt.Fprintf(&b, " data >=%d (IP-fragmented)", a.SYN.DataLen)
+	case a.SYN.DataLen > 0:
 		fmt.Fprintf(&b, " data %d", a.SYN.DataLen)
 	}
 	if a.SYN.MPTCP != "" {

@@ -110,7 +110,7 @@ var attemptJSONFields = map[string][]string{
 	"AttemptReport":   {"input", "client", "server", "isn", "syn", "reply", "outcome", "rewritten,omitempty"},
 	"RewrittenReport": {"client", "server"},
 	"SYNReport": {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates",
-		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "stripped,omitempty", "seen,omitempty"},
+		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "fragmented,omitempty", "stripped,omitempty", "seen,omitempty"},
 	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen,omitempty"},
 	"SightingReport": {"input", "section,omitempty", "interface", "ifindex,omitempty", "frame", "send", "tfo"},
 }
@@ -143,6 +143,9 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 	}
 	if s.Truncated {
 		b = append(b, ","+in2+`"truncated": true`...)
+	}
+	if s.Fragmented {
+		b = append(b, ","+in2+`"fragmented": true`...)
 	}
 	if s.Stripped != nil {
 		b = append(b, ","+in2+`"stripped": `...)

@@ -53,7 +53,12 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 	}
 	fmt.Fprintln(w)
 	if len(r.Servers) == 0 {
-		fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		if u := unlistedLine(r); u != "" {
+			fmt.Fprintln(w, mdLine(u)+".")
+		} else {
+			fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+		}
+		writeMarkdownTail(w, r, opts)
 		return
 	}
 	fmt.Fprintln(w, "| server | verdict | attempts | outcomes | MPTCP SYN/SYN-ACK |")
@@ -61,6 +66,9 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 	for _, s := range r.Servers {
 		fmt.Fprintf(w, "| %s | **%s** | %d | %s | %s |\n", mdCode(s.Server), s.Verdict, s.Attempts,
 			outcomeSummary(&s.Outcomes), mptcpSummary(s.MPTCP))
+	}
+	if u := unlistedLine(r); u != "" {
+		fmt.Fprintf(w, "\n%s.\n", mdLine(u))
 	}
 	for i := range r.Servers {
 		s := &r.Servers[i]
@@ -78,6 +86,12 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 			renderEvidence(w, r, s)
 		}
 	}
+	writeMarkdownTail(w, r, opts)
+}
+
+// writeMarkdownTail ends the markdown report with what does not depend on
+// the server table: the capture-wide findings and the attempt list.
+func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
 	if len(r.Findings) > 0 {
 		fmt.Fprint(w, "\n#### Capture-wide findings\n\n")
 		for i := range r.Findings {

@@ -3,6 +3,7 @@ package analyze
 import (
 	"cmp"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -25,6 +26,9 @@ type Report struct {
 	// AttemptsOmitted counts attempts left out of Attempts by the cap;
 	// Totals and Servers still count them.
 	AttemptsOmitted int `json:"attempts_omitted,omitempty"`
+	// UnlistedServers sums the servers without TFO attempts, which
+	// Servers lists only when asked (--all-servers); nil when none.
+	UnlistedServers *UnlistedServers `json:"unlisted_servers,omitempty"`
 	// Live holds libpcap's counters for a live capture.
 	Live *LiveStats `json:"live,omitempty"`
 	// Findings about the capture as a whole (clients, no TFO at all).
@@ -67,6 +71,9 @@ type ServerReport struct {
 	Truncated int `json:"truncated"`
 	// TFOKinds counts attempts by the TFO option kind their SYN used.
 	TFOKinds map[string]int `json:"tfo_kinds,omitempty"`
+	// Aggregated, in the row named OtherServers, counts the servers
+	// beyond --max-servers whose counts the row sums.
+	Aggregated int `json:"aggregated,omitempty"`
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -113,6 +120,9 @@ type SYNReport struct {
 	PlainRetryFrame int  `json:"plain_retry_frame,omitempty"`
 	PlainRetryInput *int `json:"plain_retry_input,omitempty"`
 	Truncated       bool `json:"truncated,omitempty"`
+	// Fragmented: the SYN was the first fragment of an IP datagram, and
+	// DataLen counts only the data in it (a lower bound).
+	Fragmented bool `json:"fragmented,omitempty"`
 	// Stripped is the copy nearer the server that lacks the TFO option.
 	Stripped *SightingReport `json:"stripped,omitempty"`
 	// Seen lists where the SYN was seen, copies and retransmissions; nil
@@ -172,7 +182,7 @@ const DefaultMaxAttempts = 10000
 // Collector aggregates finalised attempts into per-server results. It is the
 // Tracker's Sink. Its zero value is not usable: use NewCollector.
 type Collector struct {
-	servers map[netip.AddrPort]*serverStats
+	servers serverTable
 	// clients holds what capture-wide findings need per client IP
 	// (clients.go); tfoSYNs and unknownSYNs count attempts whose SYN asked
 	// for TFO, or whose options snaplen cut.
@@ -189,6 +199,13 @@ type Collector struct {
 	maxAttempts int
 	// OnAttempt, when set, sees every finalised attempt (streaming output).
 	OnAttempt func(*Attempt)
+}
+
+// LimitServers lists at most max servers (0: DefaultMaxServers), the rest
+// aggregated into one row; all lists servers without TFO attempts too.
+// Call it before the first attempt.
+func (c *Collector) LimitServers(max int, all bool) {
+	c.servers.maxServers, c.servers.all = max, all
 }
 
 type serverStats struct {
@@ -249,20 +266,7 @@ func NewCollector(maxAttempts int) *Collector {
 	if maxAttempts == 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
-	return &Collector{
-		servers:     make(map[netip.AddrPort]*serverStats),
-		clients:     make(map[netip.Addr]*clientStats),
-		maxAttempts: maxAttempts,
-	}
-}
-
-func (c *Collector) server(ap netip.AddrPort) *serverStats {
-	s := c.servers[ap]
-	if s == nil {
-		s = new(serverStats)
-		c.servers[ap] = s
-	}
-	return s
+	return &Collector{clients: make(map[netip.Addr]*clientStats), maxAttempts: maxAttempts}
 }
 
 // Attempt implements Sink.
@@ -270,31 +274,10 @@ func (c *Collector) Attempt(a *Attempt) {
 	if c.OnAttempt != nil {
 		c.OnAttempt(a)
 	}
-	s := c.server(a.Server)
+	c.servers.attempt(a)
 	c.noteClient(a)
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
-		s.truncated++
 		return
-	}
-	s.outcomes[a.Outcome]++
-	s.noteEvidence(a)
-	s.vantage.add(a)
-	if a.SYN.MPTCP.Present {
-		s.mptcp.SYN++
-	}
-	if a.Reply.MPTCP.Present {
-		s.mptcp.SYNACK++
-		if a.Outcome.omits() {
-			s.mptcpOmitting++
-		}
-	}
-	switch a.SYN.TFO.Kind {
-	case optFastOpen:
-		s.tfoKinds[0]++
-	case optExperimental:
-		s.tfoKinds[1]++
-	case optExperimental2:
-		s.tfoKinds[2]++
 	}
 	if c.nkept >= c.maxAttempts {
 		c.omitted++
@@ -333,7 +316,7 @@ func (c *Collector) attemptReports() []AttemptReport {
 
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
-	c.server(server).orphans++
+	c.servers.orphan(server)
 }
 
 // NewAttemptReport renders one attempt.
@@ -354,6 +337,7 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 			Retransmits: a.SYN.Retransmits,
 			Duplicates:  a.SYN.Duplicates,
 			Truncated:   a.SYN.Truncated,
+			Fragmented:  a.SYN.Fragmented,
 		},
 		Outcome: a.Outcome,
 		synTime: a.SYN.Time,
@@ -411,6 +395,39 @@ func sightingReports(list []Sighting) []SightingReport {
 	return out
 }
 
+// addServer adds one row to the report and its counts to the totals,
+// with its findings (none for a sum of servers).
+func (r *Report) addServer(name string, s *serverStats, findings []Finding) {
+	sr := ServerReport{
+		Server:           name,
+		Verdict:          s.outcomes.Verdict(),
+		Attempts:         s.outcomes.Total(),
+		Outcomes:         s.outcomes,
+		MPTCP:            s.mptcp,
+		SYNACKWithoutSYN: s.orphans,
+		Truncated:        s.truncated,
+		Hints:            []string{},
+		HintIDs:          []FindingID{},
+	}
+	for i, kind := range [...]string{"34", "253", "254"} {
+		if n := s.tfoKinds[i]; n > 0 {
+			if sr.TFOKinds == nil {
+				sr.TFOKinds = map[string]int{}
+			}
+			sr.TFOKinds[kind] = n
+		}
+	}
+	for _, f := range findings {
+		sr.Hints = append(sr.Hints, f.Text)
+		sr.HintIDs = append(sr.HintIDs, f.ID)
+	}
+	r.Servers = append(r.Servers, sr)
+	r.Totals.Attempts += sr.Attempts
+	for i, n := range s.outcomes {
+		r.Totals.Outcomes[i] += n
+	}
+}
+
 // Report builds the report. inputs describe the inputs in order; packets
 // is the total number of frames read.
 func (c *Collector) Report(tool string, inputs []InputReport) *Report {
@@ -432,41 +449,35 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 	for _, in := range inputs {
 		r.Totals.Packets += in.Packets
 	}
-	addrs := make([]netip.AddrPort, 0, len(c.servers))
-	for ap := range c.servers {
-		addrs = append(addrs, ap)
+	t := &c.servers
+	order := make([]int, len(t.listed)) // sorted apart: the index points into listed
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortFunc(addrs, netip.AddrPort.Compare)
+	slices.SortFunc(order, func(a, b int) int { return t.listed[a].addr.Compare(t.listed[b].addr) })
 	hosts := c.hostEvidence()
-	for _, ap := range addrs {
-		s := c.servers[ap]
-		sr := ServerReport{
-			Server:           FormatAddr(ap),
-			Verdict:          s.outcomes.Verdict(),
-			Attempts:         s.outcomes.Total(),
-			Outcomes:         s.outcomes,
-			MPTCP:            s.mptcp,
-			SYNACKWithoutSYN: s.orphans,
-			Truncated:        s.truncated,
-		}
-		for i, kind := range [...]string{"34", "253", "254"} {
-			if n := s.tfoKinds[i]; n > 0 {
-				if sr.TFOKinds == nil {
-					sr.TFOKinds = map[string]int{}
-				}
-				sr.TFOKinds[kind] = n
-			}
-		}
-		sr.Hints, sr.HintIDs = []string{}, []FindingID{}
-		for _, f := range hints(ap, s, sr.Verdict, hosts[ap.Addr()]) {
-			sr.Hints = append(sr.Hints, f.Text)
-			sr.HintIDs = append(sr.HintIDs, f.ID)
-		}
-		r.Servers = append(r.Servers, sr)
-		r.Totals.Attempts += sr.Attempts
-		for i, n := range s.outcomes {
+	for _, i := range order {
+		ap, s := t.listed[i].addr, &t.listed[i].stats
+		r.addServer(FormatAddr(ap), s, hints(ap, s, s.outcomes.Verdict(), hosts[ap.Addr()]))
+	}
+	if t.otherServers > 0 || t.other.outcomes.Total() > 0 || t.other.truncated > 0 || t.other.orphans > 0 {
+		r.addServer(OtherServers, &t.other, nil)
+		r.Servers[len(r.Servers)-1].Aggregated = t.otherServers
+	}
+	if u := t.unlisted(); u != nil {
+		r.UnlistedServers = u
+		r.Totals.Attempts += u.Attempts
+		for i, n := range u.Outcomes {
 			r.Totals.Outcomes[i] += n
 		}
+	}
+	if t.untracked > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("more than %d servers: the numbers of servers aggregated "+
+			"(\"other\", unlisted_servers) are lower bounds; attempts and outcomes stay complete", maxTrackedServers))
+	}
+	if n := t.otherServers; n > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d server(s) beyond the first %d are summed in the row %q "+
+			"(raise --max-servers to list them); its verdict is that of the sum", n, t.maxServersOr(), OtherServers))
 	}
 	r.Findings = c.captureFindings(r.Totals.Attempts)
 	slices.SortStableFunc(r.Attempts, func(a, b AttemptReport) int {

@@ -205,9 +205,28 @@ type SYNInfo struct {
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
 	Truncated bool
-	ts        stamp // of the first sighting
-	last      int64 // time of the latest copy
+	// Fragmented is set when the first copy was the first fragment of an
+	// IP datagram: DataLen is then what that fragment held, a lower
+	// bound, and the SYN certainly carried data.
+	Fragmented bool
+	ts         stamp // of the first sighting
+	last       int64 // time of the latest copy
 }
+
+// maxFragmentedData bounds the SYN data a fragmented SYN may have had: an
+// IP datagram's limit.
+const maxFragmentedData = 65535
+
+// maxData is the most SYN data a reply may acknowledge.
+func (s *SYNInfo) maxData() int {
+	if s.Fragmented {
+		return maxFragmentedData
+	}
+	return s.DataLen
+}
+
+// hasData reports whether the SYN carried data.
+func (s *SYNInfo) hasData() bool { return s.DataLen > 0 || s.Fragmented }
 
 // ReplyKind says how the server answered.
 type ReplyKind uint8
@@ -375,7 +394,7 @@ func (a *Attempt) judge() Outcome {
 		return Accepted
 	case cookie:
 		return Renewed
-	case syn.DataLen > 0:
+	case syn.hasData():
 		return Rejected
 	}
 	return Unconfirmed
@@ -470,6 +489,30 @@ type Tracker struct {
 	maxOpen int
 	early   int
 	scratch []int64
+	// earlyFlow counts unanswered attempts judged before their timeout
+	// because their flow had maxAttemptsPerFlow newer ones open.
+	earlyFlow Tally
+	// lateReplies counts replies to attempts already judged unanswered.
+	lateReplies Tally
+	// ahead is a segment stamped more than MaxClockStep past the clock,
+	// waiting for the next one to confirm the jump (valid iff aheadSet);
+	// outliers counts those the next segment did not confirm.
+	ahead    PacketRef
+	aheadSet bool
+	outliers Tally
+}
+
+// Tally counts occurrences of one oddity and remembers where the first was.
+type Tally struct {
+	N     int
+	First PacketRef // valid iff N > 0
+}
+
+func (t *Tally) add(ref PacketRef) {
+	if t.N == 0 {
+		t.First = ref
+	}
+	t.N++
 }
 
 // Default time limits, in capture time.
@@ -522,7 +565,7 @@ func (t *Tracker) Open() int {
 // joined, or 0 when it joined none. Only SYNs, SYN-ACKs and RSTs matter;
 // others are ignored.
 func (t *Tracker) Add(ref PacketRef, seg *Segment) uint64 {
-	t.Advance(ref.Time)
+	t.advance(ref)
 	switch {
 	case seg.IsSYN():
 		return t.addSYN(ref, seg)
@@ -536,18 +579,52 @@ func (t *Tracker) Add(ref PacketRef, seg *Segment) uint64 {
 	return 0
 }
 
+// MaxClockStep is how far one segment may move the clock at once. A
+// segment stamped further ahead moves it only when the next one confirms
+// the jump (a capture that paused, a clock stepped forward): one damaged
+// timestamp years ahead would otherwise judge every open attempt
+// unanswered, and their replies would come too late. Holding the clock
+// back costs nothing but memory for a while: attempts are judged later,
+// never wrongly. A step under it can expire only attempts within a minute
+// of their 180 s timeout and answered ones kept for late copies; it is
+// long enough that SYN retries (1, 2, 4 ... 32 s apart) in a quiet
+// capture move the clock at once.
+const MaxClockStep = 60e9
+
 // Advance moves the tracker's clock to now (ns), finalising attempts that
 // timed out. Live capture calls it on a ticker so that quiet periods still
-// finalise attempts.
-func (t *Tracker) Advance(now int64) {
-	if now > t.now {
-		t.now = now
+// finalise attempts; its ticks should come from a monotonic clock. A jump
+// of more than MaxClockStep waits for confirmation, as for segments.
+func (t *Tracker) Advance(now int64) { t.advance(PacketRef{Time: now, Frame: -1}) }
+
+// advance moves the clock to ref's time under the rule of MaxClockStep.
+func (t *Tracker) advance(ref PacketRef) {
+	now := ref.Time
+	beyond := now-t.now > MaxClockStep
+	switch {
+	case t.aheadSet && beyond:
+		// Two in a row past the clock: a real jump.
+		t.now, t.aheadSet = min(now, t.ahead.Time), false
+	case t.aheadSet:
+		if t.ahead.Frame >= 0 { // a segment, not a tick
+			t.outliers.add(t.ahead)
+		}
+		t.now, t.aheadSet = max(t.now, now), false
+	case beyond && (len(t.live) > 0 || len(t.parked) > 0):
+		t.ahead, t.aheadSet = ref, true
+	default: // a small step, or nothing open that a jump could expire
+		t.now = max(t.now, now)
 	}
 	if t.now >= t.nextSweep {
 		t.sweep()
 		t.nextSweep = t.now + sweepInterval
 	}
 }
+
+// ClockOutliers counts the segments stamped more than MaxClockStep ahead
+// of the segments around them, which were not let move the clock that
+// times attempts out; First is the first of them.
+func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 
 // Flush finalises every open attempt, as at the end of the input. No late
 // copy can follow the end, so it does not remember them for that (a tenth
@@ -667,13 +744,14 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.SYN = SYNInfo{
-		PacketRef: ref,
-		TFO:       seg.Options.TFO,
-		MPTCP:     seg.Options.MPTCP,
-		DataLen:   seg.DataLen,
-		Truncated: seg.Options.Stop == WalkTruncated,
-		ts:        stampOf(&seg.Options),
-		last:      ref.Time,
+		PacketRef:  ref,
+		TFO:        seg.Options.TFO,
+		MPTCP:      seg.Options.MPTCP,
+		DataLen:    seg.DataLen,
+		Truncated:  seg.Options.Stop == WalkTruncated,
+		Fragmented: seg.Fragmented,
+		ts:         stampOf(&seg.Options),
+		last:       ref.Time,
 	}
 	a.prev = head
 	t.open[key] = a
@@ -722,6 +800,18 @@ func (t *Tracker) shed() {
 // reply timeout because too many attempts were open at once.
 func (t *Tracker) Early() int { return t.early }
 
+// EarlyPerFlow counts the unanswered attempts judged before their reply
+// timeout because maxAttemptsPerFlow newer attempts on the same flow (a
+// scanner reusing a port with new ISNs) were open; First is the SYN of the
+// first one.
+func (t *Tracker) EarlyPerFlow() Tally { return t.earlyFlow }
+
+// LateReplies counts the SYN-ACKs and RSTs that answered an attempt
+// already judged unanswered (after its reply timeout, or early): they are
+// neither the attempt's reply nor a SYN-ACK without SYN. First is the
+// first such reply.
+func (t *Tracker) LateReplies() Tally { return t.lateReplies }
+
 // trimChain finalises the oldest attempts beyond maxAttemptsPerFlow.
 func (t *Tracker) trimChain(head *Attempt) {
 	a := head
@@ -733,6 +823,11 @@ func (t *Tracker) trimChain(head *Attempt) {
 	}
 	rest := a.prev
 	a.prev = nil
+	for p := rest; p != nil; p = p.prev {
+		if !p.Answered() {
+			t.earlyFlow.add(p.SYN.PacketRef)
+		}
+	}
 	t.finaliseChain(rest)
 }
 
@@ -793,7 +888,7 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 		// interfaces written at once): the earlier send is the original.
 		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
 		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
-		s.Truncated = truncated
+		s.Truncated, s.Fragmented = truncated, seg.Fragmented
 		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
 			s.PlainRetry = PacketRef{}
 		}
@@ -858,7 +953,10 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 			}
 		}
 	}
-	if t.done.lateReply(key, seg.Ack, ref.Time) {
+	if late, first := t.done.lateAnswer(key, seg.Ack, ref.Time); late {
+		if first {
+			t.lateReplies.add(ref)
+		}
 		return 0
 	}
 	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
@@ -871,7 +969,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 // ends a connection and answers nothing.
 func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKind) (id uint64, ok bool) {
 	n := seg.Ack - (a.ISN + 1) // wraps like sequence numbers do
-	if n > uint32(a.SYN.DataLen) {
+	if n > uint32(a.SYN.maxData()) {
 		return 0, false
 	}
 	switch {
@@ -933,9 +1031,12 @@ func (t *Tracker) addAlias(a *Attempt, key flowKey) {
 // for its SYN before it counts as a SYN-ACK without SYN: a capture written
 // from several interfaces at once (dumpcap -i a -i b reads each at least
 // every 250 ms) can put a reply read from one interface before its SYN
-// read from another. At most maxParked wait at once.
+// read from another, and files from two hosts merged by time put the
+// server's replies before the client's SYNs by the hosts' clock skew (a
+// reply parked 300 ms was counted as SYN-ACK without SYN while its SYN
+// came later). At most maxParked wait at once.
 const (
-	parkWindow = 300e6
+	parkWindow = 10e9
 	maxParked  = 4096
 )
 
@@ -979,7 +1080,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	n := p.ack - (a.ISN + 1)
-	if n > uint32(a.SYN.DataLen) {
+	if n > uint32(a.SYN.maxData()) {
 		return
 	}
 	delete(t.parked, key)
@@ -1012,11 +1113,15 @@ func (t *Tracker) finalise(a *Attempt) {
 	last := a.SYN.last
 	if a.Answered() {
 		last = max(last, a.Reply.Time)
+	} else {
+		// From its judgement on: a reply after the timeout is late, not
+		// one without SYN.
+		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.DataLen, last)
+		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.maxData(), last, a.Answered())
 		if a.aliased() {
-			t.done.add(a.log.alias, a.ISN, a.SYN.DataLen, last)
+			t.done.add(a.log.alias, a.ISN, a.SYN.maxData(), last, a.Answered())
 		}
 	}
 	if a.aliased() && t.aliases[a.log.alias] == a {

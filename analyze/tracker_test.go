@@ -75,6 +75,8 @@ func (p pkt) segment() Segment {
 type recorder struct {
 	attempts []Attempt
 	orphans  int
+	// late and earlyFlow are the tracker's LateReplies and EarlyPerFlow.
+	late, earlyFlow int
 }
 
 func (r *recorder) Attempt(a *Attempt)                    { r.attempts = append(r.attempts, a.Clone()) }
@@ -88,6 +90,7 @@ func runTracker(pkts []pkt, timeout int64) *recorder {
 		tr.Add(PacketRef{Input: p.input, Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &seg)
 	}
 	tr.Flush()
+	rec.late, rec.earlyFlow = tr.LateReplies().N, tr.EarlyPerFlow().N
 	return rec
 }
 
@@ -103,6 +106,7 @@ func TestTrackerOutcomes(t *testing.T) {
 		pkts     []pkt
 		outcomes []Outcome // sorted by SYN frame
 		orphans  int
+		late     int // replies after their attempt was judged unanswered
 		retrans  int // of the first attempt
 		dups     int // of the first attempt
 	}{
@@ -218,10 +222,24 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: rstack, ack: 101, atMs: 2},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 1},
 		}, outcomes: []Outcome{Refused}},
-		{name: "syn-ack long before the syn is an orphan", pkts: []pkt{
+		// Files from two hosts merged by time: the server's clock runs
+		// 2 s behind the client's. The ack names the SYN: no orphan.
+		{name: "syn-ack 2 s before the syn answers it", pkts: []pkt{
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 2000},
+		}, outcomes: []Outcome{Granted}},
+		{name: "syn-ack long before the syn is an orphan", pkts: []pkt{
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 20_000},
 		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+		// The reply came after the 180 s timeout judged the attempt: it
+		// is counted as late, not as a SYN-ACK without SYN.
+		{name: "syn-ack after the reply timeout is late, not an orphan", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+			{from: "c2", flags: syn, seq: 100, atMs: 190_000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 200_000},
+			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 201_000},
+		}, outcomes: []Outcome{Unanswered, Unanswered}, late: 1},
 		{name: "syn-ack without syn is counted", pkts: []pkt{
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie},
 		}, orphans: 1},
@@ -244,16 +262,21 @@ func TestTrackerOutcomes(t *testing.T) {
 			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1},
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, atMs: 10_000},
 		}, outcomes: []Outcome{Omitted}},
-		{name: "syn-ack long after the reply timeout is an orphan", pkts: []pkt{
+		// One segment far ahead does not move the clock (maxClockStep):
+		// nothing confirms the jump, so the SYN-ACK still answers.
+		{name: "a lone syn-ack stamped 250 s later still answers", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 250_000},
-		}, outcomes: []Outcome{Unanswered}, orphans: 1},
+		}, outcomes: []Outcome{Granted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := runTracker(tt.pkts, 0)
 			if rec.orphans != tt.orphans {
 				t.Errorf("orphan replies = %d, want %d", rec.orphans, tt.orphans)
+			}
+			if rec.late != tt.late {
+				t.Errorf("late replies = %d, want %d", rec.late, tt.late)
 			}
 			got := map[int]Outcome{}
 			for _, a := range rec.attempts {
@@ -530,7 +553,7 @@ func TestRecentBounded(t *testing.T) {
 	r := newRecent(4)
 	for i := range 100 {
 		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
-		r.add(key, uint32(i), 0, int64(i))
+		r.add(key, uint32(i), 0, int64(i), false)
 		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
@@ -648,5 +671,73 @@ func TestTrackerNATAlias(t *testing.T) {
 	c, s, ok := a.Rewritten()
 	if !ok || c.String() != nat || s != testServer {
 		t.Errorf("rewritten %v > %v (%v), want %s > %v", c, s, ok, nat, testServer)
+	}
+}
+
+// TestTrackerPerFlowLimitCounted checks that attempts judged before their
+// timeout because their flow had maxAttemptsPerFlow newer ones open (a
+// scanner reusing one port with new ISNs) are counted, so the report can
+// say their replies may have been missed.
+func TestTrackerPerFlowLimitCounted(t *testing.T) {
+	var pkts []pkt
+	for i := range maxAttemptsPerFlow + 3 {
+		pkts = append(pkts, pkt{from: "c", flags: syn, seq: uint32(1000 * (i + 1)), tfo: TFORequest, atMs: int64(i)})
+	}
+	// The newest attempt is answered; the three oldest were judged early.
+	pkts = append(pkts, pkt{from: "s", flags: synack, seq: 9, ack: uint32(1000*(maxAttemptsPerFlow+3)) + 1, tfo: TFOCookie, atMs: 20})
+	rec := runTracker(pkts, 0)
+	if len(rec.attempts) != maxAttemptsPerFlow+3 {
+		t.Fatalf("%d attempts, want %d", len(rec.attempts), maxAttemptsPerFlow+3)
+	}
+	if rec.earlyFlow != 3 {
+		t.Errorf("EarlyPerFlow().N = %d, want 3", rec.earlyFlow)
+	}
+}
+
+// TestTrackerClockOutlier checks that one record stamped years ahead does
+// not judge every open attempt unanswered: before, their SYN-ACKs then
+// matched finalised attempts and vanished. The outlier is counted.
+func TestTrackerClockOutlier(t *testing.T) {
+	const years = 3 * 365 * 24 * 3600 * 1000
+	pkts := []pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c2", flags: syn, seq: 500, tfo: TFORequest, atMs: 1},
+		// A plain SYN from elsewhere, its timestamp damaged.
+		{from: "c", flags: syn, seq: 7000, atMs: years},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+		{from: "s2", flags: synack, seq: 900, ack: 501, tfo: TFOCookie, atMs: 3},
+	}
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	for i, p := range pkts {
+		seg := p.segment()
+		if p.from == "s2" {
+			seg.Src, seg.Dst = testServer, testClient2
+		}
+		tr.Add(PacketRef{Frame: i + 1, Time: p.atMs * 1e6}, &seg)
+	}
+	tr.Flush()
+	got := map[int]Outcome{}
+	for _, a := range rec.attempts {
+		got[a.SYN.Frame] = a.Outcome
+	}
+	if got[1] != Granted || got[2] != Granted || rec.orphans != 0 || tr.LateReplies().N != 0 {
+		t.Errorf("outcomes by SYN frame %v, %d orphans, %d late replies; want frames 1 and 2 granted, none", got, rec.orphans, tr.LateReplies().N)
+	}
+	if o := tr.ClockOutliers(); o.N != 1 || o.First.Frame != 3 {
+		t.Errorf("ClockOutliers() = %+v, want 1 at frame 3", o)
+	}
+}
+
+// TestTrackerClockJumpConfirmed checks that a real gap (two segments in a
+// row far ahead) still moves the clock and expires what timed out.
+func TestTrackerClockJumpConfirmed(t *testing.T) {
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c2", flags: syn, seq: 500, atMs: 600_000},
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 600_001},
+	}, 0)
+	if len(rec.attempts) != 2 || rec.late != 1 {
+		t.Fatalf("%d attempts, %d late replies; want 2, 1", len(rec.attempts), rec.late)
 	}
 }

@@ -415,3 +415,28 @@ func TestSimplePacketLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBlockTypesAggregated checks that a pcapng file of many
+// unknown block types gives a few warning lines, not one per type (2^20
+// types gave a million lines and a map as large).
+func TestUnknownBlockTypesAggregated(t *testing.T) {
+	n := (&ng{bo: binary.LittleEndian}).shb().idb(1, 0)
+	const types = 1000
+	for i := range types {
+		n.block(0x40000000+uint32(i), nil)
+	}
+	r, err := NewFileReader("many-types.pcapng", bytes.NewReader(n.buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f Frame
+	for r.Next(&f) == nil {
+	}
+	w := r.Info().Warnings
+	if len(w) != maxUnknownTypes+1 {
+		t.Fatalf("%d warnings, want %d:\n%s", len(w), maxUnknownTypes+1, strings.Join(w, "\n"))
+	}
+	if want := fmt.Sprintf("skipped %d more pcapng blocks of other unknown types", types-maxUnknownTypes); !strings.HasPrefix(w[len(w)-1], want) {
+		t.Errorf("last warning %q, want %q...", w[len(w)-1], want)
+	}
+}

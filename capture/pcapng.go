@@ -346,10 +346,7 @@ func (r *FileReader) skipBlock(off int64, typ, blen uint32) error {
 	case numberedRecord(typ):
 		r.number++
 	case !knownBlock(typ):
-		if r.unknown == nil {
-			r.unknown = make(map[uint32]int)
-		}
-		r.unknown[typ]++
+		r.unknownBlock(typ)
 	}
 	return nil
 }

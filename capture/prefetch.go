@@ -24,7 +24,9 @@ type chunk struct {
 }
 
 const (
-	prefetchChunk  = 256 << 10
+	// prefetchChunk is readBufSize, so that chunks and read buffers share
+	// one pool (bufPool).
+	prefetchChunk  = readBufSize
 	prefetchChunks = 4
 )
 
@@ -37,7 +39,7 @@ func newPrefetcher(src io.Reader) *prefetcher {
 		exited: make(chan struct{}),
 	}
 	for range prefetchChunks {
-		p.free <- make([]byte, prefetchChunk)
+		p.free <- readBuf(prefetchChunk)
 	}
 	go p.run()
 	return p
@@ -102,6 +104,27 @@ func (p *prefetcher) Read(dst []byte) (int, error) {
 	n := copy(dst, p.cur)
 	p.cur = p.cur[n:]
 	return n, nil
+}
+
+// recycle gives the buffers to the pool of closed readers' buffers, once
+// the goroutine has exited.
+func (p *prefetcher) recycle() {
+	if p.held != nil {
+		b := p.held[:cap(p.held)]
+		bufPool.Put(&b)
+		p.held, p.cur = nil, nil
+	}
+	for {
+		select {
+		case b := <-p.free:
+			bufPool.Put(&b)
+		case c := <-p.full:
+			b := c.b[:cap(c.b)]
+			bufPool.Put(&b)
+		default:
+			return
+		}
+	}
 }
 
 // stop tells the goroutine to finish; it returns once its current read of

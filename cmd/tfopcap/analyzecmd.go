@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,8 @@ type reportOptions struct {
 	evidence    string
 	evOutcomes  outcomesFlag
 	evidenceMax int
+	maxServers  int
+	allServers  bool
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -47,6 +50,8 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
 	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report, 0 none (counts stay complete)")
+	fs.IntVar(&o.maxServers, "max-servers", analyze.DefaultMaxServers, "list at most `N` servers; the rest are summed in one row named \"other\"")
+	fs.BoolVar(&o.allServers, "all-servers", false, "list servers without any TFO attempt too (otherwise counted, not listed)")
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
@@ -75,6 +80,9 @@ func (o *reportOptions) prepare() (*segmentFilter, error) {
 	}
 	if o.maxAttempts < 0 {
 		return nil, usagef("--max-attempts must be 0 (none) or more")
+	}
+	if o.maxServers < 1 {
+		return nil, usagef("--max-servers must be at least 1")
 	}
 	servers, err := o.serverFilter()
 	if err != nil {
@@ -106,12 +114,16 @@ func (o *reportOptions) serverFilter() (*segmentFilter, error) {
 }
 
 // newCollector returns the collector of the report, keeping --max-attempts
-// attempts in detail: 0 keeps none (NewCollector's 0 is its default).
+// attempts in detail (0 keeps none: NewCollector's 0 is its default) and
+// listing at most --max-servers servers.
 func (o *reportOptions) newCollector() *analyze.Collector {
-	if o.maxAttempts == 0 {
-		return analyze.NewCollector(-1)
+	keep := o.maxAttempts
+	if keep == 0 {
+		keep = -1
 	}
-	return analyze.NewCollector(o.maxAttempts)
+	c := analyze.NewCollector(keep)
+	c.LimitServers(o.maxServers, o.allServers)
+	return c
 }
 
 // renderOptions are what the renderers need of the flags.
@@ -154,6 +166,11 @@ func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) err
 			matched = append(matched, s.Server+" "+s.Verdict.String())
 		}
 	}
+	// Unlisted servers (no TFO attempt) are inconclusive: a gate on that
+	// verdict must still see them.
+	if u := r.UnlistedServers; u != nil && u.Servers > 0 && slices.Contains(o.failOn.set, analyze.Inconclusive) {
+		matched = append(matched, fmt.Sprintf("%d unlisted server(s) inconclusive", u.Servers))
+	}
 	if len(matched) > 0 {
 		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", o.failOn.String(), matched)
 		return errMatched
@@ -188,40 +205,28 @@ func runAnalyze(args []string, st streams) error {
 		return err
 	}
 
-	readers := make([]*capture.FileReader, 0, len(files))
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
+	inputs := make([]*fileInput, 0, len(files))
 	for _, name := range files {
-		var r *capture.FileReader
-		var err error
-		if name == "-" {
-			r, err = capture.NewFileReader("-", st.stdin)
-		} else {
-			r, err = capture.Open(name)
-		}
+		in, err := probeInput(name, st.stdin)
 		if err != nil {
 			return err
 		}
-		readers = append(readers, r)
+		inputs = append(inputs, in)
 	}
 
-	// Outputs are created before anything is read, so that one that cannot
-	// be written fails at once.
-	ev, err := o.newEvidence(evidenceLinkType(readers), 0)
+	// Outputs are created once every input is known to be a capture, and
+	// before any is read, so that one that cannot be written fails at once.
+	ev, err := o.newEvidence(evidenceLinkType(inputs), 0)
 	if err != nil {
 		return err
 	}
 
-	stages := make([]*stage, len(readers))
-	for i, r := range readers {
-		stages[i] = &stage{input: i, src: r, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, stageQueue(len(readers)))}
+	stages := make([]*stage, len(inputs))
+	for i, in := range inputs {
+		stages[i] = &stage{input: i, in: in, first: in.first, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, stageQueue(len(inputs)))}
 		if o.filter != "" {
 			stages[i].bpf = capture.NewFilter(o.filter)
 		}
-		go stages[i].run()
 	}
 	coll := o.newCollector()
 	if ev != nil {
@@ -230,7 +235,7 @@ func runAnalyze(args []string, st streams) error {
 	tracker := analyze.NewTracker(coll, 0)
 	var prog *progress
 	if !*quiet {
-		prog = startProgress(st.stderr, readers)
+		prog = startProgress(st.stderr, progressSources(inputs))
 	}
 	m := newMerger(stages)
 	for e := m.next(); e != nil; e = m.next() {
@@ -245,6 +250,9 @@ func runAnalyze(args []string, st streams) error {
 		}
 	}
 	prog.Stop()
+	if m.err != nil {
+		return m.err
+	}
 	tracker.Flush()
 	// The tracker's tables are garbage now: collect them before the report
 	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
@@ -257,20 +265,25 @@ func runAnalyze(args []string, st streams) error {
 		}
 	}
 
-	inputs := make([]analyze.InputReport, len(readers))
-	for i, r := range readers {
-		in, err := inputReport(r.Info(), &stages[i].stats, m.errs[i])
+	reports := make([]analyze.InputReport, len(inputs))
+	for i, in := range inputs {
+		rep, err := inputReport(in.info, &stages[i].stats, m.errs[i])
 		if err != nil {
 			return err
 		}
-		inputs[i] = in
+		reports[i] = rep
 	}
-	r := coll.Report(toolName, inputs)
-	r.Warnings = append(r.Warnings, earlyWarnings(tracker, analyze.DefaultReplyTimeout)...)
+	r := coll.Report(toolName, reports)
+	r.Warnings = append(r.Warnings, trackerWarnings(tracker, analyze.DefaultReplyTimeout, fileWhere(inputs))...)
 	r.Warnings = append(r.Warnings, evWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
-	for _, w := range gate {
+	for i := range inputs {
+		for _, w := range stages[i].stats.clock.warnings() {
+			fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", capture.DisplayName(inputs[i].name), w)
+		}
+	}
+	for _, w := range r.Warnings {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
 	}
 	return o.finish(r, gate, st)
@@ -280,10 +293,10 @@ func runAnalyze(args []string, st streams) error {
 // inputs: when every input is a pcap file and all share one link type.
 // Otherwise (a pcapng input may describe new interfaces at any point) it
 // is 0: write pcapng.
-func evidenceLinkType(readers []*capture.FileReader) uint16 {
+func evidenceLinkType(inputs []*fileInput) uint16 {
 	var lt uint16
-	for _, r := range readers {
-		info := r.Info()
+	for _, in := range inputs {
+		info := in.header
 		if !strings.HasPrefix(info.Format, "pcap") || info.Format == "pcapng" || len(info.LinkTypes) != 1 {
 			return 0
 		}
@@ -295,16 +308,45 @@ func evidenceLinkType(readers []*capture.FileReader) uint16 {
 	return lt
 }
 
-// earlyWarnings says when the tracker judged attempts unanswered before their
-// reply timeout because too many were open at once.
-func earlyWarnings(t *analyze.Tracker, timeout time.Duration) []string {
-	n := t.Early()
-	if n == 0 {
-		return nil
+// trackerWarnings says what the tracker could not judge as it should: attempts
+// judged unanswered before their reply timeout (too many open at once, or
+// too many on one flow) and replies that came after their attempt had been
+// judged. where names a packet for the reader ("x.pcap frame 12").
+func trackerWarnings(t *analyze.Tracker, timeout time.Duration, where func(analyze.PacketRef) string) []string {
+	var w []string
+	if n := t.Early(); n > 0 {
+		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
+			"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
+			n, timeout, analyze.DefaultMaxOpen))
 	}
-	return []string{fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
-		"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
-		n, timeout, analyze.DefaultMaxOpen)}
+	if f := t.EarlyPerFlow(); f.N > 0 {
+		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
+			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open, and a reply to one of them "+
+			"after that counts as a SYN-ACK without SYN; first: the SYN at %s",
+			f.N, timeout, where(f.First)))
+	}
+	if o := t.ClockOutliers(); o.N > 0 {
+		w = append(w, fmt.Sprintf("%d packet(s) stamped more than %v ahead of the packets after them did not move "+
+			"the clock that times attempts out (a damaged timestamp?); first: %s",
+			o.N, time.Duration(analyze.MaxClockStep), where(o.First)))
+	}
+	if l := t.LateReplies(); l.N > 0 {
+		w = append(w, fmt.Sprintf("%d reply(ies) came after their attempt had been judged unanswered, so the "+
+			"attempt stays unanswered and the reply is not counted as a SYN-ACK without SYN; first: %s",
+			l.N, where(l.First)))
+	}
+	return w
+}
+
+// fileWhere names a packet of analyze's inputs by file name and frame.
+func fileWhere(inputs []*fileInput) func(analyze.PacketRef) string {
+	return func(ref analyze.PacketRef) string {
+		name := "input " + strconv.Itoa(ref.Input)
+		if ref.Input >= 0 && ref.Input < len(inputs) {
+			name = capture.DisplayName(inputs[ref.Input].name)
+		}
+		return fmt.Sprintf("%s frame %d", name, ref.Frame)
+	}
 }
 
 // inputReport describes one file for the report. A file that ends early or

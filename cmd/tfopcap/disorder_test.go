@@ -1,11 +1,15 @@
 package main
 
 import (
-	"github.com/tfopcap/tfopcap/analyze"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/tfopcap/tfopcap/analyze"
 
 	"github.com/tfopcap/tfopcap/capture"
 )
@@ -81,5 +85,50 @@ func TestDisorderedEvidence(t *testing.T) {
 			g.Outcomes[analyze.Rejected] != w.Outcomes[analyze.Rejected] || g.Attempts != failing):
 			t.Errorf("%s: evidence re-analysed %+v, want omitted %d rejected %d", w.Server, g, w.Outcomes[analyze.Omitted], w.Outcomes[analyze.Rejected])
 		}
+	}
+}
+
+// TestTimestampOutlier inserts into a lab capture one copy of a SYN-ACK
+// stamped three years ahead, as a damaged record would be. It must not
+// judge the attempts open at that moment unanswered (one record moved the
+// clock that times them out, and their SYN-ACKs then vanished), and the
+// report must say where the odd timestamp is.
+func TestTimestampOutlier(t *testing.T) {
+	src := "../../testdata/captures/host-6.18/host-eth.pcap"
+	frames := readFrames(t, src)
+	at := -1
+	for i := len(frames) / 2; i < len(frames); i++ {
+		var seg analyze.Segment
+		if analyze.Decode(frames[i].LinkType, frames[i].Data, frames[i].OrigLen, &seg) == analyze.DecodedTCP && seg.IsSYNACK() {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		t.Fatal("no SYN-ACK in the second half of the capture")
+	}
+	odd := frames[at].Frame.Clone()
+	odd.Time += 3 * 365 * 24 * 3600 * 1e9
+	frames = slices.Insert(frames, at+1, odd)
+	out := filepath.Join(t.TempDir(), "outlier.pcap")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := capture.WriteFrames(f, frames); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	want, got := analyzeJSON(t, src), analyzeJSON(t, out)
+	if got.Totals.Outcomes != want.Totals.Outcomes {
+		t.Errorf("outcomes %v, without the outlier %v", got.Totals.Outcomes, want.Totals.Outcomes)
+	}
+	frame := fmt.Sprintf("frame %d", at+2) // 1-based, after the original
+	if w := strings.Join(got.Warnings, "\n"); !strings.Contains(w, "did not move the clock") || !strings.Contains(w, frame) {
+		t.Errorf("report warnings %q: want the outlier at %s named", got.Warnings, frame)
+	}
+	if w := strings.Join(got.Inputs[0].Warnings, "\n"); !strings.Contains(w, "jump(s) of more than") || !strings.Contains(w, "before the record preceding them") {
+		t.Errorf("input warnings %q: want the jump ahead and the step back", got.Inputs[0].Warnings)
 	}
 }

@@ -103,7 +103,7 @@ func TestFindingsLabCaptures(t *testing.T) {
 		}
 		for _, sit := range man.Situations {
 			t.Run(filepath.Base(filepath.Dir(m))+"/"+sit.Name, func(t *testing.T) {
-				checkFindings(t, analyzeJSON(t, filepath.Join(filepath.Dir(m), sit.File)), sit)
+				checkFindings(t, analyzeJSON(t, "--all-servers", filepath.Join(filepath.Dir(m), sit.File)), sit)
 			})
 		}
 	}
@@ -133,7 +133,7 @@ func TestFindingsLab(t *testing.T) {
 			want := sit.run(t, p)
 			time.Sleep(200 * time.Millisecond)
 			rec.stop(t)
-			checkFindings(t, analyzeJSON(t, file), want)
+			checkFindings(t, analyzeJSON(t, "--all-servers", file), want)
 		})
 	}
 }
@@ -285,6 +285,6 @@ func TestFindingsOnSeedAndHostCaptures(t *testing.T) {
 			"10.77.0.1:8005": noTFO, "[fd77::1]:8005": noTFO, "10.77.0.1:8004": plainNoTFO, "[fd77::1]:8004": plainNoTFO,
 		}, Findings: quiet}},
 	} {
-		t.Run(filepath.Base(tc.file), func(t *testing.T) { checkFindings(t, analyzeJSON(t, tc.file), tc.sit) })
+		t.Run(filepath.Base(tc.file), func(t *testing.T) { checkFindings(t, analyzeJSON(t, "--all-servers", tc.file), tc.sit) })
 	}
 }

@@ -281,12 +281,16 @@ func runLive(args []string, st streams) error {
 
 	stopping := false
 	var srcErr error
+	var clock liveClock
 loop:
 	for {
 		select {
 		case b, ok := <-stg.out:
 			if !ok {
 				break loop
+			}
+			if n := len(b.events); n > 0 {
+				clock.packet(b.events[n-1].ref, time.Now())
 			}
 			for i := range b.events {
 				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
@@ -302,7 +306,7 @@ loop:
 			default:
 			}
 		case now := <-tick.C:
-			tracker.Advance(now.UnixNano())
+			tracker.Advance(clock.at(now))
 			switch {
 			case lo.interval > 0 && !now.Before(nextSummary):
 				fmt.Fprintf(st.stderr, "%s %s\n", now.UTC().Format(time.RFC3339), line(now))
@@ -345,7 +349,13 @@ loop:
 	r := coll.Report(toolName, []analyze.InputReport{in})
 	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
-	r.Warnings = append(r.Warnings, earlyWarnings(tracker, lo.replyTimeout)...)
+	r.Warnings = append(r.Warnings, trackerWarnings(tracker, lo.replyTimeout, func(ref analyze.PacketRef) string {
+		return fmt.Sprintf("%s frame %d", l.Name(), ref.Frame)
+	})...)
+	r.Warnings = append(r.Warnings, clock.warnings(l.Name())...)
+	for _, w := range stg.stats.clock.warnings() {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", l.Name(), w)
+	}
 	r.Warnings = append(r.Warnings, evWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
@@ -432,4 +442,48 @@ func listInterfaces(st streams) error {
 		fmt.Fprintln(st.stdout)
 	}
 	return nil
+}
+
+// liveClock keeps the tracker's ticks on the packets' timeline by the
+// monotonic clock: the capture time of the latest packet plus the
+// monotonic time since it came. A tick read off the wall clock would
+// judge every open attempt unanswered when the system clock steps
+// forward (NTP, a suspended VM). Packets whose timestamps (the kernel's
+// wall clock) leave that timeline by more than liveStepSlack show a
+// step, which is counted.
+type liveClock struct {
+	pkt   int64     // capture time of the latest packet
+	mono  time.Time // when it came, with its monotonic reading
+	steps clockSteps
+}
+
+// liveStepSlack absorbs the delay of packets waiting in the kernel's
+// buffer before they are read.
+const liveStepSlack = int64(5 * time.Second)
+
+func (c *liveClock) packet(ref analyze.PacketRef, now time.Time) {
+	if !c.mono.IsZero() {
+		if d := ref.Time - c.at(now); d > liveStepSlack || d < -liveStepSlack {
+			c.steps.add(ref.Frame, d)
+		}
+	}
+	c.pkt, c.mono = ref.Time, now
+}
+
+// at is the capture time at now: the wall clock until a packet came.
+func (c *liveClock) at(now time.Time) int64 {
+	if c.mono.IsZero() {
+		return now.UnixNano()
+	}
+	return c.pkt + int64(now.Sub(c.mono))
+}
+
+func (c *liveClock) warnings(iface string) []string {
+	s := c.steps
+	if s.n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the capture clock stepped %d time(s) (first: %s frame %d, by %v): "+
+		"packet times before and after a step are not comparable, and attempts open across it may be judged wrongly",
+		s.n, iface, s.firstFrame, time.Duration(s.first))}
 }

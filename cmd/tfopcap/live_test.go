@@ -390,7 +390,8 @@ func TestLiveStops(t *testing.T) {
 
 	counted := startLive(t, bin, p.Server, "count", "-i", p.ServerIf, "--format", "json", "--count", "2", "--reply-timeout", "1s")
 	timed := startLive(t, bin, p.Client, "duration", "-i", p.ClientIf, "--duration", "1500ms", "--interval", "400ms")
-	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown")
+	// Plain clients: --all-servers lists their server.
+	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown", "--all-servers")
 	for range 3 {
 		if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
 			t.Fatal(err)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
@@ -54,6 +56,77 @@ type sourceStats struct {
 	frames      int
 	status      [6]int // by analyze.DecodeStatus
 	unsupported map[uint16]int
+	clock       clockWatch
+	// firstFragments counts first IP fragments whose TCP header was
+	// whole and decoded (status Fragment counts the others); completed
+	// counts the fragmented SYNs whose data length the datagram's last
+	// fragment gave.
+	firstFragments, completed int
+}
+
+// Timestamps that clockWatch reports: a step back of more than
+// clockBackSlack (several interfaces written at once reorder by up to
+// 250 ms), and in files a step forward of more than clockJumpAhead (in a
+// live capture only handshakes pass the kernel filter, and quiet minutes
+// are normal).
+const (
+	clockBackSlack = int64(time.Second)
+	clockJumpAhead = int64(3 * time.Minute)
+)
+
+// clockWatch notices timestamps that go back, or jump ahead, in one
+// source's order: out-of-order records, a clock stepped, a damaged
+// timestamp. It costs two comparisons a frame.
+type clockWatch struct {
+	last  int64
+	seen  bool
+	ahead bool // report forward jumps (files)
+	back  clockSteps
+	jumps clockSteps
+}
+
+// clockSteps counts steps of one direction, with the first and the largest.
+type clockSteps struct {
+	n          int
+	firstFrame int
+	first      int64
+	largest    int64
+}
+
+func (c *clockSteps) add(frame int, d int64) {
+	if c.n == 0 {
+		c.firstFrame, c.first = frame, d
+	}
+	c.n++
+	c.largest = max(c.largest, d)
+}
+
+func (c *clockWatch) observe(t int64, frame int) {
+	if c.seen {
+		switch d := t - c.last; {
+		case d < -clockBackSlack:
+			c.back.add(frame, -d)
+		case c.ahead && d > clockJumpAhead:
+			c.jumps.add(frame, d)
+		}
+	}
+	c.last, c.seen = t, true
+}
+
+// warnings describes the steps in one line each.
+func (c *clockWatch) warnings() []string {
+	var w []string
+	if b := c.back; b.n > 0 {
+		w = append(w, fmt.Sprintf("%d record(s) stamped more than %v before the record preceding them "+
+			"(first: frame %d, %v back; largest %v): records out of order, a clock stepped back or a damaged timestamp",
+			b.n, time.Duration(clockBackSlack), b.firstFrame, time.Duration(b.first), time.Duration(b.largest)))
+	}
+	if j := c.jumps; j.n > 0 {
+		w = append(w, fmt.Sprintf("%d jump(s) of more than %v between records (first: frame %d, %v ahead; largest %v): "+
+			"a pause, a clock stepped forward or a damaged timestamp",
+			j.n, time.Duration(clockJumpAhead), j.firstFrame, time.Duration(j.first), time.Duration(j.largest)))
+	}
+	return w
 }
 
 // warnings describes skipped frames in one line each.
@@ -74,7 +147,13 @@ func (s *sourceStats) warnings() []string {
 	if n := s.status[analyze.Malformed]; n > 0 {
 		w = append(w, fmt.Sprintf("%d packet(s) with malformed IP or TCP headers skipped", n))
 	}
-	return w
+	if first, rest := s.firstFragments, s.status[analyze.Fragment]; first+rest > 0 {
+		w = append(w, fmt.Sprintf("IP fragments: %d first fragment(s) decoded from their whole TCP header, "+
+			"%d later fragment(s) or first ones too short for the TCP header skipped; the data length of %d "+
+			"fragmented SYN(s) came from their datagram's last fragment, the others' (syn.fragmented) is a lower bound",
+			first, rest, s.completed))
+	}
+	return append(w, s.clock.warnings()...)
 }
 
 // filterError is a -f expression that cannot apply to a frame: fatal, unlike
@@ -170,8 +249,12 @@ func ambiguousIPv6(s string) (host, port string, ok bool) {
 // stage reads one source, decodes each frame and sends the segments that
 // matter (SYN, SYN-ACK, RST) to out in batches. It closes out when done.
 type stage struct {
-	input   int
-	src     frameSource
+	input int
+	src   frameSource
+	// in, when set, is the file src is opened from when the merger
+	// starts the stage, and first its first record's timestamp.
+	in      *fileInput
+	first   int64
 	bpf     *capture.Filter // nil: no -f
 	servers *segmentFilter
 	// evidence copies the frames of events for an evidence file, but for
@@ -183,10 +266,60 @@ type stage struct {
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
 	eager bool
+	// fragSYNs are the SYNs in the batch being filled that came as the
+	// first fragment of an IPv4 datagram: the datagram's last fragment,
+	// if it comes before the batch goes, gives their whole data length.
+	fragSYNs []fragSYN
 	// free returns batches' event slices from the merger for reuse, so
-	// that steady state allocates nothing. run makes it before its first
-	// send on out, and the merger uses it only after receiving from out.
+	// that steady state allocates nothing. The merger sets it before it
+	// starts the stage, or run makes it before its first send on out (and
+	// the merger uses it only after receiving from out).
 	free chan []event
+}
+
+// fragSYN is a fragmented SYN waiting for its datagram's last fragment.
+type fragSYN struct {
+	datagram [10]byte
+	event    int // index in the batch being filled
+	first    int // IP payload length of the first fragment
+}
+
+// maxFragSYNs bounds the fragmented SYNs a batch waits on: fragments of a
+// datagram come back to back.
+const maxFragSYNs = 8
+
+// fragmentedSYN notes a SYN event just added from a first fragment.
+func (s *stage) fragmentedSYN(f *capture.Frame, b *batch) {
+	if len(s.fragSYNs) == maxFragSYNs {
+		return
+	}
+	if fr, ok := analyze.FragmentOf(f.LinkType, f.Data); ok && fr.Offset == 0 && fr.More {
+		s.fragSYNs = append(s.fragSYNs, fragSYN{fr.Datagram, len(b.events) - 1, fr.Len})
+	}
+}
+
+// lastFragment completes the data length of a waiting SYN from the last
+// fragment of its datagram: the datagram's payload ends where this
+// fragment's does, and the SYN's TCP header is what its first fragment
+// held beyond its data.
+func (s *stage) lastFragment(f *capture.Frame, b *batch) {
+	fr, ok := analyze.FragmentOf(f.LinkType, f.Data)
+	if !ok || fr.More {
+		return
+	}
+	for i, p := range s.fragSYNs {
+		if p.datagram != fr.Datagram {
+			continue
+		}
+		seg := &b.events[p.event].seg
+		header := p.first - seg.DataLen
+		if total := fr.Offset + fr.Len; total >= p.first {
+			seg.DataLen, seg.Fragmented = total-header, false
+			s.stats.completed++
+		}
+		s.fragSYNs = slices.Delete(s.fragSYNs, i, i+1)
+		return
+	}
 }
 
 // newBatch returns an empty batch, reusing one the merger is done with.
@@ -199,8 +332,27 @@ func (s *stage) newBatch(size int) batch {
 	}
 }
 
+// start opens the stage's file, if it has one, and starts reading.
+func (s *stage) start() error {
+	if s.in != nil {
+		r, err := s.in.open()
+		if err != nil {
+			return err
+		}
+		s.src = r
+	}
+	go s.run()
+	return nil
+}
+
 func (s *stage) run() {
 	defer close(s.out)
+	if s.in != nil {
+		// Before out is closed, so that the merger sees the file's info
+		// once it has seen the end of the stage. The reader goes, with
+		// its buffer (256 KB a file).
+		defer func() { s.in.finish(); s.src = nil }()
+	}
 	var f capture.Frame
 	var seg analyze.Segment
 	size := batchSize
@@ -208,10 +360,14 @@ func (s *stage) run() {
 		size = 1
 	}
 	// Batches in flight: the channel's, the one filling, the merger's head
-	// and the one it has just finished.
-	s.free = make(chan []event, cap(s.out)+3)
+	// and the one it has just finished. The merger may have given the
+	// stage a pool shared with other stages instead.
+	if s.free == nil {
+		s.free = make(chan []event, cap(s.out)+3)
+	}
 	b := s.newBatch(size)
 	copied := 0 // bytes of frame copies in b
+	s.stats.clock.ahead = !s.eager
 	for {
 		err := s.src.Next(&f)
 		if err != nil {
@@ -222,6 +378,7 @@ func (s *stage) run() {
 			return
 		}
 		s.stats.frames++
+		s.stats.clock.observe(f.Time, f.Number)
 		if s.bpf != nil {
 			ok, err := s.bpf.Match(&f)
 			if err != nil {
@@ -241,6 +398,12 @@ func (s *stage) run() {
 		}
 		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
 		s.stats.status[st]++
+		if st == analyze.DecodedTCP && seg.Fragmented {
+			s.stats.firstFragments++
+		}
+		if st == analyze.Fragment && len(s.fragSYNs) > 0 {
+			s.lastFragment(&f, &b)
+		}
 		if st == analyze.UnsupportedLink {
 			if s.stats.unsupported == nil {
 				s.stats.unsupported = map[uint16]int{}
@@ -266,9 +429,13 @@ func (s *stage) run() {
 			copied += len(f.Data)
 		}
 		b.events = append(b.events, ev)
+		if seg.Fragmented && seg.IsSYN() {
+			s.fragmentedSYN(&f, &b)
+		}
 		if len(b.events) == size || copied >= maxBatchCopies {
 			s.out <- b
 			b, copied = s.newBatch(size), 0
+			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
 }
@@ -286,37 +453,96 @@ func linkInterface(f *capture.Frame) int {
 	return analyze.PackInterface(f.Section, f.Interface, idx)
 }
 
-// merger hands out events from several stages in timestamp order (a k-way
-// merge over each stage's stream, which is in file order).
+// merger hands out events from several stages in timestamp order: a k-way
+// merge over each stage's stream, which is in file order, with a min-heap
+// of the stages' head events, so each event costs O(log k) however many
+// inputs there are. Stages start lazily, in the order of their first
+// timestamps: one is started when the merge reaches its first timestamp
+// (or ties it), and the next in line meanwhile whenever fewer than
+// minRunning are reading, so that the following rotation file is read on
+// the other core. Rotations (tcpdump -C, -G) follow each other in time, so
+// only two or three of hundreds are open at once.
 type merger struct {
 	stages []*stage
 	heads  []batch
 	pos    []int
 	done   []bool
 	errs   []error
+	// err is the first input that could not be opened at its turn; the
+	// merge stops there.
+	err error
+	// waiting lists the stages not started yet, earliest first.
+	waiting []int
+	running int
+	// ready is a min-heap of started stages that have an unread head
+	// event, ordered by (head time, stage index): ties go to the earlier
+	// input, as the inputs were given.
+	ready []int
 	// spent are head batches read to the end. The event next returned
 	// last may point into one, so they go back to their stage's free list
 	// only at the following call.
 	spent []spentBatch
 }
 
+// minRunning is how many stages read at once even before the merge needs
+// the later one: one for the merge, one ahead on the other core.
+const minRunning = 2
+
 type spentBatch struct {
 	stage  int
 	events []event
 }
 
+// newMerger merges the stages, which it starts as they are needed.
 func newMerger(stages []*stage) *merger {
 	m := &merger{
-		stages: stages,
-		heads:  make([]batch, len(stages)),
-		pos:    make([]int, len(stages)),
-		done:   make([]bool, len(stages)),
-		errs:   make([]error, len(stages)),
+		stages:  stages,
+		heads:   make([]batch, len(stages)),
+		pos:     make([]int, len(stages)),
+		done:    make([]bool, len(stages)),
+		errs:    make([]error, len(stages)),
+		waiting: make([]int, len(stages)),
+		ready:   make([]int, 0, len(stages)),
 	}
-	for i := range stages {
-		m.fill(i)
+	// The stages share one pool of batches, as large as the ones running
+	// at once need: finished inputs leave no batches behind, and the next
+	// one reuses them (300 rotations: 90 MB of batches allocated and
+	// dropped otherwise).
+	depth := 0
+	for _, s := range stages {
+		depth = max(depth, cap(s.out))
 	}
+	free := make(chan []event, (depth+3)*(minRunning+1))
+	for i, s := range stages {
+		m.waiting[i] = i
+		s.free = free
+	}
+	sort.SliceStable(m.waiting, func(a, b int) bool {
+		return stages[m.waiting[a]].first < stages[m.waiting[b]].first
+	})
 	return m
+}
+
+// admit starts the waiting stages the merge needs now: all whose first
+// timestamp is not after the next event, and more while fewer than
+// minRunning read.
+func (m *merger) admit() {
+	for len(m.waiting) > 0 {
+		i := m.waiting[0]
+		if m.running >= minRunning && len(m.ready) > 0 && m.stages[i].first > m.headTime(m.ready[0]) {
+			return
+		}
+		m.waiting = m.waiting[1:]
+		if err := m.stages[i].start(); err != nil {
+			m.err, m.waiting, m.ready = err, nil, nil
+			return
+		}
+		m.running++
+		m.fill(i)
+		if !m.done[i] {
+			m.push(i)
+		}
+	}
 }
 
 // fill makes sure stage i's head batch has an unread event, or marks the
@@ -325,7 +551,11 @@ func (m *merger) fill(i int) {
 	for !m.done[i] && m.pos[i] >= len(m.heads[i].events) {
 		b, ok := <-m.stages[i].out
 		if !ok {
+			// The event next returns last may still point into the
+			// head: the caller's pointer keeps it alive.
 			m.done[i] = true
+			m.running--
+			m.heads[i] = batch{}
 			return
 		}
 		if b.err != nil {
@@ -338,7 +568,8 @@ func (m *merger) fill(i int) {
 	}
 }
 
-// next returns the earliest pending event, or nil when all stages are done.
+// next returns the earliest pending event, or nil when all stages are done
+// (or one could not be opened: see err).
 func (m *merger) next() *event {
 	for _, sb := range m.spent {
 		select {
@@ -347,20 +578,56 @@ func (m *merger) next() *event {
 		}
 	}
 	m.spent = m.spent[:0]
-	best := -1
-	for i := range m.stages {
-		if m.done[i] {
-			continue
-		}
-		if best < 0 || m.heads[i].events[m.pos[i]].ref.Time < m.heads[best].events[m.pos[best]].ref.Time {
-			best = i
-		}
-	}
-	if best < 0 {
+	m.admit()
+	if len(m.ready) == 0 {
 		return nil
 	}
+	best := m.ready[0]
 	ev := &m.heads[best].events[m.pos[best]]
 	m.pos[best]++
 	m.fill(best)
+	if m.done[best] {
+		last := len(m.ready) - 1
+		m.ready[0] = m.ready[last]
+		m.ready = m.ready[:last]
+	}
+	m.down(0)
 	return ev
+}
+
+func (m *merger) headTime(i int) int64 { return m.heads[i].events[m.pos[i]].ref.Time }
+
+// before orders the heap: earlier head event first, then earlier input.
+func (m *merger) before(a, b int) bool {
+	ta, tb := m.headTime(a), m.headTime(b)
+	return ta < tb || ta == tb && a < b
+}
+
+func (m *merger) push(i int) {
+	m.ready = append(m.ready, i)
+	for j := len(m.ready) - 1; j > 0; {
+		parent := (j - 1) / 2
+		if !m.before(m.ready[j], m.ready[parent]) {
+			break
+		}
+		m.ready[j], m.ready[parent] = m.ready[parent], m.ready[j]
+		j = parent
+	}
+}
+
+func (m *merger) down(j int) {
+	n := len(m.ready)
+	for {
+		least := j
+		for _, c := range [2]int{2*j + 1, 2*j + 2} {
+			if c < n && m.before(m.ready[c], m.ready[least]) {
+				least = c
+			}
+		}
+		if least == j {
+			return
+		}
+		m.ready[j], m.ready[least] = m.ready[least], m.ready[j]
+		j = least
+	}
 }

@@ -118,7 +118,6 @@ func (s *replaySource) Next(f *capture.Frame) error {
 // analyze does, and returns the collector.
 func runPipeline(src frameSource) *analyze.Collector {
 	st := &stage{src: src, servers: &segmentFilter{}, out: make(chan batch, 4)}
-	go st.run()
 	coll := analyze.NewCollector(0)
 	tr := analyze.NewTracker(coll, 0)
 	m := newMerger([]*stage{st})

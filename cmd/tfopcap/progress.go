@@ -6,9 +6,22 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/tfopcap/tfopcap/capture"
 )
+
+// progressSource is an input whose reading the bar shows.
+type progressSource interface {
+	Size() int64      // 0 when unknown
+	BytesRead() int64 // safe to call from another goroutine
+}
+
+// progressSources lists analyze's inputs for the bar.
+func progressSources(inputs []*fileInput) []progressSource {
+	s := make([]progressSource, len(inputs))
+	for i, in := range inputs {
+		s[i] = in
+	}
+	return s
+}
 
 // progressInterval is how often the bar is redrawn: at most five times a
 // second, from its own goroutine reading the readers' byte counters
@@ -21,7 +34,7 @@ const progressInterval = 200 * time.Millisecond
 type progress struct {
 	w       io.Writer
 	width   int
-	readers []*capture.FileReader
+	readers []progressSource
 	total   int64 // sum of the inputs' sizes; 0 if any is unknown (stdin)
 	start   time.Time
 	stop    chan struct{}
@@ -30,7 +43,7 @@ type progress struct {
 }
 
 // startProgress starts drawing on w if w is a terminal, else returns nil.
-func startProgress(w io.Writer, readers []*capture.FileReader) *progress {
+func startProgress(w io.Writer, readers []progressSource) *progress {
 	f, ok := w.(*os.File)
 	if !ok {
 		return nil

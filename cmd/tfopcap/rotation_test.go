@@ -9,9 +9,12 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
 )
 
 // TestRotationsReportTheWhole cuts real captures with SYN retransmissions
@@ -136,4 +139,68 @@ func reportEssence(r *analyze.Report) essence {
 		return cmp.Or(cmp.Compare(a.Client, b.Client), cmp.Compare(a.Server, b.Server), cmp.Compare(a.ISN, b.ISN))
 	})
 	return e
+}
+
+// TestRotationsOpenedLazily cuts a lab capture into 100 rotation files
+// (as tcpdump -C or editcap -c would) and checks that analyze reads them
+// all while holding only a few of them open at once:
+// files are opened when the merge reaches their first timestamp, so
+// memory stays flat however many rotations there are.
+func TestRotationsOpenedLazily(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd to count open files")
+	}
+	src := "../../testdata/captures/host-6.18/host-eth.pcap"
+	frames := readFrames(t, src)
+	const files = 100
+	per := (len(frames) + files - 1) / files
+	dir := t.TempDir()
+	var names []string
+	for i := 0; i*per < len(frames); i++ {
+		name := filepath.Join(dir, fmt.Sprintf("rot%03d.pcap", i))
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := capture.WriteFrames(f, frames[i*per:min((i+1)*per, len(frames))]); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		names = append(names, name)
+	}
+	want := analyzeJSON(t, src)
+
+	openFiles := func() int {
+		fds, _ := os.ReadDir("/proc/self/fd")
+		return len(fds)
+	}
+	base := openFiles()
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peak.Store(max(peak.Load(), int64(openFiles())))
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+	}()
+	got := analyzeJSON(t, names...)
+	close(stop)
+	<-sampled
+
+	if got.Totals.Packets != want.Totals.Packets {
+		t.Errorf("%d rotations: %d packets, whole file %d", len(names), got.Totals.Packets, want.Totals.Packets)
+	}
+	if g, w := reportEssence(got), reportEssence(want); !reflect.DeepEqual(g, w) {
+		t.Errorf("%d rotations report differently from the whole file:\n got %+v\nwant %+v", len(names), g, w)
+	}
+	// The merge's file, the next one read ahead and one more for slack.
+	if extra := int(peak.Load()) - base; extra > minRunning+1 {
+		t.Errorf("%d rotation files: up to %d open at once, want at most %d", len(names), extra, minRunning+1)
+	}
 }
