@@ -47,13 +47,27 @@ func LinkTypeSupported(lt uint16) bool {
 // LinkInterface returns the capturing interface that the link header names,
 // when it names one: Linux cooked v2 (tcpdump -i any) carries the ifindex,
 // so a packet seen on two interfaces (a veth and the bridge it is
-// enslaved to) can be told from a retransmission.
+// enslaved to) can be told from a retransmission. Cooked v1 (tcpdump -i
+// any with libpcap < 1.10) names only the direction: frames the host sent
+// get SLLOutgoing, so a router's copies of a forwarded packet, received on
+// one side and sent on the other, are two vantage points.
 func LinkInterface(lt uint16, data []byte) (int, bool) {
-	if lt == LinkSLL2 && len(data) >= 8 {
+	switch {
+	case lt == LinkSLL2 && len(data) >= 8:
 		return int(binary.BigEndian.Uint32(data[4:8])), true
+	case lt == LinkSLL && len(data) >= 2 && binary.BigEndian.Uint16(data) == sllOutgoingPacket:
+		return SLLOutgoing, true
 	}
 	return 0, false
 }
+
+// SLLOutgoing is the interface LinkInterface gives cooked-v1 frames the
+// capturing host sent; no ifindex is that large. sllOutgoingPacket is their
+// packet type (PACKET_OUTGOING).
+const (
+	SLLOutgoing       = 1<<32 - 1
+	sllOutgoingPacket = 4
+)
 
 // TCP flags, RFC 9293 section 3.1.
 const (

@@ -378,6 +378,9 @@ func NewAttemptReport(a *Attempt) AttemptReport {
 
 func sightingReport(s Sighting) SightingReport {
 	section, idb, ifindex := SplitInterface(s.Interface)
+	if ifindex == SLLOutgoing {
+		ifindex = 0 // a direction, not an interface: the frame says which
+	}
 	return SightingReport{Input: int(s.Input), Section: section, Interface: idb, IfIndex: ifindex,
 		Frame: int(s.Frame), Send: int(s.Send), TFO: s.TFO.String()}
 }

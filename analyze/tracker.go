@@ -105,7 +105,10 @@ func (s *sightings) add(ref PacketRef, send uint8, tfo TFOState) {
 func (s *sightings) All() []Sighting { return s.list[:s.n] }
 
 // transmissions groups sightings into sends: a sighting within
-// copyWindow of the latest send is a copy of it, a later one a new send.
+// copyWindow of the latest send, with its data length, is a copy of it, a
+// later one a new send. The length is the send's own, not the first's:
+// Linux retries a TFO SYN with data as a SYN without, and that retry's
+// copies at other vantage points are copies.
 // Two sends within copyWindow of each other at one vantage point (a
 // server answering a retransmitted SYN just as its own SYN-ACK timer
 // fires) are taken for one: time cannot tell them apart.
@@ -116,6 +119,8 @@ type transmissions struct {
 	// the latest send in a file written from two interfaces at once.
 	prev   int64
 	prevTS stamp
+	// dataLen and prevLen are the data lengths of those two sends.
+	dataLen, prevLen int32
 	// at lists the vantage points of the latest send.
 	at    [maxVantages]vantagePoint
 	n     uint8
@@ -134,8 +139,8 @@ func vantageOf(ref PacketRef) vantagePoint {
 // maxVantages bounds the vantage points counted per send.
 const maxVantages = 3
 
-func (t *transmissions) start(ref PacketRef, ts stamp) {
-	*t = transmissions{sent: ref.Time, ts: ts, span: 1, n: 1}
+func (t *transmissions) start(ref PacketRef, ts stamp, dataLen int) {
+	*t = transmissions{sent: ref.Time, ts: ts, span: 1, n: 1, dataLen: int32(dataLen)}
 	t.at[0] = vantageOf(ref)
 }
 
@@ -154,11 +159,11 @@ func sameSend(at int64, ts stamp, sent int64, sentTS stamp, same bool) bool {
 	return stamped && ts.val != 0 && d <= stampedCopyWindow
 }
 
-// sighted files a sighting: it returns the number of the send it is a
-// sighting of, and whether it is a copy of a send already seen. same is
-// false when the packet's content shows it is another transmission.
-func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) (send uint8, copied bool) {
-	if sameSend(ref.Time, ts, t.sent, t.ts, same) {
+// sighted files a sighting carrying dataLen bytes: it returns the number
+// of the send it is a sighting of, and whether it is a copy of a send
+// already seen.
+func (t *transmissions) sighted(ref PacketRef, ts stamp, dataLen int) (send uint8, copied bool) {
+	if sameSend(ref.Time, ts, t.sent, t.ts, int32(dataLen) == t.dataLen) {
 		v := vantageOf(ref)
 		if !slices.Contains(t.at[:t.n], v) && int(t.n) < len(t.at) {
 			t.at[t.n] = v
@@ -167,15 +172,15 @@ func (t *transmissions) sighted(ref PacketRef, ts stamp, same bool) (send uint8,
 		}
 		return t.sends, true
 	}
-	if t.sends > 0 && sameSend(ref.Time, ts, t.prev, t.prevTS, same) {
+	if t.sends > 0 && sameSend(ref.Time, ts, t.prev, t.prevTS, int32(dataLen) == t.prevLen) {
 		return t.sends - 1, true // a late copy of the send before
 	}
-	span, prev, prevTS := t.span, t.sent, t.ts
+	span, prev, prevTS, prevLen := t.span, t.sent, t.ts, t.dataLen
 	t.sends = min(t.sends+1, 255)
 	if ref.Time > t.sent {
 		sends := t.sends
-		t.start(ref, ts)
-		t.sends, t.span, t.prev, t.prevTS = sends, span, prev, prevTS
+		t.start(ref, ts, dataLen)
+		t.sends, t.span, t.prev, t.prevTS, t.prevLen = sends, span, prev, prevTS, prevLen
 	}
 	return t.sends, false
 }
@@ -852,10 +857,10 @@ func (t *Tracker) logFor(a *Attempt) *sightingLog {
 		l = new(sightingLog)
 	}
 	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
-	l.synSends.start(a.SYN.PacketRef, a.SYN.ts)
+	l.synSends.start(a.SYN.PacketRef, a.SYN.ts, a.SYN.DataLen)
 	if a.Answered() {
 		l.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
-		l.replySends.start(a.Reply.PacketRef, a.Reply.ts)
+		l.replySends.start(a.Reply.PacketRef, a.Reply.ts, 0)
 	}
 	a.log = l
 	return l
@@ -872,7 +877,7 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 		s.MalformedCopy = true
 	}
 	truncated := seg.Options.Stop == WalkTruncated
-	send, copied := l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen == s.DataLen)
+	send, copied := l.synSends.sighted(ref, stampOf(&seg.Options), seg.DataLen)
 	l.syn.add(ref, send, tfo)
 	if copied {
 		s.Duplicates++
@@ -934,7 +939,7 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 	}
 	if l := a.log; l != nil {
 		l.reply.add(ref, 0, tfo.State)
-		l.replySends.start(ref, ts)
+		l.replySends.start(ref, ts, 0)
 	}
 	t.touch(a)
 }
@@ -978,7 +983,7 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
 		l := t.logFor(a)
-		send, _ := l.replySends.sighted(ref, stampOf(&seg.Options), true)
+		send, _ := l.replySends.sighted(ref, stampOf(&seg.Options), 0)
 		l.reply.add(ref, send, seg.Options.TFO.State)
 	default:
 		return 0, true

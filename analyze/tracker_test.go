@@ -417,6 +417,14 @@ func TestTrackerVantagePoints(t *testing.T) {
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest, input: 1, atMs: 300, ts: 5, stamped: true, nat: "198.51.100.1:6000"},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, input: 1, atMs: 301, nat: "198.51.100.1:6000"},
 		}, outcome: Granted, attempts: 1, dups: 1},
+		{name: "copies of a retry that dropped the SYN data are copies", pkts: []pkt{
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11, iface: 0},
+			{from: "c", flags: syn, seq: 100, tfo: TFOCookie, data: 11, iface: 1},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 0},
+			{from: "c", flags: syn, seq: 100, atMs: 1000, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001, iface: 1},
+			{from: "s", flags: synack, seq: 900, ack: 101, atMs: 1001, iface: 0},
+		}, outcome: Fallback, attempts: 1, retrans: 1, dups: 2},
 		{name: "one vantage point cannot lose a reply", pkts: []pkt{
 			{from: "c", flags: syn, seq: 100, tfo: TFORequest},
 			{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 1},

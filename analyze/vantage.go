@@ -92,7 +92,10 @@ func vantageName(r PacketRef) string {
 	if section > 0 || idb > 0 {
 		fmt.Fprintf(&b, " interface %d", idb)
 	}
-	if ifindex > 0 {
+	switch {
+	case ifindex == SLLOutgoing:
+		b.WriteString(" outgoing")
+	case ifindex > 0:
 		fmt.Fprintf(&b, " ifindex %d", ifindex)
 	}
 	fmt.Fprintf(&b, " frame %d", r.Frame)

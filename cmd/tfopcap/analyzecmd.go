@@ -132,8 +132,9 @@ func (o *reportOptions) renderOptions() analyze.RenderOptions {
 }
 
 // gateWarnings says what makes a report say nothing of the servers asked
-// about: a --server that matched no packet (a typo, the wrong port), or no
-// packet at all (the wrong interface, a capture that reads as empty).
+// about: a --server that matched no packet (a typo, the wrong port), no
+// packet at all (the wrong interface, a capture that reads as empty), or
+// no handshake among them (a link type tfopcap cannot decode).
 // Under --fail-on these fail the run: a gate that cannot match must not
 // pass.
 func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
@@ -147,6 +148,9 @@ func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
 	}
 	for _, s := range servers.unmatched() {
 		w = append(w, fmt.Sprintf("--server %s matched no SYN, SYN-ACK or RST", s))
+	}
+	if len(w) == 0 && r.Totals.Attempts == 0 && len(r.Servers) == 0 && (r.UnlistedServers == nil || r.UnlistedServers.Servers == 0) {
+		w = append(w, "no SYN or SYN-ACK was decoded: the report holds no verdict")
 	}
 	return w
 }

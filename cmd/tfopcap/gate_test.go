@@ -68,6 +68,14 @@ func TestGateCannotPassBlind(t *testing.T) {
 	if err := os.WriteFile(headerOnly, pcap[:24], 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Every packet of a link type tfopcap cannot decode: 901 packets read,
+	// none judged.
+	userLink := filepath.Join(dir, "user0.pcap")
+	user := append([]byte(nil), pcap...)
+	binary.LittleEndian.PutUint32(user[20:], 147) // LINKTYPE_USER0
+	if err := os.WriteFile(userLink, user, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -77,6 +85,7 @@ func TestGateCannotPassBlind(t *testing.T) {
 		{"one of two servers unknown", []string{"--server", "10.77.0.1", "--server", "192.0.2.9", lab}, "--server 192.0.2.9 matched no"},
 		{"pcapng of a section header", []string{shbOnly}, "no packets were read"},
 		{"pcap of a file header", []string{headerOnly}, "no packets were read"},
+		{"packets of an unknown link type", []string{userLink}, "no SYN or SYN-ACK was decoded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

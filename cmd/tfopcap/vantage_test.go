@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -116,5 +117,75 @@ func checkVantageFindings(t *testing.T, dir string) {
 				}
 			}
 		})
+	}
+}
+
+// TestVantageCookedV1 reads the router lab's -i any capture rewritten as
+// Linux cooked v1, which tcpdump -i any writes with libpcap < 1.10 (Ubuntu
+// 20.04, RHEL 8): v1 frames name no interface, only whether the host sent
+// them, so the two copies of a forwarded SYN differ only in direction.
+// Read as one vantage point, the router's option removal made 8102 omit
+// and the NAT's copies counted twice.
+func TestVantageCookedV1(t *testing.T) {
+	lab, err := filepath.Abs(filepath.Join("..", "..", "testdata", "captures", "path-6.18"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"path-client-side.pcap", "path-server-side.pcap", "path-router.pcapng"} {
+		if err := os.Symlink(filepath.Join(lab, f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	any := filepath.Join(dir, "path-router-any.pcap")
+	writeCookedV1(t, filepath.Join(lab, "path-router-any.pcap"), any)
+	b, err := os.ReadFile(filepath.Join(lab, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m labManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	checkLabReport(t, analyzeJSON(t, any), &m)
+	checkVantageFindings(t, dir)
+}
+
+// writeCookedV1 rewrites a little-endian LINUX_SLL2 pcap as LINUX_SLL: the
+// same frames with v1's 16-byte header (packet type, ARPHRD type, address
+// length, address, protocol) in place of v2's 20.
+func writeCookedV1(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	if len(b) < 24 || le.Uint32(b) != 0xa1b2c3d4 || le.Uint32(b[20:]) != analyze.LinkSLL2 {
+		t.Fatalf("%s: not a little-endian microsecond SLL2 pcap", from)
+	}
+	out := append([]byte(nil), b[:24]...)
+	le.PutUint32(out[20:], analyze.LinkSLL)
+	for p := 24; p+16 <= len(b); {
+		incl := int(le.Uint32(b[p+8:]))
+		rec, frame := b[p:p+16], b[p+16:p+16+incl]
+		if incl < 20 {
+			t.Fatalf("%s: frame at offset %d shorter than its SLL2 header", from, p)
+		}
+		hdr := make([]byte, 16)
+		copy(hdr, rec)
+		le.PutUint32(hdr[8:], uint32(incl-4))
+		le.PutUint32(hdr[12:], le.Uint32(rec[12:])-4)
+		v1 := make([]byte, 16, incl-4)
+		binary.BigEndian.PutUint16(v1[0:], uint16(frame[10])) // packet type
+		copy(v1[2:4], frame[8:10])                            // ARPHRD type
+		binary.BigEndian.PutUint16(v1[4:], uint16(frame[11])) // address length
+		copy(v1[6:14], frame[12:20])
+		copy(v1[14:16], frame[0:2]) // protocol
+		out = append(append(append(out, hdr...), v1...), frame[20:]...)
+		p += 16 + incl
+	}
+	if err := os.WriteFile(to, out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
