@@ -33,6 +33,12 @@ type clientStats struct {
 // two, the application may have given up before that firing.
 const blackholeRetransmits = 3
 
+// maxTrackedClients bounds the client table (about 200 bytes a client,
+// 13 MB when full), so that a capture of a million clients (a SYN flood, a
+// busy edge) stays in bounded memory; attempts from clients beyond it
+// still count everywhere else.
+const maxTrackedClients = 1 << 16
+
 // noteClient records what a's client shows about the capture as a whole.
 func (c *Collector) noteClient(a *Attempt) {
 	switch {
@@ -44,6 +50,10 @@ func (c *Collector) noteClient(a *Attempt) {
 	}
 	cl := c.clients[a.Client.Addr()]
 	if cl == nil {
+		if len(c.clients) >= maxTrackedClients {
+			c.untrackedClients++
+			return
+		}
 		cl = new(clientStats)
 		c.clients[a.Client.Addr()] = cl
 	}
@@ -67,6 +77,15 @@ func (cl *clientStats) notePlain(p evidence) {
 	case !cl.prevPlain.valid() || refBefore(cl.prevPlain.at, p.at):
 		cl.prevPlain = p
 	}
+}
+
+// clientWarnings says when the client findings saw only some clients.
+func (c *Collector) clientWarnings() []string {
+	if c.untrackedClients == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("more than %d client IPs: client-blackhole considers the first %d only "+
+		"(%d attempts from later clients not examined for it)", maxTrackedClients, maxTrackedClients, c.untrackedClients)}
 }
 
 // captureFindings are the top-level findings, in display order.

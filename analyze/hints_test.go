@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -232,5 +233,32 @@ func TestCollectorAllocs(t *testing.T) {
 		c.Attempt(&a)
 	}); n != 0 {
 		t.Errorf("Collector.Attempt allocates %v times per attempt", n)
+	}
+}
+
+// TestClientTableBounded: a capture of more client IPs than the client
+// table holds (a SYN flood from spoofed sources) keeps the table at its
+// bound and says the blackhole rule saw only the first clients.
+func TestClientTableBounded(t *testing.T) {
+	c := NewCollector(-1)
+	a := Attempt{
+		Server:  netip.MustParseAddrPort("192.0.2.2:443"),
+		SYN:     SYNInfo{PacketRef: PacketRef{Frame: 1, Time: 1}},
+		Outcome: Unanswered,
+	}
+	const extra = 10
+	for i := range maxTrackedClients + extra {
+		a.Client = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+		c.Attempt(&a)
+	}
+	if len(c.clients) != maxTrackedClients {
+		t.Errorf("%d clients tracked, want the bound %d", len(c.clients), maxTrackedClients)
+	}
+	r := c.Report("t", nil)
+	if r.Totals.Attempts != maxTrackedClients+extra {
+		t.Errorf("%d attempts counted, want all %d", r.Totals.Attempts, maxTrackedClients+extra)
+	}
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "client IPs") && strings.Contains(w, "10 attempts") }) {
+		t.Errorf("no warning about untracked clients: %q", r.Warnings)
 	}
 }

@@ -188,6 +188,9 @@ type Collector struct {
 	// for TFO, or whose options snaplen cut.
 	clients              map[netip.Addr]*clientStats
 	tfoSYNs, unknownSYNs int
+	// untrackedClients counts attempts from client IPs beyond
+	// maxTrackedClients, which the client findings do not see.
+	untrackedClients int
 	// kept holds copies of the attempts listed in detail, in chunks so
 	// that growing never copies; Report formats them. (Formatting them as
 	// they come took half again the memory, strings and all, while the
@@ -483,6 +486,7 @@ func (c *Collector) Report(tool string, inputs []InputReport) *Report {
 			"(raise --max-servers to list them); its verdict is that of the sum", n, t.maxServersOr(), OtherServers))
 	}
 	r.Findings = c.captureFindings(r.Totals.Attempts)
+	r.Warnings = append(r.Warnings, c.clientWarnings()...)
 	slices.SortStableFunc(r.Attempts, func(a, b AttemptReport) int {
 		return cmp.Or(cmp.Compare(a.synTime, b.synTime), cmp.Compare(a.Input, b.Input), cmp.Compare(a.SYN.Frame, b.SYN.Frame))
 	})
