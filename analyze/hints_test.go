@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -142,6 +143,11 @@ func TestCaptureFindings(t *testing.T) {
 				got = append(got, f.ID)
 				if f.Servers == nil || f.Clients == nil {
 					t.Errorf("%s: servers or clients is null", f.ID)
+				}
+				// Detection off (the sysctl 0) and applications that do
+				// not use TFO leave the same packets: the text says so.
+				if f.ID == FindClientBlackhole && !strings.Contains(f.Text, "applications that never ask for TFO") {
+					t.Errorf("%s claims what packets cannot tell: %s", f.ID, f.Text)
 				}
 			}
 			if !slices.Equal(got, tc.want) {
