@@ -150,7 +150,8 @@ func (c *Collector) blackholeText(addr netip.Addr, cl *clientStats) string {
 		"through %d retransmissions; its SYNs since are all plain: %s and, the latest, %s to %s%s. Linux's "+
 		"active-TFO blackhole detection turned TFO off on that client, to every server "+
 		"(net.ipv4.tcp_fastopen_blackhole_timeout_sec > 0; counted in "+
-		"TcpExtTCPFastOpenBlackhole, see `nstat -az TcpExtTCPFastOpenBlackhole`). It stays off "+
+		"TcpExtTCPFastOpenBlackhole, see `nstat -az TcpExtTCPFastOpenBlackhole`), unless those "+
+		"plain SYNs come from applications that never ask for TFO: packets cannot tell. It stays off "+
 		"for that timeout, doubled on each new detection; fix what drops the TFO SYNs, or set "+
 		"the sysctl to 0 to turn detection off.",
 		addr, FormatAddr(cl.timedOut.server), cl.timedOut.frame(), cl.retransmits,

@@ -90,6 +90,7 @@ func frameName(r PacketRef) string { return fmt.Sprintf("frame %d:%d", r.Input, 
 type hostFacts struct {
 	mptcpGrant [2]evidence // E2: a listener grants cookies on MPTCP SYN-ACKs
 	grant      [2]evidence // E3: a listener grants cookies
+	plainOmit  [2]evidence // a listener proven plain TCP omits cookies
 }
 
 // keepTwo keeps in best the earliest evidence from two distinct servers.
@@ -122,6 +123,7 @@ func (c *Collector) hostEvidence() map[netip.Addr]hostFacts {
 		h := hosts[ap.Addr()]
 		keepTwo(&h.mptcpGrant, evidence{ap, s.mptcpGrant})
 		keepTwo(&h.grant, evidence{ap, s.grant})
+		keepTwo(&h.plainOmit, evidence{ap, s.plainOmit})
 		hosts[ap.Addr()] = h
 	}
 	return hosts
@@ -193,7 +195,16 @@ func causes(ap netip.AddrPort, s *serverStats, host hostFacts) []Finding {
 	case e1 == e1Yes && s.mptcpGrant.Frame != 0:
 		return []Finding{otherCauses(grant)}
 	case e1 == e1Yes:
-		return []Finding{mptcpTFOUnsupported(grant)}
+		f := []Finding{mptcpTFOUnsupported(grant)}
+		// A plain listener of the host omitting too, and none granting:
+		// MPTCP explains this one, not the host; the server bit would.
+		if plain := other(host.plainOmit, ap); plain.valid() && !grant.valid() {
+			oc := otherCauses(grant)
+			oc.Text = fmt.Sprintf("%s omits cookies too and is plain TCP (%s answers an MPTCP SYN "+
+				"without MPTCP), which MPTCP cannot explain. ", FormatAddr(plain.server), plain.frame()) + oc.Text
+			f = append(f, oc)
+		}
+		return f
 	case e1 == e1No && grant.valid():
 		return []Finding{listenerNoTFOPlain(grant), notMPTCP()}
 	case e1 == e1No:

@@ -34,6 +34,9 @@ func TestFindingsFollowTheEvidence(t *testing.T) {
 		{"E2: another listener grants on MPTCP, so the kernel does TFO on MPTCP",
 			[]scenario{{peer, []string{"granted-mptcp"}}, {srv, []string{"omitted-mptcp", "omitted-mptcp"}}},
 			[]FindingID{FindListenerNoTFO}, except(FindListenerNoTFO)},
+		{"MPTCP listener, and a plain one on the host omits too: the server bit is not ruled out",
+			[]scenario{{peer, []string{"omitted-mptcp-syn"}}, {srv, []string{"omitted-mptcp", "omitted-mptcp"}}},
+			[]FindingID{FindMPTCPTFOUnsupported, FindOtherCauses}, except(FindMPTCPTFOUnsupported, FindOtherCauses)},
 		{"E2 from another host proves nothing here",
 			[]scenario{{away, []string{"granted-mptcp"}}, {srv, []string{"omitted-mptcp"}}},
 			[]FindingID{FindMPTCPTFOUnsupported}, except(FindMPTCPTFOUnsupported)},
@@ -140,6 +143,11 @@ func TestCaptureFindings(t *testing.T) {
 				got = append(got, f.ID)
 				if f.Servers == nil || f.Clients == nil {
 					t.Errorf("%s: servers or clients is null", f.ID)
+				}
+				// Detection off (the sysctl 0) and applications that do
+				// not use TFO leave the same packets: the text says so.
+				if f.ID == FindClientBlackhole && !strings.Contains(f.Text, "applications that never ask for TFO") {
+					t.Errorf("%s claims what packets cannot tell: %s", f.ID, f.Text)
 				}
 			}
 			if !slices.Equal(got, tc.want) {

@@ -226,6 +226,7 @@ type serverStats struct {
 	// (hints.go); each is valid iff its Frame != 0.
 	mptcpReply   PacketRef // a SYN-ACK carrying MPTCP: the listener is MPTCP (E1 yes)
 	plainToMPTCP PacketRef // an MPTCP SYN answered without MPTCP: it is not (E1 no)
+	plainOmit    PacketRef // such an answer without a cookie: a plain listener omits
 	grant        PacketRef // a reply granting a cookie (E3)
 	mptcpGrant   PacketRef // a reply granting a cookie and carrying MPTCP (E2)
 }
@@ -240,6 +241,9 @@ func (s *serverStats) noteEvidence(a *Attempt) {
 		keepEarliest(&s.mptcpReply, a.Reply.PacketRef)
 	case a.SYN.MPTCP.Present:
 		keepEarliest(&s.plainToMPTCP, a.Reply.PacketRef)
+		if a.Outcome.omits() {
+			keepEarliest(&s.plainOmit, a.Reply.PacketRef)
+		}
 	}
 	if a.Outcome.grants() {
 		keepEarliest(&s.grant, a.Reply.PacketRef)
