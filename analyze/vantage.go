@@ -72,7 +72,7 @@ func (v *vantageStats) findings() []Finding {
 		}
 		f = append(f, Finding{FindReplyLost, fmt.Sprintf("%s from the server never reached the client's side (%s): "+
 			"the first, at %s, was seen at %d of the %d vantage points its SYN (%s) crossed, and the client kept "+
-			"sending that SYN after it (%s in all). Something between the vantage points drops the server's answers; the "+
+			"sending that SYN after it (at least %s). Something between the vantage points drops the server's answers; the "+
 			"attempts are judged by what the server sent.",
 			plural(v.replyLost, "SYN-ACK"), cookies, vantageName(v.lostReply), v.lostReplySeen, v.lostVantages,
 			vantageName(v.lostSYN), plural(v.lostResent, "retransmission"))})
