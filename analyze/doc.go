@@ -1,6 +1,7 @@
 // Package analyze decides, from TCP segments alone, whether servers do TCP
 // Fast Open (RFC 7413). It knows protocols and nothing of files: frames come
-// in as bytes with a link type, from whatever source the caller has.
+// in as bytes with a link type, from whatever source the caller has
+// (package engine drives the tracker for every subcommand).
 //
 // The flow, and the file for each step:
 //

@@ -197,8 +197,6 @@ type Collector struct {
 	omitted int
 	// maxAttempts caps nkept; < 0 keeps none (and counts them all omitted).
 	maxAttempts int
-	// OnAttempt, when set, sees every finalised attempt (streaming output).
-	OnAttempt func(*Attempt)
 }
 
 // LimitServers lists at most max servers (0: DefaultMaxServers), the rest
@@ -271,9 +269,6 @@ func NewCollector(maxAttempts int) *Collector {
 
 // Attempt implements Sink.
 func (c *Collector) Attempt(a *Attempt) {
-	if c.OnAttempt != nil {
-		c.OnAttempt(a)
-	}
 	c.servers.attempt(a)
 	c.noteClient(a)
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {

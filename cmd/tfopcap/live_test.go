@@ -512,18 +512,3 @@ func TestSizeFlag(t *testing.T) {
 		t.Errorf("String %q", s.String())
 	}
 }
-
-// TestLiveSinkCount: --count lets exactly N attempts into the report.
-func TestLiveSinkCount(t *testing.T) {
-	coll := analyze.NewCollector(0)
-	var streamed int
-	sink := &liveSink{coll: coll, limit: 2, onJudged: func(*analyze.Attempt) { streamed++ }}
-	server := netip.MustParseAddrPort("192.0.2.1:80")
-	for i := range 3 {
-		sink.Attempt(&analyze.Attempt{Server: server, Client: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.2"), uint16(1000+i)), Outcome: analyze.Granted})
-	}
-	r := coll.Report("t", nil)
-	if !sink.full() || streamed != 2 || r.Totals.Attempts != 2 || sink.summary() != "2 attempts (granted 2)" {
-		t.Errorf("full %v, streamed %d, report %d attempts, summary %q", sink.full(), streamed, r.Totals.Attempts, sink.summary())
-	}
-}
