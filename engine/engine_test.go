@@ -128,9 +128,9 @@ func TestCountingSink(t *testing.T) {
 	for i := range 3 {
 		sink.Attempt(&analyze.Attempt{Server: server, Client: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.2"), uint16(1000+i)), Outcome: analyze.Granted})
 	}
-	r := coll.Report("t", nil)
-	if !sink.full() || streamed != 2 || r.Totals.Attempts != 2 || (Status{Judged: sink.judged, Outcomes: sink.outcomes}).Summary() != "2 attempts (granted 2)" {
-		t.Errorf("full %v, streamed %d, report %d attempts, summary %q", sink.full(), streamed, r.Totals.Attempts, (Status{Judged: sink.judged, Outcomes: sink.outcomes}).Summary())
+	r := coll.Summary()
+	if !sink.full() || streamed != 2 || r.Attempts() != 2 || (Status{Judged: sink.judged, Outcomes: sink.outcomes}).Summary() != "2 attempts (granted 2)" {
+		t.Errorf("full %v, streamed %d, report %d attempts, summary %q", sink.full(), streamed, r.Attempts(), (Status{Judged: sink.judged, Outcomes: sink.outcomes}).Summary())
 	}
 }
 
@@ -155,8 +155,8 @@ func TestFilesCount(t *testing.T) {
 		t.Fatalf("%d attempts in %s, want 3 or more", all.Judged, path)
 	}
 	res, coll := judge(2)
-	if res.Judged != 2 || coll.Report("t", nil).Totals.Attempts != 2 {
-		t.Errorf("Count 2: %d judged, %d in the report", res.Judged, coll.Report("t", nil).Totals.Attempts)
+	if res.Judged != 2 || coll.Summary().Attempts() != 2 {
+		t.Errorf("Count 2: %d judged, %d in the report", res.Judged, coll.Summary().Attempts())
 	}
 	if res.Sources[0].Info.Name != path {
 		t.Errorf("source %q", res.Sources[0].Info.Name)

@@ -10,6 +10,7 @@ import (
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/engine"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
@@ -119,8 +120,8 @@ func (o *reportOptions) newCollector() *analyze.Collector {
 }
 
 // renderOptions are what the renderers need of the flags.
-func (o *reportOptions) renderOptions() analyze.RenderOptions {
-	return analyze.RenderOptions{Attempts: o.attempts}
+func (o *reportOptions) renderOptions() report.RenderOptions {
+	return report.RenderOptions{Attempts: o.attempts}
 }
 
 // gateWarnings says what makes a report say nothing of the servers asked
@@ -128,7 +129,7 @@ func (o *reportOptions) renderOptions() analyze.RenderOptions {
 // packet at all (the wrong interface, a capture that reads as empty).
 // Under --fail-on these fail the run: a gate that cannot match must not
 // pass.
-func gateWarnings(r *analyze.Report, servers *engine.ServerFilter) []string {
+func gateWarnings(r *report.Report, servers *engine.ServerFilter) []string {
 	var w []string
 	packets := 0
 	for _, in := range r.Inputs {
@@ -145,8 +146,8 @@ func gateWarnings(r *analyze.Report, servers *engine.ServerFilter) []string {
 
 // finish renders the report and applies --fail-on. gate are the
 // gateWarnings, already in the report and on stderr.
-func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) error {
-	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
+func (o *reportOptions) finish(r *report.Report, gate []string, st streams) error {
+	if err := report.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if len(o.failOn.set) > 0 && len(gate) > 0 {
@@ -222,7 +223,7 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
-	r := coll.Report(toolName, inputReports(res.Sources))
+	r := report.Build(toolName, inputReports(res.Sources), coll.Summary())
 	r.Warnings = append(r.Warnings, res.Warnings...)
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
@@ -239,8 +240,8 @@ func runAnalyze(args []string, st streams) error {
 }
 
 // inputReports describe the sources for the report.
-func inputReports(sources []engine.SourceResult) []analyze.InputReport {
-	reports := make([]analyze.InputReport, len(sources))
+func inputReports(sources []engine.SourceResult) []report.InputReport {
+	reports := make([]report.InputReport, len(sources))
 	for i, src := range sources {
 		reports[i] = inputReport(src)
 	}
@@ -249,9 +250,9 @@ func inputReports(sources []engine.SourceResult) []analyze.InputReport {
 
 // inputReport describes one source for the report. A file that ends early
 // or turns corrupt still reports what it held, with a warning.
-func inputReport(src engine.SourceResult) analyze.InputReport {
+func inputReport(src engine.SourceResult) report.InputReport {
 	info := src.Info
-	in := analyze.InputReport{
+	in := report.InputReport{
 		Name:      info.Name,
 		Format:    info.Format,
 		LinkTypes: []string{},
@@ -265,7 +266,7 @@ func inputReport(src engine.SourceResult) analyze.InputReport {
 		in.LinkTypes = append(in.LinkTypes, analyze.LinkTypeName(lt))
 	}
 	if info.Packets > 0 {
-		in.First, in.Last = analyze.FormatTime(info.First), analyze.FormatTime(info.Last)
+		in.First, in.Last = report.FormatTime(info.First), report.FormatTime(info.Last)
 	}
 	in.Warnings = append(in.Warnings, info.Warnings...)
 	if src.Err != nil {

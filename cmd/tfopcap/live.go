@@ -16,6 +16,7 @@ import (
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/engine"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const liveUsage = `Usage: tfopcap live -i IFACE [flags]
@@ -197,9 +198,9 @@ func runLive(args []string, st streams) error {
 			if streamClosed {
 				return
 			}
-			rep := analyze.NewAttemptReport(a)
+			rep := report.NewAttemptReport(a)
 			clearStatus()
-			if _, err := fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep)); stdoutClosed(err) {
+			if _, err := fmt.Fprintln(attemptsOut, report.AttemptLine(&rep)); stdoutClosed(err) {
 				streamClosed = true
 				l.Stop()
 			}
@@ -231,8 +232,8 @@ func runLive(args []string, st streams) error {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", src.Err)
 	}
 	stats := l.Stats()
-	r := coll.Report(toolName, []analyze.InputReport{inputReport(src)})
-	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
+	r := report.Build(toolName, []report.InputReport{inputReport(src)}, coll.Summary())
+	r.Live = &report.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	r.Warnings = append(r.Warnings, res.Warnings...)
 	for _, w := range src.Stats.ClockWarnings() {

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // referenceJSON is what WriteJSON wrote before it streamed attempts.
@@ -30,18 +32,18 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 	r := &Report{
 		Schema: Schema, Tool: "tfopcap test",
 		Inputs:          []InputReport{{Name: pick(), Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 3, Warnings: []string{pick()}}},
-		Servers:         []ServerReport{{Server: "192.0.2.2:443", Verdict: Omits, Hints: []string{"kernel >= 6.2 " + pick()}, TFOKinds: map[string]int{"34": 2}}},
+		Servers:         []ServerReport{{Server: "192.0.2.2:443", Verdict: analyze.Omits, Hints: []string{"kernel >= 6.2 " + pick()}, TFOKinds: map[string]int{"34": 2}}},
 		AttemptsOmitted: rng.IntN(2) * 7,
 		Warnings:        []string{pick()},
 	}
-	r.Totals.Outcomes[Omitted] = 2
+	r.Totals.Outcomes[analyze.Omitted] = 2
 	for i := range attempts {
 		a := AttemptReport{
 			Input: rng.IntN(3), Client: pick(), Server: "[2001:db8::1]:443", ISN: rng.Uint32(),
 			SYN: SYNReport{Frame: i + 1, Time: "2026-11-25T23:27:01.123456Z", TFO: pick(), TFOKind: 34, Cookie: pick(),
 				DataLen: rng.IntN(3), MPTCP: pick(), Retransmits: rng.IntN(2), Duplicates: rng.IntN(2),
 				PlainRetryFrame: rng.IntN(2) * 9, Truncated: rng.IntN(2) == 0, Seen: randomSightings(rng, pick)},
-			Outcome: Outcome(rng.IntN(int(numOutcomes))),
+			Outcome: analyze.Outcome(rng.IntN(len(analyze.Outcomes()))),
 		}
 		if rng.IntN(3) > 0 {
 			a.Reply = &ReplyReport{Input: 1, Frame: i + 2, Time: pick(), Kind: "syn-ack", TFO: "cookie", Cookie: pick(),
@@ -130,7 +132,7 @@ func plainReport(n int) *Report {
 }
 
 func BenchmarkWriteJSON(b *testing.B) {
-	r := plainReport(DefaultMaxAttempts)
+	r := plainReport(analyze.DefaultMaxAttempts)
 	var buf bytes.Buffer
 	WriteJSON(&buf, r)
 	b.SetBytes(int64(buf.Len()))
@@ -142,7 +144,7 @@ func BenchmarkWriteJSON(b *testing.B) {
 }
 
 func BenchmarkEncoderJSON(b *testing.B) {
-	r := plainReport(DefaultMaxAttempts)
+	r := plainReport(analyze.DefaultMaxAttempts)
 	b.SetBytes(int64(len(referenceJSON(r))))
 	b.ReportAllocs()
 	for b.Loop() {
