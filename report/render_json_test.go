@@ -7,9 +7,12 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/scenario"
 )
 
 // referenceJSON is what WriteJSON wrote before it streamed attempts.
@@ -149,5 +152,74 @@ func BenchmarkEncoderJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		referenceJSON(r)
+	}
+}
+
+// appendAttemptsEncoder is appendAttempts by encoding/json, one attempt at
+// a time: the measured alternative to appendAttempt.
+func appendAttemptsEncoder(b []byte, attempts []AttemptReport, from, to int) []byte {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	for k := from; k < to; k++ {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n    ")
+		if err := enc.Encode(&attempts[k]); err != nil {
+			panic(err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	return buf.Bytes()
+}
+
+// TestAppendAttemptsEncoder: the alternative writes the same bytes, so
+// that the benchmarks compare like with like.
+func TestAppendAttemptsEncoder(t *testing.T) {
+	r := plainReport(3000)
+	var a, b bytes.Buffer
+	if err := writeJSONStreamWith(&a, r, appendAttempts); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSONStreamWith(&b, r, appendAttemptsEncoder); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("outputs differ: %s", firstDiff(a.Bytes(), b.Bytes()))
+	}
+}
+
+// BenchmarkWriteJSONEncoder is BenchmarkWriteJSON with the attempts
+// encoded by encoding/json one at a time.
+func BenchmarkWriteJSONEncoder(b *testing.B) {
+	r := plainReport(analyze.DefaultMaxAttempts)
+	var buf bytes.Buffer
+	writeJSONStreamWith(&buf, r, appendAttemptsEncoder)
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		writeJSONStreamWith(&buf, r, appendAttemptsEncoder)
+	}
+}
+
+// BenchmarkAttemptReports renders the 10000 attempts a report keeps by
+// default.
+func BenchmarkAttemptReports(b *testing.B) {
+	coll := analyze.NewCollector(0)
+	var lab []scenario.Scenario
+	for len(lab)*6 < analyze.DefaultMaxAttempts { // six attempts a scenario
+		for _, sc := range scenario.Lab {
+			sc.Server = strings.Replace(sc.Server, "8", strconv.Itoa(len(lab)%10), 1)
+			lab = append(lab, sc)
+		}
+	}
+	scenario.Run(coll, lab...)
+	kept := coll.Summary().Kept
+	b.ReportAllocs()
+	for b.Loop() {
+		attemptReports(kept)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/hex"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
@@ -319,31 +318,20 @@ func Build(tool string, inputs []InputReport, sum *analyze.Summary) *Report {
 	return r
 }
 
-// attemptReports renders the kept attempts, the second half of the chunks
-// on another goroutine: this runs after the input is read, when the other
-// core has nothing left to do (10000 attempts: 3 ms on one).
+// attemptReports renders the kept attempts in the order they were judged.
+// (Rendering the second half on another goroutine took 10000 attempts
+// from 10.3 to 8.2 ms, within the noise: p=0.13.)
 func attemptReports(kept [][]analyze.Attempt) []AttemptReport {
 	n := 0
 	for _, chunk := range kept {
 		n += len(chunk)
 	}
-	reports := make([]AttemptReport, n)
-	render := func(chunks [][]analyze.Attempt, at int) {
-		for _, chunk := range chunks {
-			for i := range chunk {
-				reports[at] = NewAttemptReport(&chunk[i])
-				at++
-			}
+	reports := make([]AttemptReport, 0, n)
+	for _, chunk := range kept {
+		for i := range chunk {
+			reports = append(reports, NewAttemptReport(&chunk[i]))
 		}
 	}
-	half, at := len(kept)/2, 0
-	for _, chunk := range kept[:half] {
-		at += len(chunk)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { render(kept[half:], at) })
-	render(kept[:half], 0)
-	wg.Wait()
 	return reports
 }
 
