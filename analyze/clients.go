@@ -89,10 +89,10 @@ func (c *Collector) clientWarnings() []string {
 }
 
 // captureFindings are the top-level findings, in display order.
-func (c *Collector) captureFindings(attempts int) []FindingReport {
+func (c *Collector) captureFindings(attempts int) []CaptureFinding {
 	f := c.blackholes()
 	if attempts > 0 && c.tfoSYNs == 0 && c.unknownSYNs == 0 {
-		f = append(f, FindingReport{
+		f = append(f, CaptureFinding{
 			ID: FindNoTFOClients,
 			Text: fmt.Sprintf("No SYN in the capture asked for TFO (%d attempts): nothing here "+
 				"can show whether servers do TFO. Clients need the client bit 0x1 of sysctl "+
@@ -108,7 +108,7 @@ func (c *Collector) captureFindings(attempts int) []FindingReport {
 // blackholes finds clients whose TFO SYNs timed out and whose SYNs since
 // all go without TFO: Linux's active-TFO blackhole detection turns TFO off
 // for the whole network namespace, to every server.
-func (c *Collector) blackholes() []FindingReport {
+func (c *Collector) blackholes() []CaptureFinding {
 	var addrs []netip.Addr
 	for addr, cl := range c.clients {
 		if cl.blackholed() {
@@ -116,14 +116,14 @@ func (c *Collector) blackholes() []FindingReport {
 		}
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
-	f := []FindingReport{}
+	f := []CaptureFinding{}
 	for _, addr := range addrs {
 		cl := c.clients[addr]
 		servers := []string{FormatAddr(cl.timedOut.server)}
 		if cl.lastPlain.server != cl.timedOut.server {
 			servers = append(servers, FormatAddr(cl.lastPlain.server))
 		}
-		f = append(f, FindingReport{
+		f = append(f, CaptureFinding{
 			ID:      FindClientBlackhole,
 			Text:    c.blackholeText(addr, cl),
 			Servers: servers,

@@ -1,6 +1,7 @@
 // Package analyze decides, from TCP segments alone, whether servers do TCP
 // Fast Open (RFC 7413). It knows protocols and nothing of files: frames come
-// in as bytes with a link type, from whatever source the caller has.
+// in as bytes with a link type, from whatever source the caller has
+// (package engine drives the tracker for every subcommand).
 //
 // The flow, and the file for each step:
 //
@@ -15,12 +16,18 @@
 //	vantage.go   what copies at several vantage points showed: options
 //	             stripped on the way, replies lost on the way back
 //	outcome.go   Outcome and Verdict names (a contract with users)
-//	report.go    Collector (the tracker's Sink) and the Report model
+//	collector.go Collector (the tracker's Sink) and its Summary: servers
+//	             with verdicts, counts and findings, capture-wide
+//	             findings, the attempts kept in detail
+//	servers.go   the bounded table of servers behind the Summary
 //	findings.go  finding IDs (a contract, like outcome names)
 //	hints.go     server findings from the whole capture: E1/E2/E3 across
 //	             the listeners of one host IP
 //	clients.go   capture-wide findings: client blackhole, no TFO clients
-//	render*.go   text, JSON and markdown; diff.go compares two reports
+//
+// Presenting a Summary (the report model, its renderers and diff) is
+// package report's job; driving the Tracker from sources is package
+// engine's. analyze imports neither (internal/layout tests it).
 //
 // # Buffers
 //

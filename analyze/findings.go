@@ -49,11 +49,3 @@ type Finding struct {
 	ID   FindingID
 	Text string
 }
-
-// FindingReport is a capture-wide finding as the report shows it.
-type FindingReport struct {
-	ID      FindingID `json:"id"`
-	Text    string    `json:"text"`
-	Servers []string  `json:"servers"`
-	Clients []string  `json:"clients"`
-}

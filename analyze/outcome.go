@@ -69,11 +69,11 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// grants reports whether o shows the server doing TFO.
-func (o Outcome) grants() bool { return o == Granted || o == Accepted || o == Renewed }
+// Grants reports whether o shows the server doing TFO.
+func (o Outcome) Grants() bool { return o == Granted || o == Accepted || o == Renewed }
 
-// omits reports whether o shows the server not doing TFO.
-func (o Outcome) omits() bool { return o == Omitted || o == Rejected }
+// Omits reports whether o shows the server not doing TFO.
+func (o Outcome) Omits() bool { return o == Omitted || o == Rejected }
 
 // Verdict is a server's TFO verdict. Names are a contract, like outcomes.
 type Verdict uint8
@@ -136,8 +136,8 @@ func (c *OutcomeCounts) Verdict() Verdict {
 		if n == 0 {
 			continue
 		}
-		g = g || Outcome(i).grants()
-		o = o || Outcome(i).omits()
+		g = g || Outcome(i).Grants()
+		o = o || Outcome(i).Omits()
 	}
 	switch {
 	case g && o:

@@ -19,9 +19,10 @@ const (
 // half full, backward-shift deletion, so no tombstones). Each index slot
 // holds 32 bits of the key's hash and the ring position, so probing
 // touches a ring entry only when the hash matches. At capacity it takes
-// 56 bytes per entry and 16 per entry of index, 4.7 MB for 65536 (a Go
-// map beside a ring of keys took 11 MB), and an eviction is one probe
-// rather than a map lookup and a delete.
+// 56 bytes per entry and 16 per entry of index, 4.5 MiB for 65536, and an
+// eviction is one probe rather than a map lookup and a delete. The same
+// ring indexed by a Go map (Swiss tables since Go 1.24) takes 9.5 MiB and
+// 287 ns per SYN against 241 (BenchmarkRecentMemory, BenchmarkRecentMap).
 type recent struct {
 	// ring holds the entries in chunks, so that growing it never copies
 	// and its memory is what it holds.

@@ -3,6 +3,7 @@ package analyze
 import (
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
 )
 
@@ -115,5 +116,112 @@ func BenchmarkRecent(b *testing.B) {
 		r.lateSYN(k, uint32(i), int64(i))
 		r.add(k, uint32(i), 0, int64(i), false)
 		i++
+	}
+}
+
+// recentMap is recent with a Go map (Swiss tables since Go 1.24) for its
+// index instead of the open-addressing table: the measured alternative.
+type recentMap struct {
+	ring     [][]recentEntry
+	n, next  int
+	capacity int
+	index    map[flowKey]int32 // ring position
+}
+
+func (r *recentMap) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
+
+func (r *recentMap) add(key flowKey, isn uint32, dataLen int, at int64, answered bool) {
+	var pos int
+	if r.n < r.capacity {
+		pos = r.n
+		r.n++
+		if pos%recentChunk == 0 {
+			r.ring = append(r.ring, make([]recentEntry, min(recentChunk, r.capacity-pos)))
+		}
+	} else {
+		pos = r.next
+		r.next = (r.next + 1) % r.capacity
+		if old := r.entry(pos).key; r.index[old] == int32(pos) {
+			delete(r.index, old)
+		}
+	}
+	*r.entry(pos) = recentEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
+	r.index[key] = int32(pos)
+}
+
+func (r *recentMap) lateSYN(key flowKey, isn uint32, now int64) bool {
+	pos, ok := r.index[key]
+	if !ok {
+		return false
+	}
+	e := r.entry(int(pos))
+	if e.isn != isn || now-e.at >= recentWindow {
+		return false
+	}
+	e.at = now
+	return true
+}
+
+// recentKeys are twice recentCapacity flows, so that the memory is full
+// and evicts.
+func recentKeys() []flowKey {
+	keys := make([]flowKey, 1<<17)
+	for i := range keys {
+		keys[i] = newFlowKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), uint16(i)), testServer)
+	}
+	return keys
+}
+
+// BenchmarkRecentMap is BenchmarkRecent on recentMap.
+func BenchmarkRecentMap(b *testing.B) {
+	r := recentMap{capacity: recentCapacity, index: map[flowKey]int32{}}
+	keys := recentKeys()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := keys[i&(len(keys)-1)]
+		r.lateSYN(k, uint32(i), int64(i))
+		r.add(k, uint32(i), 0, int64(i), false)
+		i++
+	}
+}
+
+// heapAfter is the live heap after fill has run, less before.
+func heapAfter(fill func() any) float64 {
+	var a, b runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&a)
+	keep := fill()
+	runtime.GC()
+	runtime.ReadMemStats(&b)
+	runtime.KeepAlive(keep)
+	return float64(b.HeapAlloc-a.HeapAlloc) / (1 << 20)
+}
+
+// BenchmarkRecentMemory reports the heap a full memory of recent attempts
+// holds: the open-addressing table against a Go map.
+func BenchmarkRecentMemory(b *testing.B) {
+	keys := recentKeys()
+	for _, impl := range []string{"table", "map"} {
+		b.Run(impl, func(b *testing.B) {
+			var mb float64
+			for b.Loop() {
+				mb = heapAfter(func() any {
+					if impl == "map" {
+						r := &recentMap{capacity: recentCapacity, index: map[flowKey]int32{}}
+						for i, k := range keys {
+							r.add(k, uint32(i), 0, int64(i), false)
+						}
+						return r
+					}
+					r := newRecent(recentCapacity)
+					for i, k := range keys {
+						r.add(k, uint32(i), 0, int64(i), false)
+					}
+					return &r
+				})
+			}
+			b.ReportMetric(mb, "MiB")
+		})
 	}
 }

@@ -216,7 +216,7 @@ func (s *serverStats) count(a *Attempt) {
 	}
 	if a.Reply.MPTCP.Present {
 		s.mptcp.SYNACK++
-		if a.Outcome.omits() {
+		if a.Outcome.Omits() {
 			s.mptcpOmitting++
 		}
 	}
@@ -230,19 +230,19 @@ func (s *serverStats) count(a *Attempt) {
 	}
 }
 
-// UnlistedServers sums the servers without TFO attempts that the report
-// does not list (see serverTable).
-type UnlistedServers struct {
-	// Servers counts them; a lower bound when Untracked.
-	Servers  int           `json:"servers"`
-	Attempts int           `json:"attempts"`
-	Outcomes OutcomeCounts `json:"outcomes"`
-	// SYNACKWithoutSYN counts as in ServerReport.
-	SYNACKWithoutSYN int `json:"synack_without_syn"`
+// Unlisted sums the servers without TFO attempts that a report does not
+// list (see serverTable).
+type Unlisted struct {
+	// Servers counts them; a lower bound past maxTrackedServers.
+	Servers  int
+	Attempts int
+	Outcomes OutcomeCounts
+	// Orphans counts SYN-ACKs whose SYN the capture lacks.
+	Orphans int
 }
 
 // unlisted sums the plain servers.
-func (t *serverTable) unlisted() *UnlistedServers {
+func (t *serverTable) unlisted() *Unlisted {
 	var s serverStats
 	n := 0
 	for i := range t.plain {
@@ -255,6 +255,5 @@ func (t *serverTable) unlisted() *UnlistedServers {
 	if n == 0 && s.outcomes.Total() == 0 && s.orphans == 0 {
 		return nil
 	}
-	return &UnlistedServers{Servers: n, Attempts: s.outcomes.Total(), Outcomes: s.outcomes,
-		SYNACKWithoutSYN: s.orphans}
+	return &Unlisted{Servers: n, Attempts: s.outcomes.Total(), Outcomes: s.outcomes, Orphans: s.orphans}
 }

@@ -18,7 +18,7 @@ func TestServerTableBounded(t *testing.T) {
 		a.SYN.TFO.State = tfo
 		return a
 	}
-	build := func(all bool) *Report {
+	build := func(all bool) *Summary {
 		c := NewCollector(-1)
 		c.LimitServers(100, all)
 		// Server 0 answers a plain SYN first, then a TFO one: it is
@@ -31,30 +31,30 @@ func TestServerTableBounded(t *testing.T) {
 			c.Attempt(attempt(server(i), TFONone, Plain))
 			c.OrphanReply(server(i), PacketRef{})
 		}
-		return c.Report("test", nil)
+		return c.Summary()
 	}
 
 	r := build(false)
-	if len(r.Servers) != 101 {
-		t.Fatalf("%d rows, want 100 servers and other", len(r.Servers))
+	if len(r.Servers) != 100 || r.Other == nil {
+		t.Fatalf("%d servers listed, other %v: want 100 and other", len(r.Servers), r.Other)
 	}
-	if s := r.Servers[0]; s.Server != "198.18.0.0:443" || s.Outcomes[Plain] != 1 || s.Outcomes[Omitted] != 1 {
+	if s := r.Servers[0]; s.Server != server(0) || s.Outcomes[Plain] != 1 || s.Outcomes[Omitted] != 1 {
 		t.Errorf("first row %s: %v, want plain 1 and omitted 1", s.Server, s.Outcomes)
 	}
-	if o := r.Servers[100]; o.Server != OtherServers || o.Aggregated != 400 || o.Attempts != 400 || o.Verdict != Omits {
+	if o := r.Other; o.Aggregated != 400 || o.Outcomes.Total() != 400 || o.Verdict != Omits {
 		t.Errorf("other row: %+v, want 400 servers, 400 attempts, omits", o)
 	}
-	u := r.UnlistedServers
-	if u == nil || u.Servers != 300 || u.Attempts != 300 || u.SYNACKWithoutSYN != 300 {
+	u := r.Unlisted
+	if u == nil || u.Servers != 300 || u.Attempts != 300 || u.Orphans != 300 {
 		t.Errorf("unlisted servers %+v, want 300 servers, 300 attempts, 300 orphans", u)
 	}
-	if r.Totals.Attempts != 801 {
-		t.Errorf("totals: %d attempts, want 801", r.Totals.Attempts)
+	if r.Attempts() != 801 {
+		t.Errorf("totals: %d attempts, want 801", r.Attempts())
 	}
 
 	// --all-servers: plain servers take rows too, within the limit.
 	r = build(true)
-	if len(r.Servers) != 101 || r.UnlistedServers != nil || r.Servers[100].Aggregated != 700 || r.Totals.Attempts != 801 {
-		t.Errorf("all servers: %d rows, unlisted %+v, %d aggregated, %d attempts", len(r.Servers), r.UnlistedServers, r.Servers[100].Aggregated, r.Totals.Attempts)
+	if len(r.Servers) != 100 || r.Unlisted != nil || r.Other == nil || r.Other.Aggregated != 700 || r.Attempts() != 801 {
+		t.Errorf("all servers: %d rows, unlisted %+v, other %+v, %d attempts", len(r.Servers), r.Unlisted, r.Other, r.Attempts())
 	}
 }

@@ -324,6 +324,15 @@ func (a *Attempt) synSent() (int64, stamp) {
 	return a.log.synSends.sent, a.log.synSends.ts
 }
 
+// Sightings lists where the SYN and the reply were seen, copies and
+// retransmissions, or nil, nil when each was seen once.
+func (a *Attempt) Sightings() (syn, reply []Sighting) {
+	if a.log == nil {
+		return nil, nil
+	}
+	return a.log.syn.All(), a.log.reply.All()
+}
+
 // Answered reports whether the server's reply was seen.
 func (a *Attempt) Answered() bool { return a.Reply.Kind != 0 }
 

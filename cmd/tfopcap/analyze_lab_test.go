@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // recorder is a packet capture program (tcpdump, dumpcap) running in a
@@ -189,13 +189,13 @@ func TestAnalyzeLab(t *testing.T) {
 	}
 
 	want := map[string]serverWant{
-		tfo.String():     {"grants", map[string]int{"granted": 1, "accepted": 2, "renewed": 1}, analyze.MPTCPCounts{}},
-		noTFO.String():   {"omits", map[string]int{"omitted": 1, "rejected": 1}, analyze.MPTCPCounts{}},
-		mpTFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, analyze.MPTCPCounts{SYN: 2, SYNACK: 2}},
-		mpNoTFO.String(): {"omits", map[string]int{"omitted": 1}, analyze.MPTCPCounts{SYN: 1, SYNACK: 1}},
-		dropTFO.String(): {"inconclusive", map[string]int{"fallback": 1}, analyze.MPTCPCounts{}},
-		v6TFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, analyze.MPTCPCounts{}},
-		closed.String():  {"inconclusive", map[string]int{"refused": 1}, analyze.MPTCPCounts{}},
+		tfo.String():     {"grants", map[string]int{"granted": 1, "accepted": 2, "renewed": 1}, report.MPTCPCounts{}},
+		noTFO.String():   {"omits", map[string]int{"omitted": 1, "rejected": 1}, report.MPTCPCounts{}},
+		mpTFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, report.MPTCPCounts{SYN: 2, SYNACK: 2}},
+		mpNoTFO.String(): {"omits", map[string]int{"omitted": 1}, report.MPTCPCounts{SYN: 1, SYNACK: 1}},
+		dropTFO.String(): {"inconclusive", map[string]int{"fallback": 1}, report.MPTCPCounts{}},
+		v6TFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, report.MPTCPCounts{}},
+		closed.String():  {"inconclusive", map[string]int{"refused": 1}, report.MPTCPCounts{}},
 	}
 	for name, file := range files {
 		t.Run(name, func(t *testing.T) {

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"runtime"
 	"slices"
-	"strconv"
-	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/engine"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
@@ -55,16 +52,20 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
-	fs.IntVar(&o.evidenceMax, "evidence-max", DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
+	fs.IntVar(&o.evidenceMax, "evidence-max", engine.DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
 }
 
 // newEvidence creates the evidence file --evidence asks for (nil without
 // it): a pcap of linkType, or pcapng when linkType is 0.
-func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*evidence, error) {
+func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*engine.Evidence, error) {
 	if o.evidence == "" {
 		return nil, nil
 	}
-	return newEvidence(o.evidence, o.evOutcomes.set, o.evidenceMax, linkType, snaplen)
+	f, err := createOutput("--evidence", o.evidence)
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewEvidence(f, o.evidence, o.evOutcomes.set, o.evidenceMax, linkType, snaplen)
 }
 
 // outputs are the files the report options write.
@@ -74,7 +75,7 @@ func (o *reportOptions) outputs() []namedPath {
 
 // prepare checks the flags that need more than parsing, before any input is
 // opened: it returns the --server filter and catches a -f syntax error.
-func (o *reportOptions) prepare() (*segmentFilter, error) {
+func (o *reportOptions) prepare() (*engine.ServerFilter, error) {
 	if o.evidenceMax < 0 {
 		return nil, usagef("--evidence-max must be 0 (all) or more")
 	}
@@ -97,18 +98,10 @@ func (o *reportOptions) prepare() (*segmentFilter, error) {
 }
 
 // serverFilter parses --server values.
-func (o *reportOptions) serverFilter() (*segmentFilter, error) {
-	f := &segmentFilter{given: o.servers, hits: make([]atomic.Int64, len(o.servers))}
-	for i, s := range o.servers {
-		a, ap, err := parseServer(s)
-		if err != nil {
-			return nil, &usageError{err.Error()}
-		}
-		if a.IsValid() {
-			f.addrs, f.addrIdx = append(f.addrs, a), append(f.addrIdx, i)
-		} else {
-			f.ports, f.portIdx = append(f.ports, ap), append(f.portIdx, i)
-		}
+func (o *reportOptions) serverFilter() (*engine.ServerFilter, error) {
+	f, err := engine.ParseServers(o.servers)
+	if err != nil {
+		return nil, &usageError{err.Error()}
 	}
 	return f, nil
 }
@@ -127,8 +120,8 @@ func (o *reportOptions) newCollector() *analyze.Collector {
 }
 
 // renderOptions are what the renderers need of the flags.
-func (o *reportOptions) renderOptions() analyze.RenderOptions {
-	return analyze.RenderOptions{Attempts: o.attempts}
+func (o *reportOptions) renderOptions() report.RenderOptions {
+	return report.RenderOptions{Attempts: o.attempts}
 }
 
 // gateWarnings says what makes a report say nothing of the servers asked
@@ -137,7 +130,7 @@ func (o *reportOptions) renderOptions() analyze.RenderOptions {
 // no handshake among them (a link type tfopcap cannot decode).
 // Under --fail-on these fail the run: a gate that cannot match must not
 // pass.
-func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
+func gateWarnings(r *report.Report, servers *engine.ServerFilter) []string {
 	var w []string
 	packets := 0
 	for _, in := range r.Inputs {
@@ -146,7 +139,7 @@ func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
 	if packets == 0 {
 		return []string{"no packets were read: the report holds no verdict"}
 	}
-	for _, s := range servers.unmatched() {
+	for _, s := range servers.Unmatched() {
 		w = append(w, fmt.Sprintf("--server %s matched no SYN, SYN-ACK or RST", s))
 	}
 	if len(w) == 0 && r.Totals.Attempts == 0 && len(r.Servers) == 0 && (r.UnlistedServers == nil || r.UnlistedServers.Servers == 0) {
@@ -157,8 +150,8 @@ func gateWarnings(r *analyze.Report, servers *segmentFilter) []string {
 
 // finish renders the report and applies --fail-on. gate are the
 // gateWarnings, already in the report and on stderr.
-func (o *reportOptions) finish(r *analyze.Report, gate []string, st streams) error {
-	if err := analyze.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
+func (o *reportOptions) finish(r *report.Report, gate []string, st streams) error {
+	if err := report.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if len(o.failOn.set) > 0 && len(gate) > 0 {
@@ -209,9 +202,9 @@ func runAnalyze(args []string, st streams) error {
 		return err
 	}
 
-	inputs := make([]*fileInput, 0, len(files))
+	inputs := make([]*engine.FileInput, 0, len(files))
 	for _, name := range files {
-		in, err := probeInput(name, st.stdin)
+		in, err := engine.ProbeInput(name, st.stdin)
 		if err != nil {
 			return err
 		}
@@ -220,71 +213,28 @@ func runAnalyze(args []string, st streams) error {
 
 	// Outputs are created once every input is known to be a capture, and
 	// before any is read, so that one that cannot be written fails at once.
-	ev, err := o.newEvidence(evidenceLinkType(inputs), 0)
+	ev, err := o.newEvidence(engine.EvidenceLinkType(inputs), 0)
 	if err != nil {
 		return err
 	}
-
-	stages := make([]*stage, len(inputs))
-	for i, in := range inputs {
-		stages[i] = &stage{input: i, in: in, first: in.first, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, stageQueue(len(inputs)))}
-		if o.filter != "" {
-			stages[i].bpf = capture.NewFilter(o.filter)
-		}
-	}
 	coll := o.newCollector()
-	if ev != nil {
-		coll.OnAttempt = ev.finalised
-	}
-	tracker := analyze.NewTracker(coll, 0)
 	var prog *progress
 	if !*quiet {
 		prog = startProgress(st.stderr, progressSources(inputs))
 	}
-	m := newMerger(stages)
-	for e := m.next(); e != nil; e = m.next() {
-		id := tracker.Add(e.ref, &e.seg)
-		if ev != nil {
-			ev.add(id, serverSide(&e.seg), e.ref, &e.raw)
-			if err := ev.failed(); err != nil {
-				prog.Stop()
-				ev.close()
-				return err
-			}
-		}
-	}
+	res, err := engine.Files(context.Background(), inputs, engine.Config{Sink: coll, Servers: servers, Filter: o.filter, Evidence: ev})
 	prog.Stop()
-	if m.err != nil {
-		return m.err
+	if err != nil {
+		return err
 	}
-	tracker.Flush()
-	// The tracker's tables are garbage now: collect them before the report
-	// is built, so that it reuses their memory (peak RSS 34 -> 30 MB on
-	// the handshake benchmark, no measurable time).
-	runtime.GC()
-	var evWarnings []string
-	if ev != nil {
-		if evWarnings, err = ev.close(); err != nil {
-			return err
-		}
-	}
-
-	reports := make([]analyze.InputReport, len(inputs))
-	for i, in := range inputs {
-		rep, err := inputReport(in.info, &stages[i].stats, m.errs[i])
-		if err != nil {
-			return err
-		}
-		reports[i] = rep
-	}
-	r := coll.Report(toolName, reports)
-	r.Warnings = append(r.Warnings, trackerWarnings(tracker, analyze.DefaultReplyTimeout, fileWhere(inputs))...)
-	r.Warnings = append(r.Warnings, evWarnings...)
+	r := report.Build(toolName, inputReports(res.Sources), coll.Summary())
+	r.Warnings = append(r.Warnings, res.Warnings...)
+	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
-	for i := range inputs {
-		for _, w := range stages[i].stats.clock.warnings() {
-			fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", capture.DisplayName(inputs[i].name), w)
+	for i, src := range res.Sources {
+		for _, w := range src.Stats.ClockWarnings() {
+			fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", capture.DisplayName(inputs[i].Name()), w)
 		}
 	}
 	for _, w := range r.Warnings {
@@ -293,71 +243,20 @@ func runAnalyze(args []string, st streams) error {
 	return o.finish(r, gate, st)
 }
 
-// evidenceLinkType is the link type of a pcap evidence file for these
-// inputs: when every input is a pcap file and all share one link type.
-// Otherwise (a pcapng input may describe new interfaces at any point) it
-// is 0: write pcapng.
-func evidenceLinkType(inputs []*fileInput) uint16 {
-	var lt uint16
-	for _, in := range inputs {
-		info := in.header
-		if !strings.HasPrefix(info.Format, "pcap") || info.Format == "pcapng" || len(info.LinkTypes) != 1 {
-			return 0
-		}
-		if lt != 0 && info.LinkTypes[0] != lt {
-			return 0
-		}
-		lt = info.LinkTypes[0]
+// inputReports describe the sources for the report.
+func inputReports(sources []engine.SourceResult) []report.InputReport {
+	reports := make([]report.InputReport, len(sources))
+	for i, src := range sources {
+		reports[i] = inputReport(src)
 	}
-	return lt
+	return reports
 }
 
-// trackerWarnings says what the tracker could not judge as it should: attempts
-// judged unanswered before their reply timeout (too many open at once, or
-// too many on one flow) and replies that came after their attempt had been
-// judged. where names a packet for the reader ("x.pcap frame 12").
-func trackerWarnings(t *analyze.Tracker, timeout time.Duration, where func(analyze.PacketRef) string) []string {
-	var w []string
-	if n := t.Early(); n > 0 {
-		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout: "+
-			"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
-			n, timeout, analyze.DefaultMaxOpen))
-	}
-	if f := t.EarlyPerFlow(); f.N > 0 {
-		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
-			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open, and a reply to one of them "+
-			"after that counts as a SYN-ACK without SYN; first: the SYN at %s",
-			f.N, timeout, where(f.First)))
-	}
-	if o := t.ClockOutliers(); o.N > 0 {
-		w = append(w, fmt.Sprintf("%d packet(s) stamped more than %v ahead of the packets after them did not move "+
-			"the clock that times attempts out (a damaged timestamp?); first: %s",
-			o.N, time.Duration(analyze.MaxClockStep), where(o.First)))
-	}
-	if l := t.LateReplies(); l.N > 0 {
-		w = append(w, fmt.Sprintf("%d reply(ies) came after their attempt had been judged unanswered, so the "+
-			"attempt stays unanswered and the reply is not counted as a SYN-ACK without SYN; first: %s",
-			l.N, where(l.First)))
-	}
-	return w
-}
-
-// fileWhere names a packet of analyze's inputs by file name and frame.
-func fileWhere(inputs []*fileInput) func(analyze.PacketRef) string {
-	return func(ref analyze.PacketRef) string {
-		name := "input " + strconv.Itoa(ref.Input)
-		if ref.Input >= 0 && ref.Input < len(inputs) {
-			name = capture.DisplayName(inputs[ref.Input].name)
-		}
-		return fmt.Sprintf("%s frame %d", name, ref.Frame)
-	}
-}
-
-// inputReport describes one file for the report. A file that ends early or
-// turns corrupt still reports what it held, with a warning; only a filter
-// failure is fatal.
-func inputReport(info capture.Info, stats *sourceStats, readErr error) (analyze.InputReport, error) {
-	in := analyze.InputReport{
+// inputReport describes one source for the report. A file that ends early
+// or turns corrupt still reports what it held, with a warning.
+func inputReport(src engine.SourceResult) report.InputReport {
+	info := src.Info
+	in := report.InputReport{
 		Name:      info.Name,
 		Format:    info.Format,
 		LinkTypes: []string{},
@@ -371,16 +270,12 @@ func inputReport(info capture.Info, stats *sourceStats, readErr error) (analyze.
 		in.LinkTypes = append(in.LinkTypes, analyze.LinkTypeName(lt))
 	}
 	if info.Packets > 0 {
-		in.First, in.Last = analyze.FormatTime(info.First), analyze.FormatTime(info.Last)
+		in.First, in.Last = report.FormatTime(info.First), report.FormatTime(info.Last)
 	}
 	in.Warnings = append(in.Warnings, info.Warnings...)
-	if readErr != nil {
-		var fe *filterError
-		if errors.As(readErr, &fe) {
-			return in, fmt.Errorf("%s: %w", capture.DisplayName(info.Name), fe.err)
-		}
-		in.Warnings = append(in.Warnings, readErr.Error()+"; the report covers the packets before it")
+	if src.Err != nil {
+		in.Warnings = append(in.Warnings, src.Err.Error()+"; the report covers the packets before it")
 	}
-	in.Warnings = append(in.Warnings, stats.warnings()...)
-	return in, nil
+	in.Warnings = append(in.Warnings, src.Stats.Warnings()...)
+	return in
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // publicDir holds the shared public captures; tests skip when it is absent.
@@ -246,7 +247,7 @@ func TestPacketsMatchTshark(t *testing.T) {
 // oracleServer is what the oracle expects of one server.
 type oracleServer struct {
 	outcomes map[string]int
-	mptcp    analyze.MPTCPCounts
+	mptcp    report.MPTCPCounts
 	orphans  int
 }
 
@@ -382,14 +383,14 @@ func oracle(pkts []tsPacket) map[string]*oracleServer {
 }
 
 // analyzeJSON runs `tfopcap analyze --format json` in-process.
-func analyzeJSON(t *testing.T, args ...string) *analyze.Report {
+func analyzeJSON(t *testing.T, args ...string) *report.Report {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(append([]string{"analyze", "--format", "json"}, args...), streams{strings.NewReader(""), &stdout, &stderr})
 	if code != exitOK {
 		t.Fatalf("tfopcap analyze %v: exit %d: %s", args, code, stderr.String())
 	}
-	var r analyze.Report
+	var r report.Report
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("report is not JSON: %v", err)
 	}
@@ -404,7 +405,7 @@ func TestOutcomesMatchTsharkOracle(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			want := oracle(tsharkPackets(t, file))
 			r := analyzeJSON(t, "--all-servers", file) // the oracle lists plain servers too
-			got := map[string]analyze.ServerReport{}
+			got := map[string]report.ServerReport{}
 			for _, s := range r.Servers {
 				got[s.Server] = s
 			}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const diffUsage = `Usage: tfopcap diff [flags] OLD.json NEW.json
@@ -45,7 +45,7 @@ func runDiff(args []string, st streams) error {
 	if files[0] == "-" && files[1] == "-" {
 		return usagef("diff: standard input (-) can be read only once")
 	}
-	var reports [2]*analyze.Report
+	var reports [2]*report.Report
 	for i, name := range files {
 		r, err := readReportFile(name, st.stdin)
 		if err != nil {
@@ -54,10 +54,10 @@ func runDiff(args []string, st streams) error {
 		reports[i] = r
 	}
 
-	d := analyze.Diff(reports[0], reports[1])
+	d := report.Diff(reports[0], reports[1])
 	d.Tool = toolName
 	d.Old.Name, d.New.Name = displayName(files[0]), displayName(files[1])
-	if err := analyze.RenderDiff(st.stdout, d, format.value); err != nil {
+	if err := report.RenderDiff(st.stdout, d, format.value); err != nil {
 		return fmt.Errorf("write diff: %w", err)
 	}
 	if !d.Regressed() {
@@ -65,7 +65,7 @@ func runDiff(args []string, st streams) error {
 	}
 	var regressed []string
 	for _, s := range d.Servers {
-		if s.Change == analyze.Regressed {
+		if s.Change == report.Regressed {
 			regressed = append(regressed, fmt.Sprintf("%s %s -> %s", s.Server, s.Old.Verdict, s.New.Verdict))
 		}
 	}
@@ -83,7 +83,7 @@ func displayName(name string) string {
 
 // readReportFile reads the report in file name (- is stdin), gunzipping it
 // when it is gzip-compressed. Errors name the file.
-func readReportFile(name string, stdin io.Reader) (*analyze.Report, error) {
+func readReportFile(name string, stdin io.Reader) (*report.Report, error) {
 	in := stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -103,7 +103,7 @@ func readReportFile(name string, stdin io.Reader) (*analyze.Report, error) {
 		defer zr.Close()
 		r = zr
 	}
-	rep, err := analyze.ReadReport(r)
+	rep, err := report.ReadReport(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", displayName(name), err)
 	}

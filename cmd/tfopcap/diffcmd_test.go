@@ -11,12 +11,13 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/schematest"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // diffServer is a server with the given outcome counts and the verdict
 // they make.
-func diffServer(addr string, counts map[analyze.Outcome]int) analyze.ServerReport {
-	s := analyze.ServerReport{Server: addr, Hints: []string{}, HintIDs: []analyze.FindingID{}}
+func diffServer(addr string, counts map[analyze.Outcome]int) report.ServerReport {
+	s := report.ServerReport{Server: addr, Hints: []string{}, HintIDs: []analyze.FindingID{}}
 	for o, n := range counts {
 		s.Outcomes[o] = n
 	}
@@ -26,11 +27,10 @@ func diffServer(addr string, counts map[analyze.Outcome]int) analyze.ServerRepor
 }
 
 // writeReport writes a report of servers to dir/name and returns its path.
-func writeReport(t *testing.T, dir, name string, servers ...analyze.ServerReport) string {
+func writeReport(t *testing.T, dir, name string, servers ...report.ServerReport) string {
 	t.Helper()
-	coll := analyze.NewCollector(-1)
-	r := coll.Report(toolName, []analyze.InputReport{{Name: strings.TrimSuffix(name, ".json") + ".pcap",
-		Format: "pcap", LinkTypes: []string{"EN10MB"}, Warnings: []string{}}})
+	r := report.Build(toolName, []report.InputReport{{Name: strings.TrimSuffix(name, ".json") + ".pcap",
+		Format: "pcap", LinkTypes: []string{"EN10MB"}, Warnings: []string{}}}, analyze.NewCollector(-1).Summary())
 	r.Servers = append(r.Servers, servers...)
 	for _, s := range servers {
 		r.Totals.Attempts += s.Attempts
@@ -39,7 +39,7 @@ func writeReport(t *testing.T, dir, name string, servers ...analyze.ServerReport
 		}
 	}
 	var b bytes.Buffer
-	if err := analyze.WriteJSON(&b, r); err != nil {
+	if err := report.WriteJSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	schematest.Validate(t, b.Bytes())
@@ -181,7 +181,7 @@ func TestDiffJSONOutput(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	old, new := filepath.Join("testdata", "diff", "xray-25.2.21.json"), filepath.Join("testdata", "diff", "xray-25.3.3.json")
 	run([]string{"diff", "--format", "json", old, new}, streams{strings.NewReader(""), &stdout, &stderr})
-	var d analyze.DiffReport
+	var d report.DiffReport
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&d); err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func TestDiffJSONOutput(t *testing.T) {
 	if dec.More() {
 		t.Error("more than one JSON value on stdout")
 	}
-	if d.Schema != analyze.DiffSchema || d.Tool != toolName || d.Old.Name != old || d.Summary.Regressed != 2 {
+	if d.Schema != report.DiffSchema || d.Tool != toolName || d.Old.Name != old || d.Summary.Regressed != 2 {
 		t.Errorf("diff = %+v", d)
 	}
 }

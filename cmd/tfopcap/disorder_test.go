@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/report"
 
 	"github.com/tfopcap/tfopcap/capture"
 )
@@ -72,7 +73,7 @@ func TestDisorderedEvidence(t *testing.T) {
 	got, want := analyzeJSON(t, evidence), analyzeJSON(t, src)
 	for _, w := range want.Servers {
 		failing := w.Outcomes[analyze.Omitted] + w.Outcomes[analyze.Rejected]
-		var g *analyze.ServerReport
+		var g *report.ServerReport
 		for i := range got.Servers {
 			if got.Servers[i].Server == w.Server {
 				g = &got.Servers[i]

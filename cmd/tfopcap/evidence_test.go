@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/engine"
 	"github.com/tfopcap/tfopcap/internal/synth"
 )
 
@@ -124,7 +124,7 @@ func synthCapture(t *testing.T, dir, mix string, size int64) (string, *synth.Exp
 }
 
 // TestEvidenceMax checks the cap on --evidence: by default the first
-// DefaultEvidenceMax failing attempts of each server, with a warning that
+// engine.DefaultEvidenceMax failing attempts of each server, with a warning that
 // counts the rest; --evidence-max raises it, 0 keeps all. The frames are
 // streamed, yet in time order.
 func TestEvidenceMax(t *testing.T) {
@@ -140,7 +140,7 @@ func TestEvidenceMax(t *testing.T) {
 	for _, tt := range []struct {
 		flag      string
 		perServer int // 0: all
-	}{{"", DefaultEvidenceMax}, {"--evidence-max=3", 3}, {"--evidence-max=0", 0}} {
+	}{{"", engine.DefaultEvidenceMax}, {"--evidence-max=3", 3}, {"--evidence-max=0", 0}} {
 		t.Run(tt.flag, func(t *testing.T) {
 			out := filepath.Join(dir, "evidence.pcap")
 			args := []string{"-q", "--evidence", out, src}
@@ -175,44 +175,5 @@ func TestEvidenceMax(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestEvidencePendingBudget checks that the frames held for attempts not
-// yet judged stay within their budget however large the SYNs: the attempts
-// open longest lose their frames, and the warning counts those that turn
-// out to be wanted.
-func TestEvidencePendingBudget(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "ev.pcap")
-	e, err := newEvidence(out, []analyze.Outcome{analyze.Omitted}, 0, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pendingMax = 3 * 1000 // room for three fat SYNs
-	server := netip.MustParseAddrPort("192.0.2.1:443")
-	fat := func(id int) *capture.OwnedFrame {
-		return &capture.OwnedFrame{Frame: capture.Frame{Data: make([]byte, 1000), OrigLen: 1000, Time: int64(id), LinkType: 1, Number: id}}
-	}
-	const n = 10
-	for id := 1; id <= n; id++ {
-		e.add(uint64(id), server, analyze.PacketRef{Frame: id, Time: int64(id)}, fat(id))
-		if e.pendingBytes > e.pendingMax {
-			t.Fatalf("after attempt %d: %d bytes pending, budget %d", id, e.pendingBytes, e.pendingMax)
-		}
-	}
-	// A retransmission of an evicted attempt is not taken back.
-	e.add(1, server, analyze.PacketRef{Frame: n + 1, Time: n + 1}, fat(n+1))
-	for id := 1; id <= n; id++ {
-		e.finalised(&analyze.Attempt{ID: uint64(id), Server: server, Outcome: analyze.Omitted})
-	}
-	warnings, err := e.close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(readFrames(t, out)); got != 3 {
-		t.Errorf("%d frames written, want the 3 that fit", got)
-	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], ": 7 omitted attempt(s) left out") {
-		t.Errorf("warnings %q", warnings)
 	}
 }

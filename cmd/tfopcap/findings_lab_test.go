@@ -12,6 +12,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // idsWant are the finding IDs a server, or the capture as a whole, must
@@ -54,7 +55,7 @@ func checkIDs(t *testing.T, what string, got []analyze.FindingID, w idsWant) {
 // checkFindings checks a report against a situation: every listed
 // server's verdict and IDs, the capture-wide IDs, and that every hint has
 // its ID.
-func checkFindings(t *testing.T, r *analyze.Report, sit findingsSituation) {
+func checkFindings(t *testing.T, r *report.Report, sit findingsSituation) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, s := range r.Servers {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/synth"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // TestSYNFlood checks that a capture with far more unanswered SYNs open at
@@ -33,7 +34,7 @@ func TestSYNFlood(t *testing.T) {
 	if code := run([]string{"analyze", "--format", "json", file}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	var r analyze.Report
+	var r report.Report
 	var sr synth.Report
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatal(err)

@@ -8,46 +8,6 @@ import (
 	"testing"
 )
 
-// TestParseServerAmbiguous checks --server forms: an unbracketed IPv6 that
-// also reads as address and port is refused with the two bracketed forms
-// to choose from; unambiguous ones are taken as they are.
-func TestParseServerAmbiguous(t *testing.T) {
-	tests := []struct {
-		in      string
-		addr    string // bare address matched on any port
-		port    string // exact address and port
-		errPart string
-	}{
-		{in: "fd77::1:8001", errPart: `"fd77::1:8001" is ambiguous: write [fd77::1]:8001 for port 8001 of fd77::1, or [fd77::1:8001] for the address`},
-		{in: "2001:db8::1:443", errPart: "[2001:db8::1]:443"},
-		{in: "[fd77::1:8001]", addr: "fd77::1:8001"},
-		{in: "[fd77::1]:8001", port: "[fd77::1]:8001"},
-		{in: "fd77::8001", addr: "fd77::8001"},                            // fd77: is no address
-		{in: "2001:db8:0:0:0:0:0:1", addr: "2001:db8::1"},                 // eight groups: no room for a port
-		{in: "fd77::1:ffff", addr: "fd77::1:ffff"},                        // not a decimal port
-		{in: "fd77::1:0", addr: "fd77::1:0"},                              // port 0 is none
-		{in: "::1", addr: "::1"},                                          //
-		{in: "10.77.0.1", addr: "10.77.0.1"},                              //
-		{in: "10.77.0.1:8001", port: "10.77.0.1:8001"},                    //
-		{in: "fd77::1:8001x", errPart: "want IP, IP:PORT or [IPv6]:PORT"}, //
-	}
-	for _, tt := range tests {
-		a, ap, err := parseServer(tt.in)
-		switch {
-		case tt.errPart != "":
-			if err == nil || !strings.Contains(err.Error(), tt.errPart) {
-				t.Errorf("%s: error %v, want one containing %q", tt.in, err, tt.errPart)
-			}
-		case err != nil:
-			t.Errorf("%s: %v", tt.in, err)
-		case tt.addr != "" && (!a.IsValid() || a.String() != tt.addr):
-			t.Errorf("%s: address %v port %v, want address %s", tt.in, a, ap, tt.addr)
-		case tt.port != "" && (!ap.IsValid() || ap.String() != tt.port):
-			t.Errorf("%s: address %v port %v, want %s", tt.in, a, ap, tt.port)
-		}
-	}
-}
-
 // TestGateCannotPassBlind checks that --fail-on does not pass a run that
 // judged nothing it was asked about: a --server that matched no packet, a
 // capture that reads as no packets (a pcapng of one section header, a pcap

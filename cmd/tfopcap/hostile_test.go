@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // damage returns n damaged variants of a real capture, made reproducibly:
@@ -96,7 +97,7 @@ func TestHostileCaptures(t *testing.T) {
 			code := run([]string{"analyze", "--format", "json", file}, streams{strings.NewReader(""), &stdout, &stderr})
 			switch code {
 			case exitOK:
-				var r analyze.Report
+				var r report.Report
 				if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 					t.Errorf("%s: exit 0 but the report is not JSON: %v", file, err)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // labManifest is the part of a lab manifest (testdata/lab) that says what
@@ -32,10 +33,10 @@ type labManifest struct {
 			Outcomes map[string]int `json:"outcomes"`
 		} `json:"totals"`
 		Servers map[string]struct {
-			Attempts int                 `json:"attempts"`
-			Outcomes map[string]int      `json:"outcomes"`
-			Verdict  string              `json:"verdict"`
-			MPTCP    analyze.MPTCPCounts `json:"mptcp"`
+			Attempts int                `json:"attempts"`
+			Outcomes map[string]int     `json:"outcomes"`
+			Verdict  string             `json:"verdict"`
+			MPTCP    report.MPTCPCounts `json:"mptcp"`
 		} `json:"servers"`
 	} `json:"expected"`
 }
@@ -84,12 +85,12 @@ func TestLabCaptures(t *testing.T) {
 }
 
 // checkLabReport compares a report with what the manifest expects.
-func checkLabReport(t *testing.T, r *analyze.Report, m *labManifest) {
+func checkLabReport(t *testing.T, r *report.Report, m *labManifest) {
 	t.Helper()
 	if r.Totals.Attempts != m.Expected.Totals.Attempts {
 		t.Errorf("total attempts %d, manifest %d", r.Totals.Attempts, m.Expected.Totals.Attempts)
 	}
-	got := map[string]analyze.ServerReport{}
+	got := map[string]report.ServerReport{}
 	for _, s := range r.Servers {
 		got[s.Server] = s
 	}

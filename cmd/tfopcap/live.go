@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/engine"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const liveUsage = `Usage: tfopcap live -i IFACE [flags]
@@ -109,56 +111,6 @@ func formatSize(n int) string {
 	return strconv.Itoa(n)
 }
 
-// liveSink sits between the tracker and the collector: it counts outcomes
-// for the status line, streams --attempts and enforces --count, after which
-// it lets no more attempts into the report.
-type liveSink struct {
-	coll     *analyze.Collector
-	limit    int // --count; 0: none
-	judged   int
-	outcomes analyze.OutcomeCounts
-	onJudged func(a *analyze.Attempt)
-}
-
-func (s *liveSink) Attempt(a *analyze.Attempt) {
-	if s.limit > 0 && s.judged >= s.limit {
-		return
-	}
-	s.judged++
-	s.outcomes[a.Outcome]++
-	s.coll.Attempt(a)
-	if s.onJudged != nil {
-		s.onJudged(a)
-	}
-}
-
-func (s *liveSink) OrphanReply(server netip.AddrPort, ref analyze.PacketRef) {
-	if s.limit > 0 && s.judged >= s.limit {
-		return
-	}
-	s.coll.OrphanReply(server, ref)
-}
-
-func (s *liveSink) full() bool { return s.limit > 0 && s.judged >= s.limit }
-
-// summary is "12 attempts (granted 3, omitted 9)".
-func (s *liveSink) summary() string {
-	var parts []string
-	for _, oc := range analyze.Outcomes() {
-		if n := s.outcomes[oc]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", oc, n))
-		}
-	}
-	if len(parts) == 0 {
-		return fmt.Sprintf("%d attempts", s.judged)
-	}
-	return fmt.Sprintf("%d attempts (%s)", s.judged, strings.Join(parts, ", "))
-}
-
-// statusEvery is how often the terminal status line is redrawn and the
-// tracker's clock advanced.
-const statusEvery = 250 * time.Millisecond
-
 func runLive(args []string, st streams) error {
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	var o reportOptions
@@ -236,127 +188,58 @@ func runLive(args []string, st streams) error {
 	}
 
 	coll := o.newCollector()
-	if ev != nil {
-		coll.OnAttempt = ev.finalised
-	}
-	sink := &liveSink{coll: coll, limit: lo.count}
+	cfg := engine.Config{Sink: coll, Servers: servers, Evidence: ev, ReplyTimeout: lo.replyTimeout,
+		Duration: lo.duration, Count: lo.count}
 	// A reader of the --attempts stream that goes away (| head -3) ends
 	// the capture as Ctrl-C does: -w and --evidence files are completed.
 	streamClosed := false
 	if o.attempts {
-		sink.onJudged = func(a *analyze.Attempt) {
+		cfg.OnAttempt = func(a *analyze.Attempt) {
 			if streamClosed {
 				return
 			}
-			rep := analyze.NewAttemptReport(a)
+			rep := report.NewAttemptReport(a)
 			clearStatus()
-			if _, err := fmt.Fprintln(attemptsOut, analyze.AttemptLine(&rep)); stdoutClosed(err) {
+			if _, err := fmt.Fprintln(attemptsOut, report.AttemptLine(&rep)); stdoutClosed(err) {
 				streamClosed = true
 				l.Stop()
 			}
 		}
 	}
-	tracker := analyze.NewTracker(sink, lo.replyTimeout.Nanoseconds())
-	stg := &stage{input: 0, src: l, servers: servers, evidence: ev != nil, evidenceDone: ev.doneServers(), out: make(chan batch, 64), eager: true}
-	go stg.run()
-
+	start := time.Now()
+	nextSummary := start.Add(lo.interval)
+	cfg.OnTick = func(now time.Time, s engine.Status) {
+		switch {
+		case lo.interval > 0 && !now.Before(nextSummary):
+			fmt.Fprintf(st.stderr, "%s %s\n", now.UTC().Format(time.RFC3339), statusLine(l, now.Sub(start), s))
+			nextSummary = nextSummary.Add(lo.interval)
+		case status:
+			fmt.Fprintf(st.stderr, "\r\033[K%s", statusLine(l, now.Sub(start), s))
+		}
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	tick := time.NewTicker(statusEvery)
-	defer tick.Stop()
-	var deadline <-chan time.Time
-	if lo.duration > 0 {
-		timer := time.NewTimer(lo.duration)
-		defer timer.Stop()
-		deadline = timer.C
-	}
-	start := time.Now()
-	nextSummary := start.Add(lo.interval)
-	line := func(now time.Time) string {
-		s := l.Stats()
-		return fmt.Sprintf("live %s %s: %s, %d open, %d packets, %d dropped",
-			l.Name(), now.Sub(start).Truncate(time.Second), sink.summary(), tracker.Open(), s.Captured, s.Dropped+s.IfDropped)
-	}
+	cfg.Signals = sigs
 
-	stopping := false
-	var srcErr error
-	var clock liveClock
-loop:
-	for {
-		select {
-		case b, ok := <-stg.out:
-			if !ok {
-				break loop
-			}
-			if n := len(b.events); n > 0 {
-				clock.packet(b.events[n-1].ref, time.Now())
-			}
-			for i := range b.events {
-				id := tracker.Add(b.events[i].ref, &b.events[i].seg)
-				if ev != nil {
-					ev.add(id, serverSide(&b.events[i].seg), b.events[i].ref, &b.events[i].raw)
-				}
-			}
-			if b.err != nil {
-				srcErr = b.err
-			}
-			select { // hand the slice back for reuse, as the merger does
-			case stg.free <- b.events:
-			default:
-			}
-		case now := <-tick.C:
-			tracker.Advance(clock.at(now))
-			switch {
-			case lo.interval > 0 && !now.Before(nextSummary):
-				fmt.Fprintf(st.stderr, "%s %s\n", now.UTC().Format(time.RFC3339), line(now))
-				nextSummary = nextSummary.Add(lo.interval)
-			case status:
-				fmt.Fprintf(st.stderr, "\r\033[K%s", line(now))
-			}
-		case <-sigs:
-			if stopping {
-				l.Close() // a second Ctrl-C: stop without draining
-			}
-			stopping = true
-			l.Stop()
-		case <-deadline:
-			stopping = true
-			l.Stop()
-		}
-		if sink.full() && !stopping {
-			stopping = true
-			l.Stop()
-		}
-	}
-	tracker.Flush()
+	res, err := engine.Live(context.Background(), l, cfg)
 	clearStatus()
-	var evWarnings []string
-	if ev != nil {
-		if evWarnings, err = ev.close(); err != nil {
-			return fmt.Errorf("live: %w", err)
-		}
-	}
-
-	in, err := inputReport(l.Info(), &stg.stats, srcErr)
 	if err != nil {
-		return err
+		return fmt.Errorf("live: %w", err)
 	}
-	if srcErr != nil && !errors.Is(srcErr, capture.ErrSaveFailed) {
-		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", srcErr)
+	src := res.Sources[0]
+	if src.Err != nil && !errors.Is(src.Err, capture.ErrSaveFailed) {
+		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", src.Err)
 	}
 	stats := l.Stats()
-	r := coll.Report(toolName, []analyze.InputReport{in})
-	r.Live = &analyze.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
+	r := report.Build(toolName, []report.InputReport{inputReport(src)}, coll.Summary())
+	r.Live = &report.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
-	r.Warnings = append(r.Warnings, trackerWarnings(tracker, lo.replyTimeout, func(ref analyze.PacketRef) string {
-		return fmt.Sprintf("%s frame %d", l.Name(), ref.Frame)
-	})...)
-	r.Warnings = append(r.Warnings, clock.warnings(l.Name())...)
-	for _, w := range stg.stats.clock.warnings() {
+	r.Warnings = append(r.Warnings, res.Warnings...)
+	for _, w := range src.Stats.ClockWarnings() {
 		fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", l.Name(), w)
 	}
-	r.Warnings = append(r.Warnings, evWarnings...)
+	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
 	for _, w := range r.Warnings {
@@ -368,8 +251,8 @@ loop:
 	// A -w file that lost frames fails the run, after the report of what
 	// was judged: one line naming the file.
 	saveErr := save.Close()
-	if errors.Is(srcErr, capture.ErrSaveFailed) {
-		saveErr = srcErr
+	if errors.Is(src.Err, capture.ErrSaveFailed) {
+		saveErr = src.Err
 	}
 	if err := o.finish(r, gate, st); err != nil || saveErr == nil {
 		return err
@@ -390,16 +273,6 @@ func (s *saveFile) Close() error {
 	}
 	s.closed = true
 	return s.f.Close()
-}
-
-// rootCause is the system's word for a failed write ("no space left on
-// device"), without the layers that repeat the file name.
-func rootCause(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // dropWarnings says what libpcap's drop counters mean for the report.
@@ -444,46 +317,10 @@ func listInterfaces(st streams) error {
 	return nil
 }
 
-// liveClock keeps the tracker's ticks on the packets' timeline by the
-// monotonic clock: the capture time of the latest packet plus the
-// monotonic time since it came. A tick read off the wall clock would
-// judge every open attempt unanswered when the system clock steps
-// forward (NTP, a suspended VM). Packets whose timestamps (the kernel's
-// wall clock) leave that timeline by more than liveStepSlack show a
-// step, which is counted.
-type liveClock struct {
-	pkt   int64     // capture time of the latest packet
-	mono  time.Time // when it came, with its monotonic reading
-	steps clockSteps
-}
-
-// liveStepSlack absorbs the delay of packets waiting in the kernel's
-// buffer before they are read.
-const liveStepSlack = int64(5 * time.Second)
-
-func (c *liveClock) packet(ref analyze.PacketRef, now time.Time) {
-	if !c.mono.IsZero() {
-		if d := ref.Time - c.at(now); d > liveStepSlack || d < -liveStepSlack {
-			c.steps.add(ref.Frame, d)
-		}
-	}
-	c.pkt, c.mono = ref.Time, now
-}
-
-// at is the capture time at now: the wall clock until a packet came.
-func (c *liveClock) at(now time.Time) int64 {
-	if c.mono.IsZero() {
-		return now.UnixNano()
-	}
-	return c.pkt + int64(now.Sub(c.mono))
-}
-
-func (c *liveClock) warnings(iface string) []string {
-	s := c.steps
-	if s.n == 0 {
-		return nil
-	}
-	return []string{fmt.Sprintf("the capture clock stepped %d time(s) (first: %s frame %d, by %v): "+
-		"packet times before and after a step are not comparable, and attempts open across it may be judged wrongly",
-		s.n, iface, s.firstFrame, time.Duration(s.first))}
+// statusLine is the live status: "live eth0 1m2s: 12 attempts (...), 3
+// open, 400 packets, 0 dropped".
+func statusLine(l *capture.Live, elapsed time.Duration, s engine.Status) string {
+	ls := l.Stats()
+	return fmt.Sprintf("live %s %s: %s, %d open, %d packets, %d dropped",
+		l.Name(), elapsed.Truncate(time.Second), s.Summary(), s.Open, ls.Captured, ls.Dropped+ls.IfDropped)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
 	"github.com/tfopcap/tfopcap/internal/schematest"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 // buildTfopcap builds the command into a temporary directory.
@@ -123,11 +124,11 @@ func (p *liveProc) wait(t *testing.T, sig os.Signal) int {
 
 // report parses the process's JSON report strictly and checks it against
 // the published schema.
-func (p *liveProc) report(t *testing.T) *analyze.Report {
+func (p *liveProc) report(t *testing.T) *report.Report {
 	t.Helper()
 	out := []byte(p.stdout.String())
 	schematest.Validate(t, out)
-	r, err := analyze.ReadReport(bytes.NewReader(out))
+	r, err := report.ReadReport(bytes.NewReader(out))
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", p.name, err, out)
 	}
@@ -138,7 +139,7 @@ func (p *liveProc) report(t *testing.T) *analyze.Report {
 type serverWant struct {
 	verdict  string
 	outcomes map[string]int
-	mptcp    analyze.MPTCPCounts
+	mptcp    report.MPTCPCounts
 }
 
 func (w serverWant) attempts() int {
@@ -150,7 +151,7 @@ func (w serverWant) attempts() int {
 }
 
 // serverGot renders a report's server the way serverWant reads.
-func serverGot(s analyze.ServerReport) string {
+func serverGot(s report.ServerReport) string {
 	var parts []string
 	for _, oc := range analyze.Outcomes() {
 		if n := s.Outcomes[oc]; n > 0 {
@@ -171,7 +172,7 @@ func (w serverWant) String() string {
 }
 
 // checkServers compares a report's servers and totals with want exactly.
-func checkServers(t *testing.T, name string, r *analyze.Report, want map[string]serverWant) {
+func checkServers(t *testing.T, name string, r *report.Report, want map[string]serverWant) {
 	t.Helper()
 	got := map[string]string{}
 	for _, s := range r.Servers {
@@ -272,16 +273,16 @@ func TestLiveLab(t *testing.T) {
 	}
 
 	want := map[string]serverWant{
-		tfo.String():     {"grants", map[string]int{"granted": 1, "accepted": 1, "plain": 1}, analyze.MPTCPCounts{}},
-		noTFO.String():   {"omits", map[string]int{"omitted": 1, "rejected": 1}, analyze.MPTCPCounts{}},
-		mpTFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, analyze.MPTCPCounts{SYN: 2, SYNACK: 2}},
-		mpNoTFO.String(): {"omits", map[string]int{"omitted": 1}, analyze.MPTCPCounts{SYN: 1, SYNACK: 1}},
-		v6TFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, analyze.MPTCPCounts{}},
+		tfo.String():     {"grants", map[string]int{"granted": 1, "accepted": 1, "plain": 1}, report.MPTCPCounts{}},
+		noTFO.String():   {"omits", map[string]int{"omitted": 1, "rejected": 1}, report.MPTCPCounts{}},
+		mpTFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, report.MPTCPCounts{SYN: 2, SYNACK: 2}},
+		mpNoTFO.String(): {"omits", map[string]int{"omitted": 1}, report.MPTCPCounts{SYN: 1, SYNACK: 1}},
+		v6TFO.String():   {"grants", map[string]int{"granted": 1, "accepted": 1}, report.MPTCPCounts{}},
 	}
 	// Every connection is a SYN and a SYN-ACK, and nothing else crosses
 	// the kernel filter.
 	packets := 2 * len(steps)
-	var srvReport *analyze.Report
+	var srvReport *report.Report
 	for _, c := range []struct {
 		lp       *liveProc
 		iface    string
@@ -338,7 +339,7 @@ func TestLiveLab(t *testing.T) {
 	if code := run([]string{"analyze", "--format", "json", saved}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
 		t.Fatalf("analyze %s: exit %d: %s", saved, code, stderr.String())
 	}
-	offline, err := analyze.ReadReport(&stdout)
+	offline, err := report.ReadReport(&stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +364,7 @@ func TestLiveLab(t *testing.T) {
 	if code := run([]string{"analyze", "--format", "json", evidence}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
 		t.Fatalf("analyze %s: exit %d: %s", evidence, code, stderr.String())
 	}
-	ev, err := analyze.ReadReport(&stdout)
+	ev, err := report.ReadReport(&stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,20 +511,5 @@ func TestSizeFlag(t *testing.T) {
 	}
 	if s := sizeFlag(4 << 20); s.String() != "4MiB" {
 		t.Errorf("String %q", s.String())
-	}
-}
-
-// TestLiveSinkCount: --count lets exactly N attempts into the report.
-func TestLiveSinkCount(t *testing.T) {
-	coll := analyze.NewCollector(0)
-	var streamed int
-	sink := &liveSink{coll: coll, limit: 2, onJudged: func(*analyze.Attempt) { streamed++ }}
-	server := netip.MustParseAddrPort("192.0.2.1:80")
-	for i := range 3 {
-		sink.Attempt(&analyze.Attempt{Server: server, Client: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.2"), uint16(1000+i)), Outcome: analyze.Granted})
-	}
-	r := coll.Report("t", nil)
-	if !sink.full() || streamed != 2 || r.Totals.Attempts != 2 || sink.summary() != "2 attempts (granted 2)" {
-		t.Errorf("full %v, streamed %d, report %d attempts, summary %q", sink.full(), streamed, r.Totals.Attempts, sink.summary())
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,6 +89,16 @@ func createOutput(by, path string) (*os.File, error) {
 // path the caller already names.
 func unwrapPathError(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// rootCause is the system's word for a failed write ("no space left on
+// device"), without the layers that repeat the file name.
+func rootCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tfopcap/tfopcap/engine"
 )
 
 // progressSource is an input whose reading the bar shows.
@@ -15,7 +17,7 @@ type progressSource interface {
 }
 
 // progressSources lists analyze's inputs for the bar.
-func progressSources(inputs []*fileInput) []progressSource {
+func progressSources(inputs []*engine.FileInput) []progressSource {
 	s := make([]progressSource, len(inputs))
 	for i, in := range inputs {
 		s[i] = in

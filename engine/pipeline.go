@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"errors"
@@ -15,11 +15,6 @@ import (
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
 )
-
-// frameSource is where frames come from: a capture file or a live interface.
-type frameSource interface {
-	Next(f *capture.Frame) error
-}
 
 // event is one decoded SYN, SYN-ACK or RST on its way from a source's
 // goroutine to the tracker. Other segments never leave the source goroutine.
@@ -51,8 +46,8 @@ type batch struct {
 	err    error // set on the last batch of a source that failed
 }
 
-// sourceStats counts what one source's frames held.
-type sourceStats struct {
+// SourceStats counts what one source's frames held.
+type SourceStats struct {
 	frames      int
 	status      [6]int // by analyze.DecodeStatus
 	unsupported map[uint16]int
@@ -129,8 +124,12 @@ func (c *clockWatch) warnings() []string {
 	return w
 }
 
-// warnings describes skipped frames in one line each.
-func (s *sourceStats) warnings() []string {
+// ClockWarnings describes the timestamps that went back, or jumped ahead,
+// in one line each.
+func (s *SourceStats) ClockWarnings() []string { return s.clock.warnings() }
+
+// Warnings describes skipped frames and clock steps in one line each.
+func (s *SourceStats) Warnings() []string {
 	var w []string
 	lts := make([]int, 0, len(s.unsupported))
 	for lt := range s.unsupported {
@@ -163,10 +162,10 @@ type filterError struct{ err error }
 func (e *filterError) Error() string { return e.err.Error() }
 func (e *filterError) Unwrap() error { return e.err }
 
-// segmentFilter keeps the segments that concern the servers asked for, and
+// ServerFilter keeps the segments that concern the servers asked for, and
 // counts what each --server matched, so that one matching nothing can be
 // told (a typo must not leave a --fail-on gate that cannot fail).
-type segmentFilter struct {
+type ServerFilter struct {
 	given []string         // the --server values, in order
 	addrs []netip.Addr     // any port
 	ports []netip.AddrPort // exact
@@ -177,11 +176,31 @@ type segmentFilter struct {
 	addrIdx, portIdx []int
 }
 
-func (f *segmentFilter) empty() bool { return len(f.addrs) == 0 && len(f.ports) == 0 }
+// ParseServers parses the --server values: IP, IP:PORT or [IPv6]:PORT.
+// None keeps every server.
+func ParseServers(values []string) (*ServerFilter, error) {
+	f := &ServerFilter{given: values, hits: make([]atomic.Int64, len(values))}
+	for i, s := range values {
+		a, ap, err := parseServer(s)
+		if err != nil {
+			return nil, err
+		}
+		if a.IsValid() {
+			f.addrs, f.addrIdx = append(f.addrs, a), append(f.addrIdx, i)
+		} else {
+			f.ports, f.portIdx = append(f.ports, ap), append(f.portIdx, i)
+		}
+	}
+	return f, nil
+}
+
+func (f *ServerFilter) empty() bool {
+	return f == nil || len(f.addrs) == 0 && len(f.ports) == 0
+}
 
 // match reports whether server (the SYN's destination or the reply's
 // source) is one of the servers asked for.
-func (f *segmentFilter) match(server netip.AddrPort) bool {
+func (f *ServerFilter) match(server netip.AddrPort) bool {
 	if f.empty() {
 		return true
 	}
@@ -200,8 +219,11 @@ func (f *segmentFilter) match(server netip.AddrPort) bool {
 	return false
 }
 
-// unmatched lists the --server values that matched no segment.
-func (f *segmentFilter) unmatched() []string {
+// Unmatched lists the --server values that matched no segment.
+func (f *ServerFilter) Unmatched() []string {
+	if f == nil {
+		return nil
+	}
 	var out []string
 	for i, s := range f.given {
 		if f.hits[i].Load() == 0 {
@@ -250,18 +272,18 @@ func ambiguousIPv6(s string) (host, port string, ok bool) {
 // matter (SYN, SYN-ACK, RST) to out in batches. It closes out when done.
 type stage struct {
 	input int
-	src   frameSource
+	src   Source
 	// in, when set, is the file src is opened from when the merger
 	// starts the stage, and first its first record's timestamp.
-	in      *fileInput
+	in      *FileInput
 	first   int64
 	bpf     *capture.Filter // nil: no -f
-	servers *segmentFilter
+	servers *ServerFilter
 	// evidence copies the frames of events for an evidence file, but for
 	// servers in evidenceDone, whose share of evidence is written already.
 	evidence     bool
 	evidenceDone *serverSet
-	stats        sourceStats
+	stats        SourceStats
 	out          chan batch
 	// eager sends each event at once instead of in full batches: a live
 	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
@@ -270,6 +292,9 @@ type stage struct {
 	// first fragment of an IPv4 datagram: the datagram's last fragment,
 	// if it comes before the batch goes, gives their whole data length.
 	fragSYNs []fragSYN
+	// quit, closed, ends the stage at its next send: the run stopped
+	// before the end of its input.
+	quit <-chan struct{}
 	// free returns batches' event slices from the merger for reuse, so
 	// that steady state allocates nothing. The merger sets it before it
 	// starts the stage, or run makes it before its first send on out (and
@@ -319,6 +344,16 @@ func (s *stage) lastFragment(f *capture.Frame, b *batch) {
 		}
 		s.fragSYNs = slices.Delete(s.fragSYNs, i, i+1)
 		return
+	}
+}
+
+// send hands b to the merger; false when the run has stopped.
+func (s *stage) send(b batch) bool {
+	select {
+	case s.out <- b:
+		return true
+	case <-s.quit:
+		return false
 	}
 }
 
@@ -374,7 +409,7 @@ func (s *stage) run() {
 			if !errors.Is(err, io.EOF) {
 				b.err = err
 			}
-			s.out <- b
+			s.send(b)
 			return
 		}
 		s.stats.frames++
@@ -383,7 +418,7 @@ func (s *stage) run() {
 			ok, err := s.bpf.Match(&f)
 			if err != nil {
 				b.err = &filterError{err}
-				s.out <- b
+				s.send(b)
 				return
 			}
 			if !ok {
@@ -433,7 +468,9 @@ func (s *stage) run() {
 			s.fragmentedSYN(&f, &b)
 		}
 		if len(b.events) == size || copied >= maxBatchCopies {
-			s.out <- b
+			if !s.send(b) {
+				return
+			}
 			b, copied = s.newBatch(size), 0
 			s.fragSYNs = s.fragSYNs[:0]
 		}
@@ -473,6 +510,7 @@ type merger struct {
 	err error
 	// waiting lists the stages not started yet, earliest first.
 	waiting []int
+	started []bool
 	running int
 	// ready is a min-heap of started stages that have an unread head
 	// event, ordered by (head time, stage index): ties go to the earlier
@@ -500,6 +538,7 @@ func newMerger(stages []*stage) *merger {
 		heads:   make([]batch, len(stages)),
 		pos:     make([]int, len(stages)),
 		done:    make([]bool, len(stages)),
+		started: make([]bool, len(stages)),
 		errs:    make([]error, len(stages)),
 		waiting: make([]int, len(stages)),
 		ready:   make([]int, 0, len(stages)),
@@ -538,6 +577,7 @@ func (m *merger) admit() {
 			return
 		}
 		m.running++
+		m.started[i] = true
 		m.fill(i)
 		if !m.done[i] {
 			m.push(i)
@@ -568,9 +608,9 @@ func (m *merger) fill(i int) {
 	}
 }
 
-// next returns the earliest pending event, or nil when all stages are done
-// (or one could not be opened: see err).
-func (m *merger) next() *event {
+// next returns the earliest pending event, as a slice of one, or nil when
+// all stages are done (or one could not be opened: see err).
+func (m *merger) next() []event {
 	for _, sb := range m.spent {
 		select {
 		case m.stages[sb.stage].free <- sb.events:
@@ -583,7 +623,7 @@ func (m *merger) next() *event {
 		return nil
 	}
 	best := m.ready[0]
-	ev := &m.heads[best].events[m.pos[best]]
+	ev := m.heads[best].events[m.pos[best] : m.pos[best]+1]
 	m.pos[best]++
 	m.fill(best)
 	if m.done[best] {
@@ -593,6 +633,20 @@ func (m *merger) next() *event {
 	}
 	m.down(0)
 	return ev
+}
+
+// drain waits for the started stages to end, dropping what they send,
+// once their quit channel is closed: their inputs are closed then, and
+// their stats final.
+func (m *merger) drain() {
+	for i, s := range m.stages {
+		if m.started[i] && !m.done[i] {
+			for range s.out {
+			}
+			m.done[i] = true
+		}
+	}
+	m.waiting, m.ready = nil, nil
 }
 
 func (m *merger) headTime(i int) int64 { return m.heads[i].events[m.pos[i]].ref.Time }

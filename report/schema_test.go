@@ -1,18 +1,20 @@
-package analyze
+package report
 
 import (
 	"bytes"
 	"encoding"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tfopcap/tfopcap/analyze"
+
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/tfopcap/tfopcap/internal/scenario"
 	"github.com/tfopcap/tfopcap/internal/schematest"
 )
 
@@ -24,114 +26,21 @@ func validateReport(t testing.TB, b []byte) {
 	schematest.Validate(t, b)
 }
 
-// exchange returns the packets of one attempt with the given outcome, its
-// client SYN's ISN seq, starting at ms. Names other than outcome names:
-// "granted-254" (the experimental kind), "omitted-mptcp" and
-// "granted-mptcp" (SYN and SYN-ACK carry MP_CAPABLE), "omitted-mptcp-syn"
-// (only the SYN does), "timeout" (a TFO SYN retransmitted 3 times), "truncated" (snaplen cut the SYN's options) and
-// "orphan" (a SYN-ACK whose SYN is missing).
-func exchange(name string, seq uint32, ms int64) []pkt {
-	c := func(p pkt) pkt { p.from, p.flags, p.seq, p.atMs = "c", syn, seq, ms+p.atMs; return p }
-	s := func(p pkt) pkt { p.from, p.seq, p.atMs = "s", 9000, ms+p.atMs; p.ack += seq + 1; return p }
-	switch name {
-	case "granted":
-		return []pkt{c(pkt{tfo: TFORequest}), s(pkt{flags: synack, tfo: TFOCookie, atMs: 1})}
-	case "granted-254":
-		return []pkt{c(pkt{tfo: TFORequest, kind: 254}), s(pkt{flags: synack, tfo: TFOCookie, kind: 254, atMs: 1})}
-	case "omitted":
-		return []pkt{c(pkt{tfo: TFORequest}), s(pkt{flags: synack, atMs: 1})}
-	case "granted-mptcp":
-		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, tfo: TFOCookie, mptcp: true, atMs: 1})}
-	case "omitted-mptcp-syn": // an MPTCP SYN answered by a plain listener
-		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, atMs: 1})}
-	case "timeout": // cookie and data, then three plain retransmissions, no answer (Linux)
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000}), c(pkt{atMs: 3000})}
-	case "timeout-2": // the same, given up after two retransmissions
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), c(pkt{atMs: 2000})}
-	case "omitted-mptcp":
-		return []pkt{c(pkt{tfo: TFORequest, mptcp: true}), s(pkt{flags: synack, mptcp: true, atMs: 1})}
-	case "accepted":
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), s(pkt{flags: synack, ack: 11, atMs: 1})}
-	case "rejected":
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), s(pkt{flags: synack, atMs: 1})}
-	case "renewed":
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), s(pkt{flags: synack, tfo: TFOCookie, atMs: 1})}
-	case "unconfirmed":
-		return []pkt{c(pkt{tfo: TFOCookie}), s(pkt{flags: synack, atMs: 1})}
-	case "fallback":
-		return []pkt{c(pkt{tfo: TFOCookie, data: 11}), c(pkt{atMs: 1000}), s(pkt{flags: synack, atMs: 1001})}
-	case "refused-plain":
-		return []pkt{c(pkt{}), s(pkt{flags: rstack, atMs: 1})}
-	case "refused":
-		return []pkt{c(pkt{tfo: TFORequest}), s(pkt{flags: rstack, atMs: 1})}
-	case "unanswered":
-		return []pkt{c(pkt{tfo: TFORequest}), c(pkt{tfo: TFORequest, atMs: 1000})}
-	case "plain":
-		return []pkt{c(pkt{}), s(pkt{flags: synack, atMs: 1})}
-	case "malformed":
-		return []pkt{c(pkt{tfo: TFOMalformed}), s(pkt{flags: synack, tfo: TFOCookie, atMs: 1})}
-	case "truncated":
-		return []pkt{c(pkt{snapcut: true}), s(pkt{flags: synack, atMs: 1})}
-	case "orphan":
-		return []pkt{s(pkt{flags: synack, tfo: TFOCookie})}
-	case "stripped":
-		// Seen on both sides of a middlebox that removes the option.
-		return []pkt{c(pkt{tfo: TFORequest}), c(pkt{iface: 1}), s(pkt{flags: synack, iface: 1, atMs: 1}), s(pkt{flags: synack, atMs: 1})}
-	}
-	panic("unknown exchange " + name)
-}
-
-// scenario is one server's attempts in a synthetic capture, by outcome.
-type scenario struct {
-	server   string
-	outcomes []string
-}
-
-// synthReport runs scenarios through the real Tracker and Collector, one
-// client port per attempt, attempts 5 s apart, and returns the report of
-// one synthetic input.
-func synthReport(t testing.TB, maxAttempts int, scenarios ...scenario) *Report {
+// synthReport runs scenarios through the real Tracker and Collector and
+// returns the report of one synthetic input.
+func synthReport(t testing.TB, maxAttempts int, scenarios ...scenario.Scenario) *Report {
 	t.Helper()
-	coll := NewCollector(maxAttempts)
-	tr := NewTracker(coll, 0)
-	frame := 0
-	var ms int64
-	start := int64(1_764_000_000_000) // ms since the epoch: late 2025
-	for i, sc := range scenarios {
-		server := netip.MustParseAddrPort(sc.server)
-		for k, name := range sc.outcomes {
-			client := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(40000+100*i+k))
-			if server.Addr().Is6() {
-				client = netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), client.Port())
-			}
-			for _, p := range exchange(name, uint32(1000*(k+1)+i), ms) {
-				seg := p.segment()
-				if p.from == "s" {
-					seg.Src, seg.Dst = server, client
-				} else {
-					seg.Src, seg.Dst = client, server
-				}
-				frame++
-				tr.Add(PacketRef{Frame: frame, Interface: p.iface, Time: (start + p.atMs) * 1e6}, &seg)
-			}
-			ms += 5000
-		}
+	coll := analyze.NewCollector(maxAttempts)
+	c := scenario.Run(coll, scenarios...)
+	in := InputReport{Name: "synthetic.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: c.Packets, Warnings: []string{}}
+	if c.Packets > 0 {
+		in.First, in.Last = FormatTime(c.First), FormatTime(c.Last)
 	}
-	tr.Flush()
-	in := InputReport{Name: "synthetic.pcap", Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: frame, Warnings: []string{}}
-	if frame > 0 {
-		in.First, in.Last = FormatTime(start*1e6), FormatTime((start+ms-5000+1001)*1e6)
-	}
-	return coll.Report("tfopcap test", []InputReport{in})
+	return Build("tfopcap test", []InputReport{in}, coll.Summary())
 }
 
 // labScenarios are servers of every verdict, each outcome at least once.
-var labScenarios = []scenario{
-	{"192.0.2.2:8001", []string{"granted", "granted", "accepted", "granted-254"}},
-	{"192.0.2.2:8002", []string{"omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "omitted-mptcp", "rejected"}},
-	{"192.0.2.2:8003", []string{"granted", "omitted", "renewed", "rejected", "orphan"}},
-	{"[2001:db8::2]:443", []string{"plain", "refused", "unanswered", "fallback", "unconfirmed", "malformed", "truncated", "stripped"}},
-}
+var labScenarios = scenario.Lab
 
 func reportJSON(t testing.TB, r *Report) []byte {
 	t.Helper()
@@ -146,13 +55,13 @@ func TestSchemaValidatesReports(t *testing.T) {
 	reports := map[string]*Report{
 		"lab":       synthReport(t, 0, labScenarios...),
 		"capped":    synthReport(t, 3, labScenarios...),
-		"no inputs": NewCollector(0).Report("tfopcap test", nil),
-		"empty input": NewCollector(0).Report("tfopcap test", []InputReport{
-			{Name: "empty.pcap", Format: "pcapng+gzip", LinkTypes: []string{}, Warnings: []string{"no packets"}}}),
+		"no inputs": Build("tfopcap test", nil, analyze.NewCollector(0).Summary()),
+		"empty input": Build("tfopcap test", []InputReport{
+			{Name: "empty.pcap", Format: "pcapng+gzip", LinkTypes: []string{}, Warnings: []string{"no packets"}}}, analyze.NewCollector(0).Summary()),
 	}
-	for _, o := range Outcomes() {
+	for _, o := range analyze.Outcomes() {
 		name := o.String()
-		r := synthReport(t, 0, scenario{"192.0.2.9:80", []string{name}})
+		r := synthReport(t, 0, scenario.Scenario{Server: "192.0.2.9:80", Outcomes: []string{name}})
 		if len(r.Attempts) != 1 || r.Attempts[0].Outcome != o {
 			t.Fatalf("exchange %q made attempts %+v", name, r.Attempts)
 		}
@@ -339,7 +248,7 @@ func TestSchemaEnums(t *testing.T) {
 		return out
 	}
 	var outcomes []string
-	for _, o := range Outcomes() {
+	for _, o := range analyze.Outcomes() {
 		outcomes = append(outcomes, o.String())
 	}
 	tests := []struct {
@@ -347,8 +256,8 @@ func TestSchemaEnums(t *testing.T) {
 		want []string
 	}{
 		{"outcome", outcomes},
-		{"verdict", verdictNames[:]},
-		{"tfo", tfoStateNames[:]},
+		{"verdict", names(analyze.Inconclusive, analyze.Grants, analyze.Omits, analyze.Mixed)},
+		{"tfo", names(analyze.TFONone, analyze.TFORequest, analyze.TFOCookie, analyze.TFOMalformed)},
 	}
 	for _, tt := range tests {
 		if got := enum(tt.def); !slices.Equal(got, tt.want) {
@@ -356,7 +265,16 @@ func TestSchemaEnums(t *testing.T) {
 		}
 	}
 	kinds := defs["reply"].(map[string]any)["properties"].(map[string]any)["kind"].(map[string]any)["enum"].([]any)
-	if want := []any{ReplySYNACK.String(), ReplyRST.String()}; !reflect.DeepEqual(kinds, want) {
+	if want := []any{analyze.ReplySYNACK.String(), analyze.ReplyRST.String()}; !reflect.DeepEqual(kinds, want) {
 		t.Errorf("reply kind enum = %v, want %v", kinds, want)
 	}
+}
+
+// names are the String forms of vs, in order.
+func names[T fmt.Stringer](vs ...T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return out
 }

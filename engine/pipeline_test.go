@@ -1,17 +1,13 @@
-package main
+package engine
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
-	"github.com/tfopcap/tfopcap/internal/synth"
 )
 
 // replaySource repeats one connection's frames: a SYN with a TFO cookie
@@ -114,17 +110,19 @@ func (s *replaySource) Next(f *capture.Frame) error {
 	return nil
 }
 
-// runPipeline feeds src through a stage, the merger and a tracker, as
-// analyze does, and returns the collector.
-func runPipeline(src frameSource) *analyze.Collector {
-	st := &stage{src: src, servers: &segmentFilter{}, out: make(chan batch, 4)}
+// runPipeline feeds src through a stage, the merger, the consume loop and
+// the tracker, as Files does, and returns the collector.
+func runPipeline(src Source) *analyze.Collector {
 	coll := analyze.NewCollector(0)
-	tr := analyze.NewTracker(coll, 0)
-	m := newMerger([]*stage{st})
-	for e := m.next(); e != nil; e = m.next() {
-		tr.Add(e.ref, &e.seg)
+	cfg := Config{Sink: coll}
+	quit := make(chan struct{})
+	st := cfg.newStage(0, 4, quit)
+	st.src = src
+	r := newRun(cfg, 0)
+	if err := r.consume(&fileFeed{m: newMerger([]*stage{st}), quit: quit}); err != nil {
+		panic(err)
 	}
-	tr.Flush()
+	r.tracker.Flush()
 	return coll
 }
 
@@ -183,53 +181,3 @@ func BenchmarkPipeline(b *testing.B) {
 	runPipeline(src)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(src.n), "ns/frame")
 }
-
-// BenchmarkAnalyze runs 'tfopcap analyze --format json' end to end on
-// synthetic captures of both benchmark profiles (bench/README.md), written
-// once to a temporary directory.
-func BenchmarkAnalyze(b *testing.B) {
-	for _, p := range []struct {
-		profile string
-		size    int64
-	}{{"bulk", 256 << 20}, {"handshake", 64 << 20}} {
-		b.Run(p.profile, func(b *testing.B) {
-			cfg, _ := synth.Profile(p.profile)
-			cfg.Size = p.size
-			path := filepath.Join(b.TempDir(), p.profile+".pcap")
-			f, err := os.Create(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			exp, err := synth.Generate(f, cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			f.Close()
-			check := func(out []byte) {
-				var rep synth.Report
-				if err := json.Unmarshal(out, &rep); err != nil {
-					b.Fatal(err)
-				}
-				if d := exp.Check(&rep); len(d) > 0 {
-					b.Fatalf("report differs from the generator's expectation: %v", d)
-				}
-			}
-			var out capBuffer
-			if code := run([]string{"analyze", "--format", "json", path}, streams{stdout: &out, stderr: os.Stderr}); code != 0 {
-				b.Fatalf("exit %d", code)
-			}
-			check(out.b)
-			b.SetBytes(exp.Bytes)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				run([]string{"analyze", "--format", "json", path}, streams{stdout: io.Discard, stderr: os.Stderr})
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*exp.Packets), "ns/packet")
-		})
-	}
-}
-
-type capBuffer struct{ b []byte }
-
-func (c *capBuffer) Write(p []byte) (int, error) { c.b = append(c.b, p...); return len(p), nil }

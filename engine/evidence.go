@@ -1,7 +1,8 @@
-package main
+package engine
 
 import (
 	"container/heap"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -19,7 +20,7 @@ import (
 // failing attempts gives a file one can open.
 const DefaultEvidenceMax = 20
 
-// evidence writes the packets that prove chosen outcomes: the SYNs, their
+// Evidence writes the packets that prove chosen outcomes: the SYNs, their
 // retransmissions and the replies of every attempt whose outcome is in the
 // set, with original bytes, timestamps and link types, at most perServer
 // attempts per server. Frames are held only while their attempt is open,
@@ -27,7 +28,7 @@ const DefaultEvidenceMax = 20
 // end out of order (an unanswered one is judged minutes after its SYN), and
 // readers of a capture file expect its records in time order. So memory
 // follows the attempts open at once, not the length of the capture.
-type evidence struct {
+type Evidence struct {
 	path      string
 	outcomes  []analyze.Outcome
 	perServer int // 0: no limit
@@ -87,16 +88,14 @@ const (
 	maxPendingBytes = 32 << 20
 )
 
-// newEvidence creates the evidence file at once, so that a path that
-// cannot be written fails before any input is read. A non-zero linkType
-// makes it a pcap of that link type (frames of any other are an error);
-// zero makes it pcapng, with an interface per link type.
-func newEvidence(path string, outcomes []analyze.Outcome, perServer int, linkType uint16, snaplen int) (*evidence, error) {
-	f, err := createOutput("--evidence", path)
-	if err != nil {
-		return nil, err
-	}
-	e := &evidence{path: path, outcomes: outcomes, perServer: perServer, file: f,
+// NewEvidence writes evidence to f, the file at path, which the caller
+// creates before any input is read, so that a path that cannot be written
+// fails at once. A non-zero linkType makes it a pcap of that link type
+// (frames of any other are an error); zero makes it pcapng, with an
+// interface per link type. The engine closes f.
+func NewEvidence(f *os.File, path string, outcomes []analyze.Outcome, perServer int, linkType uint16, snaplen int) (*Evidence, error) {
+	var err error
+	e := &Evidence{path: path, outcomes: outcomes, perServer: perServer, file: f,
 		pending: map[uint64][]capture.OwnedFrame{}, pendingMax: maxPendingBytes, evicted: map[uint64]struct{}{}, loose: map[frameID]capture.OwnedFrame{},
 		written: map[netip.AddrPort]int{}, done: &serverSet{m: map[netip.AddrPort]struct{}{}}}
 	if linkType != 0 {
@@ -111,12 +110,22 @@ func newEvidence(path string, outcomes []analyze.Outcome, perServer int, linkTyp
 	return e, nil
 }
 
-func (e *evidence) wrap(err error) error {
+// rootCause is the system's word for a failed write ("no space left on
+// device"), without the layers that repeat the file name.
+func rootCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (e *Evidence) wrap(err error) error {
 	return fmt.Errorf("--evidence %s: %w", capture.DisplayName(e.path), rootCause(err))
 }
 
 // failed returns the write error that ended the evidence file, if any.
-func (e *evidence) failed() error {
+func (e *Evidence) failed() error {
 	if e.err != nil {
 		return e.wrap(e.err)
 	}
@@ -127,7 +136,7 @@ func (e *evidence) failed() error {
 // kept a while in case the tracker matches it later (a reply that came
 // before its SYN). server is the segment's server side. f is copied: the
 // caller may reuse it.
-func (e *evidence) add(id uint64, server netip.AddrPort, ref analyze.PacketRef, f *capture.OwnedFrame) {
+func (e *Evidence) add(id uint64, server netip.AddrPort, ref analyze.PacketRef, f *capture.OwnedFrame) {
 	e.now = max(e.now, ref.Time)
 	if f.Data == nil {
 		return // not copied: its server is done
@@ -157,7 +166,7 @@ func (e *evidence) add(id uint64, server netip.AddrPort, ref analyze.PacketRef, 
 
 // doneServers returns the servers whose frames the evidence no longer
 // needs (nil without evidence): stages need not copy them.
-func (e *evidence) doneServers() *serverSet {
+func (e *Evidence) doneServers() *serverSet {
 	if e == nil {
 		return nil
 	}
@@ -202,12 +211,12 @@ func serverSide(seg *analyze.Segment) netip.AddrPort {
 }
 
 // full reports whether server has its share of attempts written.
-func (e *evidence) full(server netip.AddrPort) bool {
+func (e *Evidence) full(server netip.AddrPort) bool {
 	return e.perServer > 0 && e.written[server] >= e.perServer
 }
 
 // finalised keeps or drops an attempt's frames once its outcome is known.
-func (e *evidence) finalised(a *analyze.Attempt) {
+func (e *Evidence) finalised(a *analyze.Attempt) {
 	frames := e.pending[a.ID]
 	delete(e.pending, a.ID)
 	for _, f := range frames {
@@ -251,7 +260,7 @@ func (e *evidence) finalised(a *analyze.Attempt) {
 // evictPending drops the frames of the attempts open longest until the
 // rest fit the budget: better a proof without some attempts than memory
 // that grows with the size of SYNs.
-func (e *evidence) evictPending() {
+func (e *Evidence) evictPending() {
 	for e.pendingBytes > e.pendingMax && len(e.opened) > 0 {
 		id := e.opened[0].id
 		e.opened = e.opened[1:]
@@ -269,7 +278,7 @@ func (e *evidence) evictPending() {
 
 // watermark is the time before which no frame can still join the reorder
 // window, but for late replies parked before their SYN.
-func (e *evidence) watermark() int64 {
+func (e *Evidence) watermark() int64 {
 	for len(e.opened) > 0 {
 		if _, open := e.pending[e.opened[0].id]; open {
 			return min(e.now, e.opened[0].time)
@@ -280,7 +289,7 @@ func (e *evidence) watermark() int64 {
 }
 
 // drain writes the frames whose turn has come: all of them at the end.
-func (e *evidence) drain(all bool) {
+func (e *Evidence) drain(all bool) {
 	if len(e.ready) == 0 {
 		return
 	}
@@ -303,7 +312,7 @@ func (e *evidence) drain(all bool) {
 
 // close writes what is left, closes the file and returns the warnings the
 // report carries about it.
-func (e *evidence) close() ([]string, error) {
+func (e *Evidence) close() ([]string, error) {
 	e.drain(true)
 	err := e.err
 	if err == nil {
@@ -331,7 +340,7 @@ func (e *evidence) close() ([]string, error) {
 	return w, nil
 }
 
-func (e *evidence) outcomeNames() string {
+func (e *Evidence) outcomeNames() string {
 	names := make([]string, len(e.outcomes))
 	for i, o := range e.outcomes {
 		names[i] = o.String()

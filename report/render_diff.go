@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // RenderDiff writes d in format "text", "json" or "markdown". Every string
@@ -88,7 +90,7 @@ func serverDiffCells(sd *ServerDiff, sep string) (verdict, attempts, outcomes, m
 // moved, or appeared, and now omits cookies.
 func hintWorthy(sd *ServerDiff) bool {
 	return sd.Change != Unchanged && sd.New != nil && len(sd.New.Hints) > 0 &&
-		(sd.New.Verdict == Omits || sd.New.Verdict == Mixed)
+		(sd.New.Verdict == analyze.Omits || sd.New.Verdict == analyze.Mixed)
 }
 
 func renderDiffText(w io.Writer, d *DiffReport) {
@@ -206,7 +208,7 @@ func oneLineText(s string) string {
 func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
 
 // diffIDTag is hint i's ID tag in text, empty when the report lacks IDs.
-func diffIDTag(ids []FindingID, i int) string {
+func diffIDTag(ids []analyze.FindingID, i int) string {
 	if i >= len(ids) {
 		return ""
 	}

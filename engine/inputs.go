@@ -1,19 +1,20 @@
-package main
+package engine
 
 import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/tfopcap/tfopcap/capture"
 )
 
-// fileInput is one capture file given to analyze. It is opened only when
+// FileInput is one capture file of a run. It is opened only when
 // the merge needs it and closed as soon as it is read, so that hundreds of
 // rotation files cost what two do (300 rotations of a 100 MB capture:
 // 124 -> 32 MB peak RSS).
-type fileInput struct {
+type FileInput struct {
 	name string
 	// first is the timestamp of the file's first record, read by a probe,
 	// or math.MinInt64 when there is none (the stage starts at once and
@@ -31,11 +32,11 @@ type fileInput struct {
 	read   atomic.Int64 // bytes read by the closed reader
 }
 
-// probeInput opens name, reads its first record's timestamp and closes it
+// ProbeInput opens name, reads its first record's timestamp and closes it
 // again; it returns the errors opening would (no such file, not a
 // capture), before anything is read.
-func probeInput(name string, stdin io.Reader) (*fileInput, error) {
-	in := &fileInput{name: name}
+func ProbeInput(name string, stdin io.Reader) (*FileInput, error) {
+	in := &FileInput{name: name}
 	if name == "-" {
 		r, err := capture.NewFileReader("-", stdin)
 		if err != nil {
@@ -62,7 +63,7 @@ func probeInput(name string, stdin io.Reader) (*fileInput, error) {
 }
 
 // open opens the file for reading (again).
-func (in *fileInput) open() (*capture.FileReader, error) {
+func (in *FileInput) open() (*capture.FileReader, error) {
 	if in.r != nil { // standard input, opened by the probe
 		return in.r, nil
 	}
@@ -76,7 +77,7 @@ func (in *fileInput) open() (*capture.FileReader, error) {
 }
 
 // finish keeps what the report needs of the reader and closes it.
-func (in *fileInput) finish() {
+func (in *FileInput) finish() {
 	in.info = in.r.Info()
 	in.read.Store(in.r.BytesRead())
 	in.reader.Store(nil)
@@ -85,11 +86,33 @@ func (in *fileInput) finish() {
 }
 
 // Size and BytesRead drive the progress bar.
-func (in *fileInput) Size() int64 { return in.size }
+func (in *FileInput) Size() int64 { return in.size }
 
-func (in *fileInput) BytesRead() int64 {
+func (in *FileInput) BytesRead() int64 {
 	if r := in.reader.Load(); r != nil {
 		return r.BytesRead()
 	}
 	return in.read.Load()
+}
+
+// Name is the file's name as given ("-" for standard input).
+func (in *FileInput) Name() string { return in.name }
+
+// EvidenceLinkType is the link type of a pcap evidence file for these
+// inputs: when every input is a pcap file and all share one link type.
+// Otherwise (a pcapng input may describe new interfaces at any point) it
+// is 0: write pcapng.
+func EvidenceLinkType(inputs []*FileInput) uint16 {
+	var lt uint16
+	for _, in := range inputs {
+		info := in.header
+		if !strings.HasPrefix(info.Format, "pcap") || info.Format == "pcapng" || len(info.LinkTypes) != 1 {
+			return 0
+		}
+		if lt != 0 && info.LinkTypes[0] != lt {
+			return 0
+		}
+		lt = info.LinkTypes[0]
+	}
+	return lt
 }

@@ -1,10 +1,12 @@
-package analyze
+package report
 
 import (
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // evidenceAttempts is how many attempts the markdown report shows for each
@@ -72,7 +74,7 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 	}
 	for i := range r.Servers {
 		s := &r.Servers[i]
-		failing := s.Verdict == Omits || s.Verdict == Mixed
+		failing := s.Verdict == analyze.Omits || s.Verdict == analyze.Mixed
 		if len(s.Hints) == 0 && !failing {
 			continue
 		}
@@ -124,14 +126,14 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 			continue
 		}
 		switch {
-		case a.Outcome.omits():
+		case a.Outcome.Omits():
 			omitting++
 			if omitting <= evidenceAttempts {
 				picked = append(picked, *a)
 			}
-		case a.Outcome.grants():
+		case a.Outcome.Grants():
 			granting++
-			if granting == 1 && s.Verdict == Mixed {
+			if granting == 1 && s.Verdict == analyze.Mixed {
 				picked = append(picked, *a)
 			}
 		}
@@ -150,7 +152,7 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 		what = fmt.Sprintf("the first %d of %d attempts that omitted or were rejected", evidenceAttempts, omitting)
 	}
 	switch {
-	case s.Verdict != Mixed || granting == 0:
+	case s.Verdict != analyze.Mixed || granting == 0:
 	case granting == 1:
 		what += ", and the one that was granted, accepted or renewed"
 	default:
@@ -186,7 +188,7 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 		if a.Reply != nil {
 			reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
 			replyOpts = a.Reply.Kind
-			if a.Reply.Kind == ReplySYNACK.String() {
+			if a.Reply.Kind == analyze.ReplySYNACK.String() {
 				replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
 				if a.Reply.AckedData > 0 {
 					replyOpts += fmt.Sprintf(", acks data %d", a.Reply.AckedData)
@@ -273,7 +275,7 @@ func mdCode(s string) string {
 
 // mdIDTag shows the ID of hint i, "[listener-no-tfo] ", where users can
 // grep for it; a report read back may lack IDs.
-func mdIDTag(ids []FindingID, i int) string {
+func mdIDTag(ids []analyze.FindingID, i int) string {
 	if i >= len(ids) || ids[i] == "" {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bytes"
@@ -12,9 +12,18 @@ import (
 // SetIndent("", "  ") and SetEscapeHTML(false) would, without holding the
 // whole document in memory: the report without its attempts is encoded as
 // usual, and the attempts, which are most of a large report (10000 make
-// about 6.5 MB), are written one at a time by appendAttempt, five times
-// faster than reflection and json.Indent.
+// about 6.5 MB), are written one at a time by appendAttempt: 27 ms for
+// 10000 against 105 ms with encoding/json encoding one attempt at a time
+// (BenchmarkWriteJSON, BenchmarkWriteJSONEncoder), and 31 MiB allocated
+// against 47.
 func writeJSONStream(w io.Writer, r *Report) error {
+	return writeJSONStreamWith(w, r, appendAttempts)
+}
+
+// attemptsAppender appends attempts[from:to] as elements of the attempts array.
+type attemptsAppender func(b []byte, attempts []AttemptReport, from, to int) []byte
+
+func writeJSONStreamWith(w io.Writer, r *Report, appendAttempts attemptsAppender) error {
 	var head bytes.Buffer
 	enc := json.NewEncoder(&head)
 	enc.SetIndent("", "  ")

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tfopcap/tfopcap/internal/scenario"
 )
 
 // markdownTables finds the GFM tables in md and returns each one's body row
@@ -170,9 +172,9 @@ func TestRenderMarkdownPandoc(t *testing.T) {
 func TestRenderDiffMarkdownPandoc(t *testing.T) {
 	old := synthReport(t, 0, labScenarios...)
 	new := synthReport(t, 0,
-		scenario{"192.0.2.2:8001", []string{"omitted-mptcp", "omitted-mptcp"}},
+		scenario.Scenario{Server: "192.0.2.2:8001", Outcomes: []string{"omitted-mptcp", "omitted-mptcp"}},
 		labScenarios[1], labScenarios[2],
-		scenario{"192.0.2.2:9000", []string{"granted"}})
+		scenario.Scenario{Server: "192.0.2.2:9000", Outcomes: []string{"granted"}})
 	d := Diff(old, new)
 	d.Tool, d.Old.Name, d.New.Name = "tfopcap test", "old|`1`.json", "new.json"
 	var b bytes.Buffer

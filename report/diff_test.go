@@ -1,24 +1,26 @@
-package analyze
+package report
 
 import (
 	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 func TestVerdictChange(t *testing.T) {
 	// want[old][new], verdicts in the order inconclusive, grants, omits, mixed.
 	want := [4][4]Change{
-		Inconclusive: {Unchanged, Changed, Changed, Changed},
-		Grants:       {Changed, Unchanged, Regressed, Regressed},
-		Omits:        {Changed, Improved, Unchanged, Improved},
-		Mixed:        {Changed, Improved, Regressed, Unchanged},
+		analyze.Inconclusive: {Unchanged, Changed, Changed, Changed},
+		analyze.Grants:       {Changed, Unchanged, Regressed, Regressed},
+		analyze.Omits:        {Changed, Improved, Unchanged, Improved},
+		analyze.Mixed:        {Changed, Improved, Regressed, Unchanged},
 	}
 	for o := range want {
 		for n := range want[o] {
-			if got := VerdictChange(Verdict(o), Verdict(n)); got != want[o][n] {
-				t.Errorf("VerdictChange(%v, %v) = %v, want %v", Verdict(o), Verdict(n), got, want[o][n])
+			if got := VerdictChange(analyze.Verdict(o), analyze.Verdict(n)); got != want[o][n] {
+				t.Errorf("VerdictChange(%v, %v) = %v, want %v", analyze.Verdict(o), analyze.Verdict(n), got, want[o][n])
 			}
 		}
 	}
@@ -26,7 +28,7 @@ func TestVerdictChange(t *testing.T) {
 
 // srv is a server in a diff test: its address and outcome counts; the
 // verdict follows from the counts as in a real report.
-func srv(addr string, counts map[Outcome]int) ServerReport {
+func srv(addr string, counts map[analyze.Outcome]int) ServerReport {
 	s := ServerReport{Server: addr, Hints: []string{}}
 	for o, n := range counts {
 		s.Outcomes[o] = n
@@ -46,10 +48,10 @@ func rep(servers ...ServerReport) *Report {
 
 func TestDiff(t *testing.T) {
 	const a, b, c = "192.0.2.2:8001", "192.0.2.2:8002", "[2001:db8::2]:443"
-	grants := map[Outcome]int{Granted: 3}
-	omits := map[Outcome]int{Omitted: 3}
-	mixed := map[Outcome]int{Granted: 1, Omitted: 2}
-	none := map[Outcome]int{Plain: 2}
+	grants := map[analyze.Outcome]int{analyze.Granted: 3}
+	omits := map[analyze.Outcome]int{analyze.Omitted: 3}
+	mixed := map[analyze.Outcome]int{analyze.Granted: 1, analyze.Omitted: 2}
+	none := map[analyze.Outcome]int{analyze.Plain: 2}
 	tests := []struct {
 		name      string
 		old, new  *Report
@@ -73,7 +75,7 @@ func TestDiff(t *testing.T) {
 			old: rep(srv(a, grants)), new: rep(srv(a, none)),
 			changes: map[string]Change{a: Changed}, summary: DiffSummary{Changed: 1}},
 		{name: "same verdict, other counts",
-			old: rep(srv(a, grants)), new: rep(srv(a, map[Outcome]int{Granted: 5, Refused: 1})),
+			old: rep(srv(a, grants)), new: rep(srv(a, map[analyze.Outcome]int{analyze.Granted: 5, analyze.Refused: 1})),
 			changes: map[string]Change{a: Unchanged}, summary: DiffSummary{Unchanged: 1}},
 		{name: "new and vanished servers",
 			old: rep(srv(a, grants), srv(b, grants)), new: rep(srv(a, grants), srv(c, omits)),
@@ -119,15 +121,15 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffOutcomeChanges(t *testing.T) {
-	d := Diff(rep(srv("192.0.2.2:1", map[Outcome]int{Granted: 6, Plain: 1})),
-		rep(srv("192.0.2.2:1", map[Outcome]int{Omitted: 6, Plain: 1})))
-	want := []OutcomeChange{{Granted, 6, 0}, {Omitted, 0, 6}}
+	d := Diff(rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Granted: 6, analyze.Plain: 1})),
+		rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Omitted: 6, analyze.Plain: 1})))
+	want := []OutcomeChange{{analyze.Granted, 6, 0}, {analyze.Omitted, 0, 6}}
 	if got := d.Servers[0].Outcomes; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("outcome changes = %+v, want %+v", got, want)
 	}
 	// A new server's counts all changed from nothing.
-	d = Diff(rep(), rep(srv("192.0.2.2:1", map[Outcome]int{Granted: 2})))
-	if got := d.Servers[0].Outcomes; len(got) != 1 || got[0] != (OutcomeChange{Granted, 0, 2}) {
+	d = Diff(rep(), rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Granted: 2})))
+	if got := d.Servers[0].Outcomes; len(got) != 1 || got[0] != (OutcomeChange{analyze.Granted, 0, 2}) {
 		t.Errorf("new server's outcome changes = %+v", got)
 	}
 }
@@ -149,7 +151,7 @@ func TestDiffOrder(t *testing.T) {
 // change and verdict names, null for the missing side, and that it reads
 // back.
 func TestDiffJSON(t *testing.T) {
-	d := Diff(rep(srv("192.0.2.2:1", map[Outcome]int{Granted: 1})), rep(srv("192.0.2.2:2", map[Outcome]int{Omitted: 1})))
+	d := Diff(rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Granted: 1})), rep(srv("192.0.2.2:2", map[analyze.Outcome]int{analyze.Omitted: 1})))
 	var b bytes.Buffer
 	if err := RenderDiff(&b, d, "json"); err != nil {
 		t.Fatal(err)
@@ -175,9 +177,9 @@ func TestDiffJSON(t *testing.T) {
 }
 
 func TestRenderDiffHostile(t *testing.T) {
-	old := rep(srv("192.0.2.2:1", map[Outcome]int{Granted: 1}))
+	old := rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Granted: 1}))
 	old.Inputs = []InputReport{{Name: "a|b`c\n<script>.pcap"}}
-	new := rep(srv("192.0.2.2:1", map[Outcome]int{Omitted: 1}))
+	new := rep(srv("192.0.2.2:1", map[analyze.Outcome]int{analyze.Omitted: 1}))
 	new.Servers[0].Hints = []string{"line\none | two \x1b[31mred"}
 	new.Tool = "tfopcap\x1b]0;pwned\x07"
 	d := Diff(old, new)

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // MaxReportSize bounds the JSON report ReadReport accepts. A report lists at
@@ -111,7 +113,7 @@ func parseReport(b []byte) (*Report, error) {
 	seen := make(map[netip.AddrPort]int, len(rep.Servers))
 	for i, s := range rep.Servers {
 		ap, err := netip.ParseAddrPort(s.Server)
-		if s.Server == OtherServers {
+		if s.Server == analyze.OtherServers {
 			ap, err = netip.AddrPort{}, nil // the one row summing servers beyond --max-servers
 		}
 		if err != nil {
@@ -138,13 +140,13 @@ func parseReport(b []byte) (*Report, error) {
 // none negative, and outcomes that add up to the attempts. A report edited
 // by hand or cut and pasted wrong must not let diff call a regression (or
 // none) from numbers that cannot be.
-func checkCounts(attempts int, outcomes *OutcomeCounts, other map[string]int) error {
+func checkCounts(attempts int, outcomes *analyze.OutcomeCounts, other map[string]int) error {
 	if attempts < 0 {
 		return errors.New("negative attempts")
 	}
 	for o, n := range outcomes {
 		if n < 0 {
-			return fmt.Errorf("negative %s count", Outcome(o))
+			return fmt.Errorf("negative %s count", analyze.Outcome(o))
 		}
 	}
 	names := make([]string, 0, len(other))
@@ -188,7 +190,7 @@ func jsonError(b []byte, err error, where string) string {
 // jsonKind names the JSON value a Go type decodes from.
 func jsonKind(t reflect.Type) string {
 	switch {
-	case t == reflect.TypeFor[OutcomeCounts]():
+	case t == reflect.TypeFor[analyze.OutcomeCounts]():
 		return "an object of outcome counts"
 	case reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
 		return "a name"

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // RenderOptions tune the human-readable formats.
@@ -46,11 +48,11 @@ func WriteJSON(w io.Writer, r *Report) error {
 const textWidth = 100
 
 // outcomeParts lists the non-zero counts: ["omitted 4", "rejected 2"].
-func outcomeParts(c *OutcomeCounts) []string {
+func outcomeParts(c *analyze.OutcomeCounts) []string {
 	var parts []string
 	for i, n := range c {
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", Outcome(i), n))
+			parts = append(parts, fmt.Sprintf("%s %d", analyze.Outcome(i), n))
 		}
 	}
 	if len(parts) == 0 {
@@ -77,7 +79,7 @@ func unlistedLine(r *Report) string {
 }
 
 // outcomeSummary lists the non-zero counts: "omitted 4, rejected 2".
-func outcomeSummary(c *OutcomeCounts) string { return strings.Join(outcomeParts(c), ", ") }
+func outcomeSummary(c *analyze.OutcomeCounts) string { return strings.Join(outcomeParts(c), ", ") }
 
 // mptcpSummary is "SYN/SYN-ACK" counts, or "-" when MPTCP was not seen.
 func mptcpSummary(m MPTCPCounts) string {
@@ -161,7 +163,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	for _, s := range r.Servers {
 		serverW = max(serverW, len(s.Server))
 	}
-	// Outcomes come last and wrap at commas, so rows stay within textWidth
+	// Inconclusive come last and wrap at commas, so rows stay within textWidth
 	// however many outcomes a server has.
 	prefix := func(server, verdict, attempts, mptcp string) string {
 		return fmt.Sprintf("%-*s  %-12s  %8s  %-11s  ", serverW, server, verdict, attempts, mptcp)
@@ -192,7 +194,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	// A hint shared by several servers is printed once, with its servers,
 	// causes of failure first.
 	type hint struct {
-		id   FindingID
+		id   analyze.FindingID
 		text string
 	}
 	var order []hint
@@ -239,7 +241,7 @@ func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
 }
 
 // idTag shows a finding's ID where users can grep for it: "[listener-no-tfo] ".
-func idTag(id FindingID) string {
+func idTag(id analyze.FindingID) string {
 	if id == "" {
 		return ""
 	}
@@ -308,7 +310,7 @@ func attemptLine(a *AttemptReport) string {
 		b.WriteString(" -> no reply")
 	} else {
 		fmt.Fprintf(&b, " -> %d:%d %s", a.Reply.Input, a.Reply.Frame, strings.ToUpper(a.Reply.Kind))
-		if a.Reply.Kind == ReplySYNACK.String() {
+		if a.Reply.Kind == analyze.ReplySYNACK.String() {
 			fmt.Fprintf(&b, " %s", tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie))
 			if a.Reply.AckedData > 0 {
 				fmt.Fprintf(&b, " acks data %d", a.Reply.AckedData)

@@ -1,4 +1,4 @@
-package analyze
+package report
 
 import (
 	"bytes"
@@ -7,7 +7,12 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/scenario"
 )
 
 // referenceJSON is what WriteJSON wrote before it streamed attempts.
@@ -30,18 +35,18 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 	r := &Report{
 		Schema: Schema, Tool: "tfopcap test",
 		Inputs:          []InputReport{{Name: pick(), Format: "pcap", LinkTypes: []string{"EN10MB"}, Packets: 3, Warnings: []string{pick()}}},
-		Servers:         []ServerReport{{Server: "192.0.2.2:443", Verdict: Omits, Hints: []string{"kernel >= 6.2 " + pick()}, TFOKinds: map[string]int{"34": 2}}},
+		Servers:         []ServerReport{{Server: "192.0.2.2:443", Verdict: analyze.Omits, Hints: []string{"kernel >= 6.2 " + pick()}, TFOKinds: map[string]int{"34": 2}}},
 		AttemptsOmitted: rng.IntN(2) * 7,
 		Warnings:        []string{pick()},
 	}
-	r.Totals.Outcomes[Omitted] = 2
+	r.Totals.Outcomes[analyze.Omitted] = 2
 	for i := range attempts {
 		a := AttemptReport{
 			Input: rng.IntN(3), Client: pick(), Server: "[2001:db8::1]:443", ISN: rng.Uint32(),
 			SYN: SYNReport{Frame: i + 1, Time: "2026-11-25T23:27:01.123456Z", TFO: pick(), TFOKind: 34, Cookie: pick(),
 				DataLen: rng.IntN(3), MPTCP: pick(), Retransmits: rng.IntN(2), Duplicates: rng.IntN(2),
 				PlainRetryFrame: rng.IntN(2) * 9, Truncated: rng.IntN(2) == 0, Seen: randomSightings(rng, pick)},
-			Outcome: Outcome(rng.IntN(int(numOutcomes))),
+			Outcome: analyze.Outcome(rng.IntN(len(analyze.Outcomes()))),
 		}
 		if rng.IntN(3) > 0 {
 			a.Reply = &ReplyReport{Input: 1, Frame: i + 2, Time: pick(), Kind: "syn-ack", TFO: "cookie", Cookie: pick(),
@@ -130,7 +135,7 @@ func plainReport(n int) *Report {
 }
 
 func BenchmarkWriteJSON(b *testing.B) {
-	r := plainReport(DefaultMaxAttempts)
+	r := plainReport(analyze.DefaultMaxAttempts)
 	var buf bytes.Buffer
 	WriteJSON(&buf, r)
 	b.SetBytes(int64(buf.Len()))
@@ -142,10 +147,79 @@ func BenchmarkWriteJSON(b *testing.B) {
 }
 
 func BenchmarkEncoderJSON(b *testing.B) {
-	r := plainReport(DefaultMaxAttempts)
+	r := plainReport(analyze.DefaultMaxAttempts)
 	b.SetBytes(int64(len(referenceJSON(r))))
 	b.ReportAllocs()
 	for b.Loop() {
 		referenceJSON(r)
+	}
+}
+
+// appendAttemptsEncoder is appendAttempts by encoding/json, one attempt at
+// a time: the measured alternative to appendAttempt.
+func appendAttemptsEncoder(b []byte, attempts []AttemptReport, from, to int) []byte {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	for k := from; k < to; k++ {
+		if k > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n    ")
+		if err := enc.Encode(&attempts[k]); err != nil {
+			panic(err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	return buf.Bytes()
+}
+
+// TestAppendAttemptsEncoder: the alternative writes the same bytes, so
+// that the benchmarks compare like with like.
+func TestAppendAttemptsEncoder(t *testing.T) {
+	r := plainReport(3000)
+	var a, b bytes.Buffer
+	if err := writeJSONStreamWith(&a, r, appendAttempts); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSONStreamWith(&b, r, appendAttemptsEncoder); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatalf("outputs differ: %s", firstDiff(a.Bytes(), b.Bytes()))
+	}
+}
+
+// BenchmarkWriteJSONEncoder is BenchmarkWriteJSON with the attempts
+// encoded by encoding/json one at a time.
+func BenchmarkWriteJSONEncoder(b *testing.B) {
+	r := plainReport(analyze.DefaultMaxAttempts)
+	var buf bytes.Buffer
+	writeJSONStreamWith(&buf, r, appendAttemptsEncoder)
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		writeJSONStreamWith(&buf, r, appendAttemptsEncoder)
+	}
+}
+
+// BenchmarkAttemptReports renders the 10000 attempts a report keeps by
+// default.
+func BenchmarkAttemptReports(b *testing.B) {
+	coll := analyze.NewCollector(0)
+	var lab []scenario.Scenario
+	for len(lab)*6 < analyze.DefaultMaxAttempts { // six attempts a scenario
+		for _, sc := range scenario.Lab {
+			sc.Server = strings.Replace(sc.Server, "8", strconv.Itoa(len(lab)%10), 1)
+			lab = append(lab, sc)
+		}
+	}
+	scenario.Run(coll, lab...)
+	kept := coll.Summary().Kept
+	b.ReportAllocs()
+	for b.Loop() {
+		attemptReports(kept)
 	}
 }

@@ -1,10 +1,12 @@
-package analyze
+package report
 
 import (
 	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/tfopcap/tfopcap/analyze"
 )
 
 // DiffSchema names the JSON form of a DiffReport; it changes on the same
@@ -49,20 +51,20 @@ func (c *Change) UnmarshalText(b []byte) error {
 
 // verdictRank orders the deciding verdicts from worst to best; a move
 // towards grants improves, a move away regresses. Inconclusive has no rank.
-func verdictRank(v Verdict) (int, bool) {
+func verdictRank(v analyze.Verdict) (int, bool) {
 	switch v {
-	case Omits:
+	case analyze.Omits:
 		return 0, true
-	case Mixed:
+	case analyze.Mixed:
 		return 1, true
-	case Grants:
+	case analyze.Grants:
 		return 2, true
 	}
 	return 0, false
 }
 
 // VerdictChange classifies a server's move from verdict old to verdict new.
-func VerdictChange(old, new Verdict) Change {
+func VerdictChange(old, new analyze.Verdict) Change {
 	if old == new {
 		return Unchanged
 	}
@@ -119,26 +121,26 @@ type ServerDiff struct {
 	Old *ServerSide `json:"old"`
 	// New is the server in the new report; nil when Vanished.
 	New *ServerSide `json:"new"`
-	// Outcomes lists the outcomes whose counts differ, in report order.
+	// Inconclusive lists the outcomes whose counts differ, in report order.
 	Outcomes []OutcomeChange `json:"outcomes"`
 }
 
 // ServerSide is what one report says of a server.
 type ServerSide struct {
-	Verdict  Verdict       `json:"verdict"`
-	Attempts int           `json:"attempts"`
-	Outcomes OutcomeCounts `json:"outcomes"`
-	MPTCP    MPTCPCounts   `json:"mptcp"`
-	Hints    []string      `json:"hints"`
+	Verdict  analyze.Verdict       `json:"verdict"`
+	Attempts int                   `json:"attempts"`
+	Outcomes analyze.OutcomeCounts `json:"outcomes"`
+	MPTCP    MPTCPCounts           `json:"mptcp"`
+	Hints    []string              `json:"hints"`
 	// HintIDs are the stable IDs of Hints, in the same order.
-	HintIDs []FindingID `json:"hint_ids"`
+	HintIDs []analyze.FindingID `json:"hint_ids"`
 }
 
 // OutcomeChange is one outcome's count in the old and the new report.
 type OutcomeChange struct {
-	Outcome Outcome `json:"outcome"`
-	Old     int     `json:"old"`
-	New     int     `json:"new"`
+	Outcome analyze.Outcome `json:"outcome"`
+	Old     int             `json:"old"`
+	New     int             `json:"new"`
 }
 
 // Regressed reports whether any server regressed.
@@ -167,7 +169,7 @@ func Diff(old, new *Report) *DiffReport {
 	slices.SortFunc(addrs, compareAddrs)
 	for _, a := range addrs {
 		sd := ServerDiff{Server: a, Outcomes: []OutcomeChange{}}
-		var oc, nc OutcomeCounts
+		var oc, nc analyze.OutcomeCounts
 		if s := olds[a]; s != nil {
 			sd.Old = serverSide(s)
 			oc = s.Outcomes
@@ -198,7 +200,7 @@ func Diff(old, new *Report) *DiffReport {
 		}
 		for i := range oc {
 			if oc[i] != nc[i] {
-				sd.Outcomes = append(sd.Outcomes, OutcomeChange{Outcome: Outcome(i), Old: oc[i], New: nc[i]})
+				sd.Outcomes = append(sd.Outcomes, OutcomeChange{Outcome: analyze.Outcome(i), Old: oc[i], New: nc[i]})
 			}
 		}
 		d.Servers = append(d.Servers, sd)
@@ -233,7 +235,7 @@ func serverSide(s *ServerReport) *ServerSide {
 		side.Hints = []string{}
 	}
 	if side.HintIDs == nil {
-		side.HintIDs = []FindingID{}
+		side.HintIDs = []analyze.FindingID{}
 	}
 	return side
 }
@@ -255,11 +257,11 @@ func serversByAddr(r *Report) map[string]*ServerReport {
 	return m
 }
 
-// canonicalAddr is s as FormatAddr writes it, or s itself when it is not
+// canonicalAddr is s as analyze.FormatAddr writes it, or s itself when it is not
 // an ip:port.
 func canonicalAddr(s string) string {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return FormatAddr(ap)
+		return analyze.FormatAddr(ap)
 	}
 	return s
 }

@@ -1,0 +1,64 @@
+package layout
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tfopcap/tfopcap/"
+
+// layers lists, for each package of the pipeline, the packages of this
+// module it may depend on, directly or not (internal/ helpers aside).
+var layers = map[string][]string{
+	"capture":     {},
+	"analyze":     {},
+	"engine":      {"capture", "analyze"},
+	"report":      {"analyze"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+}
+
+// TestImportDirection fails when a package depends on one it must not:
+// analyze on report, capture on analyze, engine on report, and so on.
+func TestImportDirection(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, module+"...").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%v: %s", err, ee.Stderr) // an import cycle, say
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		allowed, layered := layers[pkg]
+		if !layered {
+			continue
+		}
+		seen[pkg] = true
+		for _, dep := range fields[1:] {
+			dep, ours := strings.CutPrefix(dep, module)
+			if !ours || strings.HasPrefix(dep, "internal/") {
+				continue
+			}
+			if !slices.Contains(allowed, dep) {
+				t.Errorf("%s depends on %s: imports go %s", pkg, dep, direction)
+			}
+		}
+	}
+	for pkg := range layers {
+		if !seen[pkg] {
+			t.Errorf("package %s not found: update the layers", pkg)
+		}
+	}
+}
+
+const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"

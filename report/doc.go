@@ -1,0 +1,15 @@
+// Package report presents what package analyze judged: the report model
+// (Report and its parts, whose JSON form is the contract in
+// docs/report.md and docs/report.schema.json), its renderers, reading a
+// report back, and the diff of two reports. It knows nothing of packets
+// or sources.
+//
+//	report.go          the model; Build makes it from an analyze.Summary
+//	                   and the inputs' descriptions
+//	render.go          Render: text, and the dispatch to json and markdown
+//	render_json.go     the JSON writer, streaming the attempts
+//	render_markdown.go markdown, with tables that render in pandoc
+//	readreport.go      ReadReport: a JSON report back, checked
+//	diff.go            Diff: what changed per server between two reports;
+//	                   render_diff.go renders it
+package report
