@@ -124,10 +124,6 @@ func (c *clockWatch) warnings() []string {
 	return w
 }
 
-// ClockWarnings describes the timestamps that went back, or jumped ahead,
-// in one line each.
-func (s *SourceStats) ClockWarnings() []string { return s.clock.warnings() }
-
 // Warnings describes skipped frames and clock steps in one line each.
 func (s *SourceStats) Warnings() []string {
 	var w []string

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/spf13/pflag"
@@ -232,15 +233,22 @@ func runAnalyze(args []string, st streams) error {
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
-	for i, src := range res.Sources {
-		for _, w := range src.Stats.ClockWarnings() {
-			fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", capture.DisplayName(inputs[i].Name()), w)
+	printWarnings(st.stderr, r)
+	return o.finish(r, gate, st)
+}
+
+// printWarnings writes every warning of the report to w (stderr) as well,
+// the inputs' first, so that a person sees a cut capture or lost packets
+// when the report itself goes to a pipe or a file.
+func printWarnings(w io.Writer, r *report.Report) {
+	for _, in := range r.Inputs {
+		for _, warn := range in.Warnings {
+			fmt.Fprintf(w, "tfopcap: warning: %s: %s\n", in.Name, warn)
 		}
 	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "tfopcap: warning: %s\n", warn)
 	}
-	return o.finish(r, gate, st)
 }
 
 // inputReports describe the sources for the report.

@@ -67,8 +67,8 @@ func damage(orig []byte, n int, seed uint64) map[string][]byte {
 
 // TestHostileCaptures feeds hundreds of damaged variants of real captures
 // through the whole analyze command: each must end in a report (exit 0,
-// JSON that parses) or a one-line error naming the file (exit 2), never a
-// panic or a hang.
+// JSON that parses, its warnings on stderr too) or a one-line error naming
+// the file (exit 2), never a panic or a hang.
 func TestHostileCaptures(t *testing.T) {
 	sources, _ := filepath.Glob("../../testdata/captures/*/*.pcap*")
 	pub, _ := filepath.Glob(filepath.Join(publicDir, "*.pcap*"))
@@ -100,6 +100,15 @@ func TestHostileCaptures(t *testing.T) {
 				var r report.Report
 				if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 					t.Errorf("%s: exit 0 but the report is not JSON: %v", file, err)
+				}
+				// A cut or damaged capture says so on stderr too: a
+				// person piping the JSON away must still see it.
+				for _, in := range r.Inputs {
+					for _, w := range in.Warnings {
+						if !strings.Contains(stderr.String(), w) {
+							t.Errorf("%s: warning %q is in the report but not on stderr", file, w)
+						}
+					}
 				}
 			case exitError:
 				msg := stderr.String()

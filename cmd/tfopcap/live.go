@@ -228,23 +228,15 @@ func runLive(args []string, st streams) error {
 		return fmt.Errorf("live: %w", err)
 	}
 	src := res.Sources[0]
-	if src.Err != nil && !errors.Is(src.Err, capture.ErrSaveFailed) {
-		fmt.Fprintf(st.stderr, "tfopcap: warning: capture ended early: %v\n", src.Err)
-	}
 	stats := l.Stats()
 	r := report.Build(toolName, []report.InputReport{inputReport(src)}, coll.Summary())
 	r.Live = &report.LiveStats{Interface: l.Name(), Received: stats.Received, Dropped: stats.Dropped, IfDropped: stats.IfDropped}
 	r.Warnings = append(r.Warnings, dropWarnings(stats)...)
 	r.Warnings = append(r.Warnings, res.Warnings...)
-	for _, w := range src.Stats.ClockWarnings() {
-		fmt.Fprintf(st.stderr, "tfopcap: warning: %s: %s\n", l.Name(), w)
-	}
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
 	r.Warnings = append(r.Warnings, gate...)
-	for _, w := range r.Warnings {
-		fmt.Fprintf(st.stderr, "tfopcap: warning: %s\n", w)
-	}
+	printWarnings(st.stderr, r)
 	if o.attempts && o.format.value == "text" {
 		o.attempts = false // streamed already
 	}
