@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 )
 
 // TestParseServerAmbiguous checks --server forms: an unbracketed IPv6 that
@@ -54,28 +53,6 @@ func TestParseServerAmbiguous(t *testing.T) {
 	}
 }
 
-// readFrames returns the frames of a capture file, owned.
-func readFrames(t *testing.T, path string) []capture.OwnedFrame {
-	t.Helper()
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var frames []capture.OwnedFrame
-	var f capture.Frame
-	for {
-		err := r.Next(&f)
-		if errors.Is(err, io.EOF) {
-			return frames
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, f.Clone())
-	}
-}
-
 // TestEvidencePendingBudget checks that the frames held for attempts not
 // yet judged stay within their budget however large the SYNs: the attempts
 // open longest lose their frames, and the warning counts those that turn
@@ -111,7 +88,7 @@ func TestEvidencePendingBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(readFrames(t, out)); got != 3 {
+	if got := len(capturetest.ReadFrames(t, out)); got != 3 {
 		t.Errorf("%d frames written, want the 3 that fit", got)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], ": 7 omitted attempt(s) left out") {

@@ -3,16 +3,14 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 	"github.com/tfopcap/tfopcap/report"
-
-	"github.com/tfopcap/tfopcap/capture"
 )
 
 // TestDisorderedCapture checks that a file whose SYN-ACKs and RSTs were
@@ -20,7 +18,7 @@ import (
 // can be) gives the same verdicts as the ordered capture.
 func TestDisorderedCapture(t *testing.T) {
 	src := "../../testdata/captures/host-6.18/host-eth.pcap"
-	frames := readFrames(t, src)
+	frames := capturetest.ReadFrames(t, src)
 	rng := rand.New(rand.NewPCG(7, 7))
 	// Swap neighbours at random: each frame may move one place, a slip
 	// of well under a millisecond in this capture.
@@ -30,14 +28,7 @@ func TestDisorderedCapture(t *testing.T) {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "disordered.pcap")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := capture.WriteFrames(f, frames); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	capturetest.WritePcap(t, out, frames)
 	want, got := analyzeJSON(t, src), analyzeJSON(t, out)
 	if len(got.Servers) != len(want.Servers) {
 		t.Fatalf("%d servers, ordered capture %d", len(got.Servers), len(want.Servers))
@@ -54,20 +45,13 @@ func TestDisorderedCapture(t *testing.T) {
 // written before their SYN.
 func TestDisorderedEvidence(t *testing.T) {
 	src := "../../testdata/captures/seed-6.1/seed-eth.pcap"
-	frames := readFrames(t, src)
+	frames := capturetest.ReadFrames(t, src)
 	for i := 1; i < len(frames); i += 2 { // every pair swapped
 		frames[i-1], frames[i] = frames[i], frames[i-1]
 	}
 	dir := t.TempDir()
 	disordered := filepath.Join(dir, "disordered.pcap")
-	f, err := os.Create(disordered)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := capture.WriteFrames(f, frames); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	capturetest.WritePcap(t, disordered, frames)
 	evidence := filepath.Join(dir, "evidence.pcap")
 	analyzeJSON(t, "--evidence", evidence, disordered)
 	got, want := analyzeJSON(t, evidence), analyzeJSON(t, src)
@@ -96,7 +80,7 @@ func TestDisorderedEvidence(t *testing.T) {
 // report must say where the odd timestamp is.
 func TestTimestampOutlier(t *testing.T) {
 	src := "../../testdata/captures/host-6.18/host-eth.pcap"
-	frames := readFrames(t, src)
+	frames := capturetest.ReadFrames(t, src)
 	at := -1
 	for i := len(frames) / 2; i < len(frames); i++ {
 		var seg analyze.Segment
@@ -112,14 +96,7 @@ func TestTimestampOutlier(t *testing.T) {
 	odd.Time += 3 * 365 * 24 * 3600 * 1e9
 	frames = slices.Insert(frames, at+1, odd)
 	out := filepath.Join(t.TempDir(), "outlier.pcap")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := capture.WriteFrames(f, frames); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	capturetest.WritePcap(t, out, frames)
 
 	want, got := analyzeJSON(t, src), analyzeJSON(t, out)
 	if got.Totals.Outcomes != want.Totals.Outcomes {

@@ -2,41 +2,17 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
-	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/engine"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 	"github.com/tfopcap/tfopcap/internal/synth"
 )
-
-// readFrames returns the frames of a capture file, owned.
-func readFrames(t *testing.T, path string) []capture.OwnedFrame {
-	t.Helper()
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var frames []capture.OwnedFrame
-	var f capture.Frame
-	for {
-		err := r.Next(&f)
-		if errors.Is(err, io.EOF) {
-			return frames
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		frames = append(frames, f.Clone())
-	}
-}
 
 // TestEvidence checks that --evidence writes exactly the SYNs and replies of
 // the attempts with the chosen outcomes, byte for byte, in capture order.
@@ -45,7 +21,7 @@ func TestEvidence(t *testing.T) {
 	if _, err := os.Stat(src); err != nil {
 		t.Skip("../shared/captures/public is absent")
 	}
-	all := readFrames(t, src)
+	all := capturetest.ReadFrames(t, src)
 	tests := []struct {
 		outcomes string
 		frames   []int // original frame numbers, in order
@@ -66,7 +42,7 @@ func TestEvidence(t *testing.T) {
 			if code := run(args, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
-			got := readFrames(t, out)
+			got := capturetest.ReadFrames(t, out)
 			if tt.outcomes == "refused" {
 				// The two refused attempts' SYNs and RSTs.
 				if len(got) != 4 {
@@ -168,7 +144,7 @@ func TestEvidenceMax(t *testing.T) {
 			case tt.perServer > 0 && !warned:
 				t.Errorf("warnings %q do not say that %d attempts of %d servers were left out", r.Warnings, leftOut, servers)
 			}
-			frames := readFrames(t, out)
+			frames := capturetest.ReadFrames(t, out)
 			for i := 1; i < len(frames); i++ {
 				if frames[i].Time < frames[i-1].Time {
 					t.Fatalf("evidence frame %d is earlier than frame %d", i+1, i)

@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/binary"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 )
 
 // rawIPv4 builds a raw IPv4 packet (link type RAW) around a TCP header
@@ -71,14 +71,7 @@ func TestFragmentedSYNReport(t *testing.T) {
 					Data: b, OrigLen: len(b), Time: 1764113221e9 + int64(i)*1e6, LinkType: analyze.LinkRaw, Number: i + 1}})
 			}
 			out := filepath.Join(t.TempDir(), "fragmented.pcap")
-			f, err := os.Create(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := capture.WriteFrames(f, frames); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
+			capturetest.WritePcap(t, out, frames)
 
 			r := analyzeJSON(t, out)
 			if len(r.Attempts) != 1 || r.Attempts[0].Reply == nil {

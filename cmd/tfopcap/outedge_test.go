@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
 )
 
@@ -58,7 +59,7 @@ func TestAnalyzeClosedStdout(t *testing.T) {
 	if code := exitStatus(t, cmd); code != exitOK {
 		t.Errorf("exit %d: %s", code, stderr.String())
 	}
-	if len(readFrames(t, ev)) == 0 {
+	if len(capturetest.ReadFrames(t, ev)) == 0 {
 		t.Error("evidence file is empty")
 	}
 }
@@ -123,7 +124,7 @@ func TestLiveClosedStdout(t *testing.T) {
 	if n := <-lines; n != 3 {
 		t.Errorf("read %d attempt lines, want 3", n)
 	}
-	frames := readFrames(t, saved) // fails on a record cut short
+	frames := capturetest.ReadFrames(t, saved) // fails on a record cut short
 	if len(frames) < 6 {
 		t.Errorf("-w file holds %d frames, want the SYNs and SYN-ACKs of 3 attempts and more", len(frames))
 	}

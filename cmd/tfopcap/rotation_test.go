@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
-	"github.com/tfopcap/tfopcap/capture"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
 	"github.com/tfopcap/tfopcap/report"
 )
 
@@ -152,21 +152,14 @@ func TestRotationsOpenedLazily(t *testing.T) {
 		t.Skip("no /proc/self/fd to count open files")
 	}
 	src := "../../testdata/captures/host-6.18/host-eth.pcap"
-	frames := readFrames(t, src)
+	frames := capturetest.ReadFrames(t, src)
 	const files = 100
 	per := (len(frames) + files - 1) / files
 	dir := t.TempDir()
 	var names []string
 	for i := 0; i*per < len(frames); i++ {
 		name := filepath.Join(dir, fmt.Sprintf("rot%03d.pcap", i))
-		f, err := os.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := capture.WriteFrames(f, frames[i*per:min((i+1)*per, len(frames))]); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+		capturetest.WritePcap(t, name, frames[i*per:min((i+1)*per, len(frames))])
 		names = append(names, name)
 	}
 	want := analyzeJSON(t, src)
