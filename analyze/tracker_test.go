@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -747,5 +749,34 @@ func TestTrackerClockJumpConfirmed(t *testing.T) {
 	}, 0)
 	if len(rec.attempts) != 2 || rec.late != 1 {
 		t.Fatalf("%d attempts, %d late replies; want 2, 1", len(rec.attempts), rec.late)
+	}
+}
+
+// TestNthSmallest checks the quickselect shed uses against sorting, on the
+// shapes deadlines take: nearly sorted, reversed, all equal, random with
+// many duplicates.
+func TestNthSmallest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := map[string]func(i, n int) int64{
+		"sorted":     func(i, _ int) int64 { return int64(i) },
+		"reversed":   func(i, n int) int64 { return int64(n - i) },
+		"equal":      func(int, int) int64 { return 7 },
+		"duplicates": func(int, int) int64 { return rng.Int64N(5) },
+		"random":     func(int, int) int64 { return rng.Int64() },
+		"nearly":     func(i, _ int) int64 { return int64(i) + rng.Int64N(50) },
+	}
+	for name, gen := range shapes {
+		for _, n := range []int{1, 2, 3, 8, 100, 16385} {
+			d := make([]int64, n)
+			for i := range d {
+				d[i] = gen(i, n)
+			}
+			sorted := slices.Sorted(slices.Values(d))
+			for _, k := range []int{0, n / 8, n / 2, n - 1} {
+				if got := nthSmallest(slices.Clone(d), k); got != sorted[k] {
+					t.Errorf("%s n=%d k=%d: %d, want %d", name, n, k, got, sorted[k])
+				}
+			}
+		}
 	}
 }
