@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -22,6 +23,17 @@ var ErrNotCapture = errors.New("not a capture file")
 // could not be written to the SaveTo writer (a full disk, /dev/full): the
 // capture ends there, since the file would silently lack what follows.
 var ErrSaveFailed = errors.New("saving the capture failed")
+
+// RootCause strips the operation and path an *os.PathError adds, for
+// messages that name the file themselves ("-w x.pcap: no space left on
+// device", not "-w x.pcap: write x.pcap: no space left on device").
+func RootCause(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
 
 // FormatError reports corrupt structure: a length that cannot be right, a
 // block that contradicts itself, a packet on an interface the file never

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"container/heap"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -110,18 +109,8 @@ func NewEvidence(f *os.File, path string, outcomes []analyze.Outcome, perServer 
 	return e, nil
 }
 
-// rootCause is the system's word for a failed write ("no space left on
-// device"), without the layers that repeat the file name.
-func rootCause(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 func (e *Evidence) wrap(err error) error {
-	return fmt.Errorf("--evidence %s: %w", capture.DisplayName(e.path), rootCause(err))
+	return fmt.Errorf("--evidence %s: %w", capture.DisplayName(e.path), capture.RootCause(err))
 }
 
 // failed returns the write error that ended the evidence file, if any.

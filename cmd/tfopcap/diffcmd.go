@@ -88,7 +88,7 @@ func readReportFile(name string, stdin io.Reader) (*report.Report, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", displayName(name), rootCause(err))
+			return nil, fmt.Errorf("%s: %v", displayName(name), capture.RootCause(err))
 		}
 		defer f.Close()
 		in = f

@@ -249,7 +249,7 @@ func runLive(args []string, st streams) error {
 	if err := o.finish(r, gate, st); err != nil || saveErr == nil {
 		return err
 	}
-	return fmt.Errorf("live: -w %s: %v; the capture stopped there", capture.DisplayName(lo.write), rootCause(saveErr))
+	return fmt.Errorf("live: -w %s: %v; the capture stopped there", capture.DisplayName(lo.write), capture.RootCause(saveErr))
 }
 
 // saveFile is the -w file; its zero value is none.

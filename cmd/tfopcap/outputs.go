@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,26 +79,7 @@ func resolvedPath(p string) string {
 func createOutput(by, path string) (*os.File, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", by, capture.DisplayName(path), unwrapPathError(err))
+		return nil, fmt.Errorf("%s %s: %v", by, capture.DisplayName(path), capture.RootCause(err))
 	}
 	return f, nil
-}
-
-// unwrapPathError drops the *fs.PathError wrapper whose text repeats the
-// path the caller already names.
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
-}
-
-// rootCause is the system's word for a failed write ("no space left on
-// device"), without the layers that repeat the file name.
-func rootCause(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
