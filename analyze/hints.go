@@ -248,11 +248,17 @@ func mptcpTFOUnsupported(grant evidence) Finding {
 		"grants cookies on MPTCP: the listener is MPTCP (Go >= 1.24 listens MPTCP by default) on " +
 		"a kernel where TCP_FASTOPEN fails on MPTCP sockets with ENOPROTOOPT (Linux < 6.2, e.g. " +
 		"Debian 12's 6.1); on Linux >= 6.2 it would mean the listener does not enable TFO."
-	if grant.valid() {
-		text += fmt.Sprintf(" %s grants cookies on plain TCP (%s), so the server bit of "+
-			"net.ipv4.tcp_fastopen is on.", FormatAddr(grant.server), grant.frame())
+	return Finding{FindMPTCPTFOUnsupported, text + serverBitOn(grant, "cookies on plain TCP") + " " + fixMPTCP}
+}
+
+// serverBitOn is E3 as a sentence to append, " X grants WHAT (frame), so
+// the server bit ... is on.", or "" without a granting listener.
+func serverBitOn(grant evidence, what string) string {
+	if !grant.valid() {
+		return ""
 	}
-	return Finding{FindMPTCPTFOUnsupported, text + " " + fixMPTCP}
+	return fmt.Sprintf(" %s grants %s (%s), so the server bit of net.ipv4.tcp_fastopen is on.",
+		FormatAddr(grant.server), what, grant.frame())
 }
 
 // mptcpUnseen: E1 unseen, E2 no.
@@ -261,11 +267,7 @@ func mptcpUnseen(grant evidence) Finding {
 		"is MPTCP: an MPTCP listener (Go >= 1.24's default) cannot enable TFO on Linux < 6.2. " +
 		"Check `ss -Mlt` on the server, or connect with an MPTCP client (`mptcpize run curl " +
 		"--tcp-fastopen`)."
-	if grant.valid() {
-		text += fmt.Sprintf(" %s grants cookies (%s), so the server bit of "+
-			"net.ipv4.tcp_fastopen is on.", FormatAddr(grant.server), grant.frame())
-	}
-	return Finding{FindMPTCPUnseen, text}
+	return Finding{FindMPTCPUnseen, text + serverBitOn(grant, "cookies")}
 }
 
 // otherCauses lists what the capture cannot rule out; the sysctl only
