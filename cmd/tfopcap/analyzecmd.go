@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,16 +15,14 @@ import (
 	"github.com/tfopcap/tfopcap/report"
 )
 
-const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
-
-Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
+const analyzeDescription = `Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
 input) as one capture, merged by timestamp, and prints a TFO verdict per
-server. Exit status: 0 analysed, 1 a server's verdict matched --fail-on,
-2 usage error, unreadable input, or --fail-on with nothing to judge (a
---server that matched no packet, or no packet at all).
-
-Flags:
-`
+server. Files are named as operands or with -r, as tcpdump reads them.
+-f filters with a tcpdump expression; a filter written after the files
+without -f is refused, unless a file of that name exists. Exit status: 0
+analysed, 1 a server's verdict matched --fail-on, 2 usage error,
+unreadable input, or --fail-on with nothing to judge (a --server that
+matched no packet, or no packet at all).`
 
 // reportOptions are the flags analyze and live share.
 type reportOptions struct {
@@ -38,6 +37,8 @@ type reportOptions struct {
 	evidenceMax int
 	maxServers  int
 	allServers  bool
+	verbose     bool
+	noResolve   bool
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
@@ -54,6 +55,26 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
 	fs.IntVar(&o.evidenceMax, "evidence-max", engine.DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "more detail: every attempt, as --attempts, and each input's frame counts by decode result on stderr")
+	fs.BoolVarP(&o.noResolve, "numeric", "n", false, "accepted for tcpdump's -n: addresses are always shown as numbers")
+}
+
+// applyVerbose makes -v imply --attempts.
+func (o *reportOptions) applyVerbose() {
+	if o.verbose {
+		o.attempts = true
+	}
+}
+
+// printDecodeCounts is -v's line per input on stderr: what its frames
+// decoded to.
+func (o *reportOptions) printDecodeCounts(w io.Writer, sources []engine.SourceResult) {
+	if !o.verbose {
+		return
+	}
+	for _, src := range sources {
+		fmt.Fprintf(w, "tfopcap: %s: %s\n", src.Info.Name, src.Stats.DecodeCounts())
+	}
 }
 
 // newEvidence creates the evidence file --evidence asks for (nil without
@@ -170,26 +191,44 @@ func (o *reportOptions) finish(r *report.Report, gate []string, st streams) erro
 		matched = append(matched, fmt.Sprintf("%d unlisted server(s) inconclusive", u.Servers))
 	}
 	if len(matched) > 0 {
-		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", o.failOn.String(), matched)
+		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %s\n", o.failOn.String(), strings.Join(matched, ", "))
 		return errMatched
 	}
 	return nil
 }
 
-func runAnalyze(args []string, st streams) error {
+// analyzeOptions are analyze's flags.
+type analyzeOptions struct {
+	reportOptions
+	read  []string
+	quiet bool
+}
+
+// flagSet returns analyze's flags, bound to o.
+func (o *analyzeOptions) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
-	var o reportOptions
 	o.register(fs)
-	quiet := fs.BoolP("quiet", "q", false, "no progress bar (drawn on standard error only when it is a terminal)")
-	if err := parseFlags(fs, args, st, analyzeUsage); err != nil {
+	fs.StringArrayVarP(&o.read, "read", "r", nil, "read the capture `FILE` (as tcpdump -r; repeatable, and operands may name more)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (drawn on standard error only when it is a terminal)")
+	return fs
+}
+
+func runAnalyze(args []string, st streams) error {
+	var o analyzeOptions
+	fs := o.flagSet()
+	if err := parseFlags(fs, args, st); err != nil {
 		return err
 	}
-	files := fs.Args()
+	o.applyVerbose()
+	files := append(slices.Clone(o.read), fs.Args()...)
 	if len(files) == 0 {
 		return usagef("analyze: no capture file given (use - for standard input)")
 	}
 	if stdins := len(slices.DeleteFunc(slices.Clone(files), func(f string) bool { return f != "-" })); stdins > 1 {
 		return usagef("analyze: standard input (-) can be read only once")
+	}
+	if err := strayFilter(fs.Args()); err != nil {
+		return err
 	}
 	servers, err := o.prepare()
 	if err != nil {
@@ -220,7 +259,7 @@ func runAnalyze(args []string, st streams) error {
 	}
 	coll := o.newCollector()
 	var prog *progress
-	if !*quiet {
+	if !o.quiet {
 		prog = startProgress(st.stderr, progressSources(inputs))
 	}
 	res, err := engine.Files(context.Background(), inputs, engine.Config{Sink: coll, Servers: servers, Filter: o.filter, Evidence: ev})
@@ -228,6 +267,7 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	o.printDecodeCounts(st.stderr, res.Sources)
 	r := report.Build(toolName, inputReports(res.Sources), coll.Summary())
 	r.Warnings = append(r.Warnings, res.Warnings...)
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)

@@ -107,25 +107,26 @@ func checkGolden(t *testing.T, path string, got []byte) {
 }
 
 // TestUsageDoc keeps docs/usage.md, the man-page style reference, in step
-// with the commands' own help texts (go test -update rewrites it).
+// with the commands' own help texts, all from commandTable (go test
+// -update rewrites it).
 func TestUsageDoc(t *testing.T) {
 	var doc bytes.Buffer
-	doc.WriteString("# tfopcap usage\n\nThe help text of each command, as `tfopcap COMMAND --help` prints it.\n")
-	for _, c := range []struct{ title, name string }{
-		{"tfopcap", "help.txt"}, {"tfopcap analyze", "help-analyze.txt"},
-		{"tfopcap live", "help-live.txt"}, {"tfopcap diff", "help-diff.txt"},
-	} {
+	doc.WriteString("# tfopcap usage\n\nThe help text of each command, as `tfopcap help COMMAND` and `tfopcap COMMAND --help` print it.\n" +
+		"Generated from the command table in cmd/tfopcap/commands.go, like the man page docs/tfopcap.1 and\n" +
+		"`tfopcap completion`: after changing a command or a flag, run\n" +
+		"`go test ./cmd/tfopcap -run 'TestUsageDoc|TestManPage' -update`.\n")
+	titles := [][]string{{"tfopcap", "help"}}
+	for _, c := range program().Commands {
+		if !c.Hidden {
+			titles = append(titles, []string{"tfopcap " + c.Name, "help", c.Name})
+		}
+	}
+	for _, c := range titles {
 		var stdout, stderr bytes.Buffer
-		var args []string
-		if c.name == "help.txt" {
-			args = []string{"help"}
-		} else {
-			args = []string{strings.Fields(c.title)[1], "--help"}
+		if code := run(c[1:], streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", c[1:], code, stderr.String())
 		}
-		if code := run(args, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
-			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
-		}
-		doc.WriteString("\n## " + c.title + "\n\n```\n" + stdout.String() + "```\n")
+		doc.WriteString("\n## " + c[0] + "\n\n```\n" + stdout.String() + "```\n")
 	}
 	checkGolden(t, filepath.Join("..", "..", "docs", "usage.md"), doc.Bytes())
 }
