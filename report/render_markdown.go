@@ -79,6 +79,9 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 			continue
 		}
 		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		if s.Change != nil {
+			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(s.Change)))
+		}
 		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
