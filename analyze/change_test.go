@@ -153,7 +153,9 @@ func lastBefore(attempts []*Attempt) PacketRef {
 	return attempts[switchIndex(attempts)-1].Reply.PacketRef
 }
 
-func firstAfter(attempts []*Attempt) PacketRef { return attempts[switchIndex(attempts)].Reply.PacketRef }
+func firstAfter(attempts []*Attempt) PacketRef {
+	return attempts[switchIndex(attempts)].Reply.PacketRef
+}
 
 func switchIndex(attempts []*Attempt) int {
 	for i := 1; i < len(attempts); i++ {
