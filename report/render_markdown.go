@@ -190,8 +190,8 @@ func isDecision(a *AttemptReport, d *DecisionReport) bool {
 
 // attemptTable writes attempts as a table, one row each.
 func attemptTable(w io.Writer, attempts []AttemptReport) {
-	fmt.Fprintln(w, "| SYN | client | server | SYN options | reply | reply options | outcome |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| SYN | time (UTC) | client | server | SYN options | reply | after | reply options | outcome |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---:|---|---|")
 	for i := range attempts {
 		a := &attempts[i]
 		synOpts := tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie)
@@ -210,9 +210,10 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 		if p := pathText(a); p != "" {
 			synOpts += "; " + p
 		}
-		reply, replyOpts := "none", "-"
+		reply, rtt, replyOpts := "none", "-", "-"
 		if a.Reply != nil {
 			reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
+			rtt = rttText(a.Reply.RTTMicros)
 			replyOpts = a.Reply.Kind
 			if a.Reply.Kind == analyze.ReplySYNACK.String() {
 				replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
@@ -224,8 +225,8 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 				}
 			}
 		}
-		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdCode(a.Client),
-			mdCode(a.Server), mdText(synOpts), reply, mdText(replyOpts), a.Outcome)
+		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdText(clockTime(a.SYN.Time)),
+			mdCode(a.Client), mdCode(a.Server), mdText(synOpts), reply, rtt, mdText(replyOpts), a.Outcome)
 	}
 }
 
