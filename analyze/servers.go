@@ -209,6 +209,7 @@ func (s *serverStats) count(a *Attempt) {
 		return
 	}
 	s.outcomes[a.Outcome]++
+	s.change.add(a)
 	s.noteEvidence(a)
 	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {
