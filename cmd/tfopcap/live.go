@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,6 +58,7 @@ type liveOptions struct {
 	duration     time.Duration
 	count        int
 	interval     time.Duration
+	backend      string
 }
 
 func (o *liveOptions) register(fs *pflag.FlagSet) {
@@ -71,6 +73,8 @@ func (o *liveOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fs.IntVarP(&o.count, "count", "c", 0, "stop after this many attempts are judged (the report holds exactly these)")
 	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary this often on stderr instead of the status line")
+	fs.StringVar(&o.backend, "capture-backend", capture.BackendAuto,
+		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap, needed by -f), or auto (afpacket on Linux unless -f is given)")
 }
 
 // sizeFlag is a byte count with an optional binary unit: 4194304, 4096K,
@@ -135,6 +139,8 @@ func runLive(args []string, st streams) error {
 		return usagef("live: --duration and --interval must be positive")
 	case lo.replyTimeout <= 0:
 		return usagef("live: --reply-timeout must be positive")
+	case !slices.Contains(capture.Backends, lo.backend):
+		return usagef("live: --capture-backend wants one of %s", strings.Join(capture.Backends, ", "))
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
 	}
@@ -153,6 +159,7 @@ func runLive(args []string, st streams) error {
 		BufferSize: int(lo.bufferSize),
 		Promisc:    !lo.noPromisc,
 		Filter:     o.filter,
+		Backend:    lo.backend,
 	})
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
@@ -172,8 +179,8 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
 	}
-	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
-		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)))
+	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s, %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
+		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)), l.Backend())
 
 	// Where --attempts lines go, and whether a status line is drawn.
 	attemptsOut := st.stderr
