@@ -267,11 +267,16 @@ func (s *ringSource) read(buf []byte) ([]byte, int, int64, error) {
 	}
 }
 
-// buffered reports whether a frame is waiting in the ring.
+// buffered reports whether a frame is waiting in the ring. Called by the
+// reader's goroutine, which owns left: only a look at the next block needs
+// the lock.
 func (s *ringSource) buffered() bool {
+	if s.left > 0 {
+		return true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.closed && (s.left > 0 || s.blockReady())
+	return !s.closed && s.blockReady()
 }
 
 // status is the block's block_status word, shared with the kernel.

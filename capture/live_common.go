@@ -128,7 +128,7 @@ type Live struct {
 	first, last int64
 	save        *PcapWriter
 	ended       bool
-	polled      time.Time
+	polled      int64 // UnixNano of the last counters refresh
 	// buf holds the frame Next returned last: a copy out of the kernel's
 	// ring, so that a Close from another goroutine (a second Ctrl-C)
 	// cannot unmap the bytes a caller is still decoding. Frames are at
@@ -267,11 +267,16 @@ func (l *Live) Next(f *Frame) error {
 	}
 	for {
 		data, wireLen, t, err := l.src.read(l.buf)
-		now := time.Now()
-		if now.Sub(l.polled) >= statsEvery {
+		// A frame's kernel timestamp is the time, near enough, and saves
+		// a clock read a packet.
+		now := t
+		if err != nil {
+			now = time.Now().UnixNano()
+		}
+		if now-l.polled >= int64(statsEvery) {
 			l.poll(now)
 		}
-		if l.stopping.Load() && (err != nil || now.UnixNano() > l.stopAt.Load()) {
+		if l.stopping.Load() && (err != nil || now > l.stopAt.Load()) {
 			return l.end(nil)
 		}
 		switch {
@@ -320,7 +325,7 @@ func (l *Live) Buffered() bool {
 // flushed. It returns err, or the flush's error, or io.EOF.
 func (l *Live) end(err error) error {
 	l.ended = true
-	l.poll(time.Now())
+	l.poll(time.Now().UnixNano())
 	if l.save != nil {
 		if ferr := l.save.Flush(); err == nil && ferr != nil {
 			err = fmt.Errorf("%w: %w", ErrSaveFailed, ferr)
@@ -334,7 +339,7 @@ func (l *Live) end(err error) error {
 }
 
 // poll refreshes the counters from the kernel.
-func (l *Live) poll(now time.Time) {
+func (l *Live) poll(now int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.polled = now
