@@ -26,8 +26,13 @@ const liveUsage = `Usage: tfopcap live -i IFACE [flags]
 Captures on a network interface (or "any") and judges TCP Fast Open as
 analyze does, from the SYNs, SYN-ACKs and RSTs only: a kernel filter keeps
 everything else out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or
---count and prints the same report as analyze, with libpcap's packet and
-drop counters. A second Ctrl-C stops at once.
+--count and prints the same report as analyze, with the kernel's packet
+and drop counters. A second Ctrl-C stops at once.
+
+On Linux it reads the kernel's packet ring directly (AF_PACKET, TPACKET_V3,
+no libpcap needed); -f needs libpcap's filter compiler, so with -f it
+captures through libpcap. --capture-backend chooses: auto (that), afpacket
+or pcap.
 
 While it runs, a status line on a terminal's stderr shows the attempts
 judged so far; --interval prints one-line summaries instead (for logs).
