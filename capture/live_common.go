@@ -142,7 +142,8 @@ type Live struct {
 }
 
 // liveReadTimeout bounds how long a read waits before Next looks at Stop
-// and refreshes the counters.
+// and refreshes the counters; through libpcap it is also how long a
+// lone packet may wait in its ring block (AF_PACKET's is ringBlockTimeout).
 const liveReadTimeout = 100 * time.Millisecond
 
 // stopDrain bounds how long Next goes on returning packets after Stop when
