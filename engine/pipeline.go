@@ -296,8 +296,10 @@ type stage struct {
 	evidenceDone *serverSet
 	stats        SourceStats
 	out          chan batch
-	// eager sends each event at once instead of in full batches: a live
-	// capture's tracker must see a SYN when it arrives, not 256 SYNs later.
+	// eager sends the events it holds whenever the source has no frame
+	// waiting, instead of in full batches: a live capture's tracker must
+	// see a SYN when it arrives, not 256 SYNs later. A source that cannot
+	// tell (no Buffered method) gets each event sent at once.
 	eager bool
 	// fragSYNs are the SYNs in the batch being filled that came as the
 	// first fragment of an IPv4 datagram: the datagram's last fragment,
@@ -406,7 +408,10 @@ func (s *stage) run() {
 	var f capture.Frame
 	var seg analyze.Segment
 	size := batchSize
-	if s.eager {
+	waiting := func() bool { return false }
+	if b, ok := s.src.(bufferedSource); ok && s.eager {
+		waiting = b.Buffered
+	} else if s.eager {
 		size = 1
 	}
 	// Batches in flight: the channel's, the one filling, the merger's head
@@ -419,6 +424,13 @@ func (s *stage) run() {
 	copied := 0 // bytes of frame copies in b
 	s.stats.clock.ahead = !s.eager
 	for {
+		if s.eager && len(b.events) > 0 && !waiting() {
+			if !s.send(b) {
+				return
+			}
+			b, copied = s.newBatch(size), 0
+			s.fragSYNs = s.fragSYNs[:0]
+		}
 		err := s.src.Next(&f)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -490,6 +502,12 @@ func (s *stage) run() {
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
+}
+
+// bufferedSource is a live source that can tell a frame is waiting
+// (capture.Live through AF_PACKET), so that its stage may batch a burst.
+type bufferedSource interface {
+	Buffered() bool
 }
 
 // maxBatchCopies bounds the bytes of frames a batch carries for evidence,
