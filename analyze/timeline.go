@@ -76,7 +76,7 @@ func (t *Timeline) Add(ns int64, c Class) {
 	case idx < t.First:
 		t.rebase(idx)
 	case idx >= t.First+TimelineBuckets:
-		lo, _, _ := t.used()
+		lo, _, _ := t.Span()
 		t.rebase(lo)
 	}
 	t.Counts[idx-t.First][c]++
@@ -85,16 +85,16 @@ func (t *Timeline) Add(ns int64, c Class) {
 // fits reports whether bucket idx can be counted at this width: the
 // buckets in use and idx span at most TimelineBuckets.
 func (t *Timeline) fits(idx int64) bool {
-	lo, hi, ok := t.used()
+	lo, hi, ok := t.Span()
 	if !ok {
 		return true
 	}
 	return max(hi, idx)-min(lo, idx) < TimelineBuckets
 }
 
-// used returns the absolute indices of the first and last non-empty
+// Span returns the absolute indices of the first and last non-empty
 // buckets.
-func (t *Timeline) used() (lo, hi int64, ok bool) {
+func (t *Timeline) Span() (lo, hi int64, ok bool) {
 	lo, hi = -1, -1
 	for i := range t.Counts {
 		if t.Counts[i] != ([NumClasses]uint32{}) {
@@ -151,7 +151,7 @@ func (t *Timeline) Coarsen(width int64) bool {
 // normalized is t with bucket 0 the first in use: the same attempts make
 // the same Timeline in whatever order they came.
 func (t Timeline) normalized() Timeline {
-	if lo, _, ok := t.used(); ok {
+	if lo, _, ok := t.Span(); ok {
 		t.rebase(lo)
 	}
 	return t

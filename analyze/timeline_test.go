@@ -39,7 +39,7 @@ func TestTimeline(t *testing.T) {
 					t.Errorf("attempt %d at +%v not in its bucket %d", i, time.Duration(off), k)
 				}
 			}
-			lo, hi, _ := tl.used()
+			lo, hi, _ := tl.Span()
 			if (lo != hi) != tt.spread {
 				t.Errorf("buckets %d..%d, want spread %v", lo, hi, tt.spread)
 			}

@@ -73,6 +73,10 @@ type ServerReport struct {
 	// Aggregated, in the row named analyze.OtherServers ("other"), counts the servers
 	// beyond --max-servers whose counts the row sums.
 	Aggregated int `json:"aggregated,omitempty"`
+	// Timeline counts the server's TFO attempts over time, for the
+	// picture (--plot, html); not part of the JSON contract, so a report
+	// read back has none.
+	Timeline analyze.Timeline `json:"-"`
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -260,6 +264,7 @@ func (r *Report) addServer(name string, s *analyze.ServerSummary) {
 		Hints:            []string{},
 		HintIDs:          []analyze.FindingID{},
 		Aggregated:       s.Aggregated,
+		Timeline:         s.Timeline,
 	}
 	for i, kind := range [...]string{"34", "253", "254"} {
 		if n := s.TFOKinds[i]; n > 0 {

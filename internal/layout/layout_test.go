@@ -17,8 +17,9 @@ var layers = map[string][]string{
 	"capture":     {},
 	"analyze":     {},
 	"engine":      {"capture", "analyze"},
-	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"report":      {"analyze", "report/plot"},
+	"report/plot": {"analyze"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "report/plot"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -61,4 +62,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit -> cmd/tfopcap"
