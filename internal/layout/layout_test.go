@@ -14,12 +14,13 @@ const module = "github.com/tfopcap/tfopcap/"
 // layers lists, for each package of the pipeline, the packages of this
 // module it may depend on, directly or not (internal/ helpers aside).
 var layers = map[string][]string{
-	"capture":     {},
-	"analyze":     {},
-	"engine":      {"capture", "analyze"},
-	"report":      {"analyze", "report/plot"},
-	"report/plot": {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "report/plot"},
+	"capture":      {},
+	"analyze":      {},
+	"engine":       {"capture", "analyze"},
+	"report":       {"analyze", "report/plot"},
+	"report/plot":  {"analyze"},
+	"report/junit": {"analyze", "report", "report/plot"},
+	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
