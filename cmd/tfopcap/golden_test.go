@@ -34,6 +34,8 @@ func goldenCases() []goldenCase {
 		{name: "seed-6.1-attempts.txt", args: []string{"analyze", "--attempts", lab("seed-6.1/seed.pcapng")}},
 		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},
 		{name: "seed-6.1.json", args: []string{"analyze", "--format", "json", lab("seed-6.1/seed-nsec.pcap")}},
+		{name: "seed-6.1.html", args: []string{"analyze", "--format", "html", lab("seed-6.1/seed.pcapng")}},
+		{name: "findings-6.18-listeners.html", args: []string{"analyze", "--format", "html", lab("findings-6.18/listeners.pcap")}},
 		{name: "seed-6.1-fail-on.txt", args: []string{"analyze", "--fail-on", "omits,mixed", "--server", "10.77.0.1", lab("seed-6.1/seed-vlan100.pcap")}, exit: exitMatched},
 		{name: "host-6.18.txt", args: []string{"analyze", lab("host-6.18/host-eth.pcap")}},
 		{name: "host-6.18-attempts.txt", args: []string{"analyze", "--attempts", "--server", "[fd77::1]:8006", "--server", "10.77.0.1:8001", lab("host-6.18/host.pcapng")}},
