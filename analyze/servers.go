@@ -212,6 +212,7 @@ func (s *serverStats) count(a *Attempt) {
 	if usesTFO(a) {
 		s.timeline.Add(a.SYN.Time, ClassOf(a.Outcome))
 	}
+	s.change.add(a)
 	s.noteEvidence(a)
 	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {

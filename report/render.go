@@ -192,6 +192,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	if u := unlistedLine(r); u != "" {
 		fmt.Fprintln(w, wrap(u, textWidth, "", ""))
 	}
+	renderChangesText(w, r.Servers)
 
 	// A hint shared by several servers is printed once, with its servers,
 	// causes of failure first.
@@ -222,6 +223,22 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 		fmt.Fprintln(w, wrap(h.text, textWidth, "    ", "    "))
 	}
 	writeTextTail(w, r, opts)
+}
+
+// renderChangesText says, for each server whose outcomes changed, when.
+func renderChangesText(w io.Writer, servers []ServerReport) {
+	header := false
+	for i := range servers {
+		s := &servers[i]
+		if s.Change == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nChanges (input:frame of the SYN-ACK that decided):")
+			header = true
+		}
+		fmt.Fprintln(w, wrap(s.Server+" "+changeSentence(s.Change), textWidth, "* ", "    "))
+	}
 }
 
 // writeTextTail ends the text report with what does not depend on the

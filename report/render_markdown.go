@@ -79,6 +79,9 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 			continue
 		}
 		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		if s.Change != nil {
+			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(s.Change)))
+		}
 		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
@@ -120,6 +123,7 @@ func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
 func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	var picked []AttemptReport
 	omitting, granting := 0, 0
+	grant, lastGrant := -1, false // where in picked the grant shown is, and whether it is the change's
 	for i := range r.Attempts {
 		a := &r.Attempts[i]
 		if canonicalAddr(a.Server) != canonicalAddr(s.Server) {
@@ -134,7 +138,11 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 		case a.Outcome.Grants():
 			granting++
 			if granting == 1 && s.Verdict == analyze.Mixed {
+				grant = len(picked)
 				picked = append(picked, *a)
+			} else if isDecision(a, changeGrant(s.Change)) && grant >= 0 {
+				picked[grant] = *a // the grant next to the change shows more than the first
+				lastGrant = true
 			}
 		}
 	}
@@ -155,11 +163,29 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	case s.Verdict != analyze.Mixed || granting == 0:
 	case granting == 1:
 		what += ", and the one that was granted, accepted or renewed"
+	case lastGrant:
+		what += fmt.Sprintf(", and of %d that were granted, accepted or renewed the one next to the change", granting)
 	default:
 		what += fmt.Sprintf(", and the first of %d that were granted, accepted or renewed", granting)
 	}
 	fmt.Fprintf(w, "\nEvidence (input:frame, numbered from 1 as in Wireshark): %s.\n\n", what)
 	attemptTable(w, picked)
+}
+
+// changeGrant is the deciding attempt of a change that granted, or nil.
+func changeGrant(c *ChangeReport) *DecisionReport {
+	switch {
+	case c == nil || c.Before == nil || c.After == nil:
+		return nil
+	case c.Before.Outcome.Grants():
+		return c.Before
+	}
+	return c.After
+}
+
+// isDecision reports whether a is the attempt d names.
+func isDecision(a *AttemptReport, d *DecisionReport) bool {
+	return d != nil && a.Reply != nil && a.Reply.Input == d.Input && a.Reply.Frame == d.Frame
 }
 
 // attemptTable writes attempts as a table, one row each.
