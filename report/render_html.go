@@ -26,12 +26,14 @@ var htmlPage = template.Must(template.New("page").Funcs(template.FuncMap{
 	"attempt":  func(a AttemptReport) string { return attemptLine(&a) },
 	"colour":   func(c analyze.Class) template.CSS { return template.CSS(plot.Colour(c)) },
 	"class":    func(o analyze.Outcome) string { return analyze.ClassOf(o).String() },
+	"change":   changeSentence,
 }).Parse(htmlSource))
 
 // htmlData is what the template shows.
 type htmlData struct {
 	*Report
 	Hints    []htmlHint
+	Changes  []ServerReport // the servers whose outcomes changed
 	Timeline template.HTML
 	Classes  []analyze.Class
 	// Grants and Omits colour the verdicts as the bars.
@@ -50,7 +52,13 @@ func renderHTML(w io.Writer, r *Report) error {
 	if err := WritePlot(&svg, r, "svg"); err != nil {
 		return err
 	}
-	data := htmlData{Report: r, Hints: serverHints(r),
+	var changed []ServerReport
+	for _, s := range r.Servers {
+		if s.Change != nil {
+			changed = append(changed, s)
+		}
+	}
+	data := htmlData{Report: r, Hints: serverHints(r), Changes: changed,
 		Timeline: template.HTML(inlineSVG(svg.String())), // drawn by us; its text is escaped by vgsvg
 		Classes:  []analyze.Class{analyze.ClassGrants, analyze.ClassOmits, analyze.ClassOther},
 		Grants:   analyze.ClassGrants, Omits: analyze.ClassOmits}

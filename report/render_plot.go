@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/report/plot"
@@ -62,8 +64,34 @@ func plotTitle(s *ServerReport) string {
 	return fmt.Sprintf("%s %s: %d grants, %d omits, %d other", name, s.Verdict, n[analyze.ClassGrants], n[analyze.ClassOmits], n[analyze.ClassOther])
 }
 
-// changeMarks are the moments a server's row marks: where its outcomes
-// changed (servers[].change).
+// changeMarks mark where a server's outcomes changed (servers[].change):
+// a line halfway between the SYNs of the last attempt before the first
+// switch and the first after it (the bars count SYN times, and the change
+// happened somewhere between), labelled with the replies that decided.
 func changeMarks(s *ServerReport) []plot.Mark {
-	return nil // the hook for servers[].change (issue 16a)
+	c := s.Change
+	if c == nil || c.Before == nil || c.After == nil {
+		return nil
+	}
+	before, err1 := time.Parse(time.RFC3339Nano, c.Before.SYNTime)
+	after, err2 := time.Parse(time.RFC3339Nano, c.After.SYNTime)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	at := before.Add(after.Sub(before) / 2)
+	label := strings.ReplaceAll(c.Kind, "-", " ")
+	if c.Kind == analyze.Interleaved.String() {
+		label = fmt.Sprintf("first of %d switches", c.Switches)
+	}
+	label += fmt.Sprintf(": %s %d:%d, %s %d:%d", decisionWord("last", c.Before), c.Before.Input, c.Before.Frame,
+		decisionWord("first", c.After), c.After.Input, c.After.Frame)
+	return []plot.Mark{{At: at.UnixNano(), Label: label}}
+}
+
+// decisionWord is "last grant" or "first omission".
+func decisionWord(which string, d *DecisionReport) string {
+	if d.Outcome.Grants() {
+		return which + " grant"
+	}
+	return which + " omission"
 }

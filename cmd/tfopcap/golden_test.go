@@ -35,6 +35,7 @@ func goldenCases() []goldenCase {
 		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},
 		{name: "seed-6.1.json", args: []string{"analyze", "--format", "json", lab("seed-6.1/seed-nsec.pcap")}},
 		{name: "seed-6.1.html", args: []string{"analyze", "--format", "html", lab("seed-6.1/seed.pcapng")}},
+		{name: "change-6.18.html", args: []string{"analyze", "--format", "html", lab("change-6.18/change.pcap")}},
 		{name: "findings-6.18-listeners.html", args: []string{"analyze", "--format", "html", lab("findings-6.18/listeners.pcap")}},
 		{name: "seed-6.1-fail-on.txt", args: []string{"analyze", "--fail-on", "omits,mixed", "--server", "10.77.0.1", lab("seed-6.1/seed-vlan100.pcap")}, exit: exitMatched},
 		{name: "host-6.18.txt", args: []string{"analyze", lab("host-6.18/host-eth.pcap")}},

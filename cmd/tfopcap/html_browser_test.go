@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,91 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 }
 
+// TestChangeInHTMLAndPlot: on the real capture of a listener restarted
+// without TFO (testdata/captures/change-6.18), the page the browser builds
+// names the change with the frames of the JSON report's servers[].change,
+// its timeline marks it, and the PNG shows the mark between the last
+// green bar and the first red one.
+func TestChangeInHTMLAndPlot(t *testing.T) {
+	browser := chromium(t)
+	dir := t.TempDir()
+	page, jsonFile, pic := filepath.Join(dir, "change.html"), filepath.Join(dir, "change.json"), filepath.Join(dir, "change.png")
+	if code, _, stderr := runCmd("analyze", "-q", "--output", "html="+page, "--output", "json="+jsonFile, "--plot", pic,
+		"../../testdata/captures/change-6.18/change.pcap"); code != exitOK {
+		t.Fatalf("analyze: exit %d: %s", code, stderr)
+	}
+	var r report.Report
+	if b, err := os.ReadFile(jsonFile); err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("json report: %v", err)
+	}
+	var c *report.ChangeReport
+	for _, s := range r.Servers {
+		if s.Change != nil {
+			c = s.Change
+		}
+	}
+	if c == nil || c.Kind != "stopped-granting" || c.Before == nil || c.After == nil {
+		t.Fatalf("the JSON report has no stopped-granting change: %+v", c)
+	}
+	before, after := fmt.Sprintf("%d:%d", c.Before.Input, c.Before.Frame), fmt.Sprintf("%d:%d", c.After.Input, c.After.Frame)
+
+	dom := browser.run(t, "--dump-dom", "file://"+page)
+	item := between(t, dom, `<li class="change" data-server="10.77.0.1:8001" data-kind="stopped-granting">`, "</li>")
+	if !strings.Contains(item, "last grant (accepted) "+before) || !strings.Contains(item, "first omission (rejected) "+after) {
+		t.Errorf("change item %q lacks frames %s and %s", item, before, after)
+	}
+	svg := between(t, dom, `<figure id="timeline">`, `</figure>`)
+	if label := "stopped granting: last grant " + before + ", first omission " + after; !strings.Contains(svg, label) || !strings.Contains(svg, "stroke-dasharray") {
+		t.Errorf("the timeline lacks the dashed mark labelled %q", label)
+	}
+
+	img := decodePNG(t, pic)
+	lastGreen, firstRed := columnsOf(img, plot.Colour(analyze.ClassGrants), plot.Colour(analyze.ClassOmits))
+	if lastGreen < 0 || firstRed <= lastGreen {
+		t.Fatalf("PNG: last green column %d, first red %d: want green bars before red ones", lastGreen, firstRed)
+	}
+	if x := darkColumn(img, lastGreen, firstRed); x < 0 {
+		t.Errorf("PNG: no dashed mark between the last green bar (x=%d) and the first red one (x=%d)", lastGreen, firstRed)
+	}
+}
+
+// columnsOf returns the last column holding colour a and the first
+// holding colour b, in the picture's top row of plots.
+func columnsOf(img image.Image, a, b string) (lastA, firstB int) {
+	lastA, firstB = -1, -1
+	bounds := img.Bounds()
+	top := bounds.Min.Y + bounds.Dy()/2 // the first of two rows
+	for x := bounds.Min.X; x < bounds.Max.X; x++ {
+		for y := bounds.Min.Y; y < top; y++ {
+			switch {
+			case near(img, x, y, a):
+				lastA = x
+			case firstB < 0 && near(img, x, y, b):
+				firstB = x
+			}
+		}
+	}
+	return lastA, firstB
+}
+
+// darkColumn returns a column strictly between x0 and x1 with at least 20
+// near-black pixels in the top row of plots (a dashed line), or -1.
+func darkColumn(img image.Image, x0, x1 int) int {
+	bounds := img.Bounds()
+	for x := x0 + 1; x < x1; x++ {
+		dark := 0
+		for y := bounds.Min.Y; y < bounds.Min.Y+bounds.Dy()/2; y++ {
+			if near(img, x, y, "#000000") {
+				dark++
+			}
+		}
+		if dark >= 20 {
+			return x
+		}
+	}
+	return -1
+}
+
 // browser is a headless Chromium that touches nothing but its own
 // profile and the file it is given.
 type browser struct{ path string }
@@ -135,33 +222,30 @@ func decodePNG(t *testing.T, path string) image.Image {
 	return img
 }
 
-// pixelsNear counts the pixels within a few levels of colour #rrggbb: a
-// browser's colour handling may shift a level.
+// pixelsNear counts the pixels near colour #rrggbb.
 func pixelsNear(img image.Image, hex string) int {
-	var want [3]int
-	for i := range want {
-		var v int
-		for _, c := range hex[1+2*i : 3+2*i] {
-			v = v*16 + strings.IndexRune("0123456789abcdef", c)
-		}
-		want[i] = v
-	}
 	n := 0
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			got := [3]int{int(r >> 8), int(g >> 8), int(bl >> 8)}
-			near := true
-			for i := range got {
-				if d := got[i] - want[i]; d > 3 || d < -3 {
-					near = false
-				}
-			}
-			if near {
+			if near(img, x, y, hex) {
 				n++
 			}
 		}
 	}
 	return n
+}
+
+// near reports whether the pixel at x, y is within a few levels of colour
+// #rrggbb: a browser's colour handling may shift a level.
+func near(img image.Image, x, y int, hex string) bool {
+	r, g, b, _ := img.At(x, y).RGBA()
+	got := [3]int{int(r >> 8), int(g >> 8), int(b >> 8)}
+	for i := range got {
+		want, _ := strconv.ParseUint(hex[1+2*i:3+2*i], 16, 8)
+		if d := got[i] - int(want); d > 3 || d < -3 {
+			return false
+		}
+	}
+	return true
 }

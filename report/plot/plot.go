@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"strconv"
 	"time"
 
 	gplot "gonum.org/v1/plot"
@@ -150,11 +151,12 @@ func rowPlot(r Row, tl *analyze.Timeline, origin int64) *gplot.Plot {
 	p.Y.Min = 0
 	b := bars{tl: tl, origin: origin}
 	p.Add(b)
-	xmin, xmax, _, _ := b.DataRange()
+	xmin, xmax, _, ymax := b.DataRange()
 	for _, m := range r.Marks {
 		x := float64(m.At-origin) / 1e9
 		if x >= xmin && x <= xmax {
 			p.Add(mark{x: x, label: m.Label})
+			p.Y.Max = ymax * 1.3 // room for the label above the bars
 		}
 	}
 	return p
@@ -224,21 +226,26 @@ func (m mark) Plot(c draw.Canvas, p *gplot.Plot) {
 	style := p.Title.TextStyle
 	style.Font = font.From(gplot.DefaultFont, 9)
 	style.XAlign, style.YAlign = draw.XLeft, draw.YTop
-	c.FillText(style, vg.Point{X: x + vg.Points(3), Y: c.Max.Y - vg.Points(2)}, m.label)
+	at := vg.Point{X: x + vg.Points(3), Y: c.Max.Y - vg.Points(2)}
+	// A white box behind the label keeps it readable over the bars.
+	w, h := style.Width(m.label), style.Height(m.label)
+	c.FillPolygon(color.White, c.ClipPolygonXY([]vg.Point{{X: at.X - 1, Y: at.Y + 1}, {X: at.X + w + 1, Y: at.Y + 1},
+		{X: at.X + w + 1, Y: at.Y - h - 1}, {X: at.X - 1, Y: at.Y - h - 1}}))
+	c.FillText(style, at, m.label)
 }
 
-// integerTicks labels whole numbers of attempts only.
+// integerTicks labels whole numbers of attempts only: at most about five,
+// at a step of 1, 2 or 5 times a power of ten.
 type integerTicks struct{}
 
 func (integerTicks) Ticks(lo, hi float64) []gplot.Tick {
-	var ticks []gplot.Tick
-	for _, t := range (gplot.DefaultTicks{}).Ticks(lo, hi) {
-		if t.Label != "" && t.Value == math.Trunc(t.Value) {
-			ticks = append(ticks, gplot.Tick{Value: t.Value, Label: fmt.Sprint(t.Value)})
-		}
+	step := 1.0
+	for k := 0; hi/step > 5; k++ {
+		step = [3]float64{2, 5, 10}[k%3] * math.Pow(10, float64(k/3))
 	}
-	if len(ticks) == 0 {
-		ticks = []gplot.Tick{{Value: 0, Label: "0"}, {Value: math.Ceil(hi), Label: fmt.Sprint(math.Ceil(hi))}}
+	var ticks []gplot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, gplot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks
 }

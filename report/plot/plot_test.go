@@ -94,3 +94,26 @@ func TestWriteEmptyAndUnknown(t *testing.T) {
 		t.Errorf("gif: %v, want an error naming png and svg", err)
 	}
 }
+
+func TestIntegerTicks(t *testing.T) {
+	for _, tt := range []struct {
+		hi   float64
+		want string
+	}{
+		{1, "0 1"},
+		{1.3, "0 1"}, // headroom for a change label
+		{4, "0 1 2 3 4"},
+		{7, "0 2 4 6"},
+		{23, "0 5 10 15 20"},
+		{130, "0 50 100"},
+		{1e6, "0 200000 400000 600000 800000 1000000"},
+	} {
+		var got []string
+		for _, tick := range (integerTicks{}).Ticks(0, tt.hi) {
+			got = append(got, tick.Label)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("ticks to %v: %v, want %s", tt.hi, got, tt.want)
+		}
+	}
+}
