@@ -122,3 +122,27 @@ func TestReportFileErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestJUnitChange: on the real change-6.18 capture, the failing case of
+// the server that stopped granting names the change with its frames.
+func TestJUnitChange(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "j.xml")
+	if code, _, stderr := runCmd("analyze", "-q", "--fail-on", "mixed", "--junit", file, "../../testdata/captures/change-6.18/change.pcap"); code != exitMatched {
+		t.Fatalf("exit %d, want %d: %s", code, exitMatched, stderr)
+	}
+	suites, err := parser.IngestFile(file)
+	if err != nil || len(suites) != 1 {
+		t.Fatalf("--junit: %v, %d suites", err, len(suites))
+	}
+	for _, tc := range suites[0].Tests {
+		if tc.Name != "10.77.0.1:8001" {
+			continue
+		}
+		if tc.Status != parser.StatusFailed || !strings.Contains(tc.Message, "; stopped granting: last grant (accepted) 0:52 (SYN 0:51)") ||
+			!strings.Contains(tc.Message, "first omission (rejected) 0:62 (SYN 0:61)") {
+			t.Errorf("%s: %s %q, want failed with the change point", tc.Name, tc.Status, tc.Message)
+		}
+		return
+	}
+	t.Error("no case for 10.77.0.1:8001")
+}

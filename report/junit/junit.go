@@ -58,10 +58,10 @@ func suiteName(r *report.Report) string {
 func serverCase(s *report.ServerReport, failOn []analyze.Verdict) junit.Testcase {
 	tc := junit.Testcase{Name: s.Server, Classname: Classname}
 	if !slices.Contains(failOn, s.Verdict) {
-		tc.SystemOut = &junit.Output{Data: verdictLine(s)}
+		tc.SystemOut = &junit.Output{Data: verdictLine(s) + changeLine(s)}
 		return tc
 	}
-	msg := verdictLine(s)
+	msg := verdictLine(s) + changeLine(s)
 	if len(s.HintIDs) > 0 {
 		ids := make([]string, len(s.HintIDs))
 		for i, id := range s.HintIDs {
@@ -75,6 +75,15 @@ func serverCase(s *report.ServerReport, failOn []analyze.Verdict) junit.Testcase
 	}
 	tc.Failure = &junit.Result{Message: msg, Type: s.Verdict.String(), Data: data.String()}
 	return tc
+}
+
+// changeLine is "; stopped granting: last grant 0:12 ...", or empty
+// when the server's outcomes did not change.
+func changeLine(s *report.ServerReport) string {
+	if s.Change == nil {
+		return ""
+	}
+	return "; " + report.ChangeLine(s.Change)
 }
 
 // verdictLine says what a server did: "verdict omits: omitted 4, rejected 2".

@@ -21,7 +21,9 @@ func TestWriteReadBack(t *testing.T) {
 			{Server: "192.0.2.2:80", Verdict: analyze.Grants},
 			{Server: "192.0.2.2:443", Verdict: analyze.Omits,
 				Hints: []string{"an MPTCP listener on Linux < 6.2 <&>"}, HintIDs: []analyze.FindingID{analyze.FindMPTCPTFOUnsupported}},
-			{Server: "[2001:db8::1]:443", Verdict: analyze.Mixed},
+			{Server: "[2001:db8::1]:443", Verdict: analyze.Mixed, Change: &report.ChangeReport{Kind: "stopped-granting", Switches: 1,
+				Before: &report.DecisionReport{Outcome: analyze.Granted, Frame: 12, SYNFrame: 11, Time: "T1"},
+				After:  &report.DecisionReport{Outcome: analyze.Omitted, Input: 1, Frame: 20, SYNInput: 1, SYNFrame: 19, Time: "T2"}}},
 			{Server: "192.0.2.9:80", Verdict: analyze.Inconclusive},
 		},
 		UnlistedServers: &report.UnlistedServers{Servers: 2, Attempts: 5},
@@ -64,6 +66,10 @@ func TestWriteReadBack(t *testing.T) {
 			for _, tc := range s.Tests {
 				if tc.Status == parser.StatusFailed {
 					failed = append(failed, tc.Name)
+				}
+				if tc.Name == "[2001:db8::1]:443" && tc.Status == parser.StatusFailed &&
+					tc.Message != "verdict mixed: no attempt; stopped granting: last grant 0:12 (SYN 0:11) at T1, first omission 1:20 (SYN 1:19) at T2" {
+					t.Errorf("message %q lacks the change point", tc.Message)
 				}
 				if tc.Name == "192.0.2.2:443" && tc.Status == parser.StatusFailed {
 					if !strings.Contains(tc.Message, "verdict omits: omitted 4; findings: mptcp-tfo-unsupported") {
