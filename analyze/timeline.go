@@ -61,50 +61,33 @@ type Timeline struct {
 	First int64
 	// Counts are the attempts per bucket and class.
 	Counts [TimelineBuckets][NumClasses]uint32
+	// lo and hi are the absolute indices of the first and last buckets
+	// in use, valid iff Width != 0: Add checks them, not the buckets.
+	lo, hi int64
 }
 
 // Add counts one attempt whose SYN was sent at ns (since the epoch).
 func (t *Timeline) Add(ns int64, c Class) {
 	if t.Width == 0 {
 		t.Width, t.First = minTimelineWidth, floorDiv(ns, minTimelineWidth)
-	}
-	for !t.fits(floorDiv(ns, t.Width)) {
-		t.halve()
+		t.lo, t.hi = t.First, t.First
 	}
 	idx := floorDiv(ns, t.Width)
-	switch {
-	case idx < t.First:
-		t.rebase(idx)
-	case idx >= t.First+TimelineBuckets:
-		lo, _, _ := t.Span()
-		t.rebase(lo)
+	for max(t.hi, idx)-min(t.lo, idx) >= TimelineBuckets {
+		t.halve()
+		idx = floorDiv(ns, t.Width)
+	}
+	t.lo, t.hi = min(t.lo, idx), max(t.hi, idx)
+	if idx < t.First || idx >= t.First+TimelineBuckets {
+		t.rebase(t.lo)
 	}
 	t.Counts[idx-t.First][c]++
 }
 
-// fits reports whether bucket idx can be counted at this width: the
-// buckets in use and idx span at most TimelineBuckets.
-func (t *Timeline) fits(idx int64) bool {
-	lo, hi, ok := t.Span()
-	if !ok {
-		return true
-	}
-	return max(hi, idx)-min(lo, idx) < TimelineBuckets
-}
-
-// Span returns the absolute indices of the first and last non-empty
-// buckets.
+// Span returns the absolute indices of the first and last buckets in
+// use; ok is false when t is empty.
 func (t *Timeline) Span() (lo, hi int64, ok bool) {
-	lo, hi = -1, -1
-	for i := range t.Counts {
-		if t.Counts[i] != ([NumClasses]uint32{}) {
-			if lo < 0 {
-				lo = int64(i)
-			}
-			hi = int64(i)
-		}
-	}
-	return t.First + lo, t.First + hi, lo >= 0
+	return t.lo, t.hi, t.Width != 0
 }
 
 // rebase makes first the index of bucket 0; the buckets in use must fit.
@@ -129,6 +112,7 @@ func (t *Timeline) halve() {
 		}
 	}
 	t.Width, t.First, t.Counts = t.Width*2, first, merged
+	t.lo, t.hi = floorDiv(t.lo, 2), floorDiv(t.hi, 2)
 }
 
 // Coarsen brings t to width, merging buckets, and reports whether it
