@@ -42,6 +42,8 @@ func (o *outputsFlag) Set(s string) error {
 		return fmt.Errorf("want FORMAT=FILE, e.g. json=report.json")
 	case !isReportFormat(format):
 		return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(reportFormats, ", "))
+	case path == "-":
+		return fmt.Errorf("standard output gets --format: use --format %s", format)
 	}
 	o.files = append(o.files, reportFile{by: "--output", kind: format, path: path})
 	return nil
@@ -70,11 +72,17 @@ func (o *reportOptions) registerFiles(fs *pflag.FlagSet) {
 func (o *reportOptions) reportFiles() ([]reportFile, error) {
 	files := append([]reportFile(nil), o.files.files...)
 	for _, p := range o.plots {
+		if p == "-" {
+			return nil, usagef("--plot -: write the picture to a file (standard output gets --format)")
+		}
 		kind := strings.TrimPrefix(strings.ToLower(filepath.Ext(p)), ".")
 		if kind != "png" && kind != "svg" {
 			return nil, usagef("--plot %s: the file name must end in .png or .svg", capture.DisplayName(p))
 		}
 		files = append(files, reportFile{by: "--plot", kind: kind, path: p})
+	}
+	if o.junit == "-" {
+		return nil, usagef("--junit -: write JUnit XML to a file (standard output gets --format)")
 	}
 	if o.junit != "" {
 		files = append(files, reportFile{by: "--junit", kind: "junit", path: o.junit})
