@@ -19,7 +19,7 @@ type RenderOptions struct {
 	Attempts bool
 }
 
-// Render writes r in format "text", "json" or "markdown".
+// Render writes r in format "text", "json", "markdown" or "html".
 func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 	bw := bufio.NewWriter(w)
 	var err error
@@ -30,6 +30,8 @@ func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 		err = WriteJSON(bw, r)
 	case "markdown":
 		renderMarkdown(bw, r, opts)
+	case "html":
+		err = renderHTML(bw, r)
 	default:
 		return fmt.Errorf("unknown report format %q", format)
 	}

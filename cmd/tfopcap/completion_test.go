@@ -38,7 +38,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"tfopcap", "an"}, "analyze"},
 		{[]string{"tfopcap", ""}, "analyze live diff help completion version"},
 		{[]string{"tfopcap", "analyze", "--fo"}, "--format"},
-		{[]string{"tfopcap", "analyze", "--format", ""}, "text json markdown"},
+		{[]string{"tfopcap", "analyze", "--format", ""}, "text json markdown html"},
 		{[]string{"tfopcap", "live", "-i", "an"}, "any"},
 		{[]string{"tfopcap", "live", "--verb"}, "--verbose"},
 		{[]string{"tfopcap", "diff", "--format", "j"}, "json"},

@@ -40,6 +40,7 @@ and markdown, which keep stdout for the report). -f is ANDed with the kernel
 filter. Attempts without a reply are judged unanswered after
 --reply-timeout, and those still waiting when the capture stops are judged
 at once, as at the end of a file.
+--output, --plot and --junit write their files when the capture stops.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
@@ -196,6 +197,10 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
 	}
+	if err := o.createFiles(); err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	defer o.closeFiles()
 	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s, %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
 		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)), l.Backend())
 

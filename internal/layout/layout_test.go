@@ -14,11 +14,13 @@ const module = "github.com/tfopcap/tfopcap/"
 // layers lists, for each package of the pipeline, the packages of this
 // module it may depend on, directly or not (internal/ helpers aside).
 var layers = map[string][]string{
-	"capture":     {},
-	"analyze":     {},
-	"engine":      {"capture", "analyze"},
-	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"capture":      {},
+	"analyze":      {},
+	"engine":       {"capture", "analyze"},
+	"report":       {"analyze", "report/plot"},
+	"report/plot":  {"analyze"},
+	"report/junit": {"analyze", "report", "report/plot"},
+	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit"},
 	// clidoc renders any command table: it knows nothing of TFO.
 	"internal/clidoc": {},
 }
@@ -63,4 +65,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit -> cmd/tfopcap"
