@@ -1,0 +1,76 @@
+//go:build linux
+
+package probe_test
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/netnslab"
+	"github.com/tfopcap/tfopcap/probe"
+)
+
+// TestProbeLab probes real listeners of the running kernel in a pair of
+// namespaces, with and without capture.
+func TestProbeLab(t *testing.T) {
+	p := netnslab.NewPair(t)
+	listen := func(port uint16, addr netip.Addr, fastOpen int, mptcp bool) {
+		t.Helper()
+		srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(addr, port), FastOpen: fastOpen, MPTCP: mptcp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+	}
+	listen(8001, p.ServerV4, 16, false) // grants
+	listen(8002, p.ServerV4, 0, false)  // no TCP_FASTOPEN: omits
+	listen(8003, p.ServerV4, 16, true)  // MPTCP with TFO (Linux >= 6.2 grants)
+	listen(8004, p.ServerV4, 0, true)   // MPTCP without TFO
+	listen(8001, p.ServerV6, 16, false)
+
+	tests := []struct {
+		target  string
+		verdict analyze.Verdict
+		mptcp   string
+	}{
+		{"192.0.2.1:8001", analyze.Grants, "no"},
+		{"192.0.2.1:8002", analyze.Omits, "no"},
+		{"192.0.2.1:8003", analyze.Grants, "yes"},
+		{"192.0.2.1:8004", analyze.Omits, "yes"},
+		{"[2001:db8::1]:8001", analyze.Grants, "no"},
+	}
+	for _, mode := range []probe.CaptureMode{probe.CaptureRequired, probe.CaptureOff} {
+		for _, tt := range tests {
+			var res *probe.Result
+			err := p.Client.Do(func() error {
+				var err error
+				res, err = probe.Run(context.Background(), probe.Config{Targets: []string{tt.target}, Capture: mode, Timeout: 2 * time.Second})
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s (mode %d): %v", tt.target, mode, err)
+			}
+			rep := res.Report("test")
+			if len(rep.Servers) != 1 {
+				t.Fatalf("%s (mode %d): %d servers", tt.target, mode, len(rep.Servers))
+			}
+			s := rep.Servers[0]
+			t.Logf("%s mode %d: %s %v %v probe %+v", tt.target, mode, s.Verdict, s.Outcomes, s.HintIDs, *s.Probe)
+			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != tt.mptcp {
+				t.Errorf("%s (mode %d): verdict %s, mptcp %v; want %s, %s", tt.target, mode, s.Verdict, s.Probe, tt.verdict, tt.mptcp)
+			}
+		}
+	}
+
+	err := p.Client.Do(func() error {
+		_, err := probe.Run(context.Background(), probe.Config{Targets: []string{"192.0.2.1:9"}})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("closed port: %v", err)
+	}
+}
