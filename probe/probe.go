@@ -109,6 +109,9 @@ type Result struct {
 	Targets []TargetResult
 	// Warnings concern the whole run (no capture privileges, say).
 	Warnings []string
+	// frameLabels name the pretend frames of attempts inferred from the
+	// kernel's account (MethodTCPInfo): frameLabels[n-1] is frame 0:n.
+	frameLabels []string
 }
 
 // TargetResult is one target's rounds.

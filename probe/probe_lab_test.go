@@ -36,12 +36,16 @@ func TestProbeLab(t *testing.T) {
 		target  string
 		verdict analyze.Verdict
 		mptcp   string
+		hint    analyze.FindingID // the first hint; "" none
 	}{
-		{"192.0.2.1:8001", analyze.Grants, "no"},
-		{"192.0.2.1:8002", analyze.Omits, "no"},
-		{"192.0.2.1:8003", analyze.Grants, "yes"},
-		{"192.0.2.1:8004", analyze.Omits, "yes"},
-		{"[2001:db8::1]:8001", analyze.Grants, "no"},
+		{"192.0.2.1:8001", analyze.Grants, "no", ""},
+		{"192.0.2.1:8002", analyze.Omits, "no", analyze.FindNotMPTCP},
+		// Linux >= 6.2 grants on MPTCP listeners that set TCP_FASTOPEN.
+		{"192.0.2.1:8003", analyze.Grants, "yes", ""},
+		// The seed's finding, from one probe: nothing else on the host
+		// grants on MPTCP.
+		{"192.0.2.1:8004", analyze.Omits, "yes", analyze.FindMPTCPTFOUnsupported},
+		{"[2001:db8::1]:8001", analyze.Grants, "no", ""},
 	}
 	for _, mode := range []probe.CaptureMode{probe.CaptureRequired, probe.CaptureOff} {
 		for _, tt := range tests {
@@ -59,9 +63,22 @@ func TestProbeLab(t *testing.T) {
 				t.Fatalf("%s (mode %d): %d servers", tt.target, mode, len(rep.Servers))
 			}
 			s := rep.Servers[0]
-			t.Logf("%s mode %d: %s %v %v probe %+v", tt.target, mode, s.Verdict, s.Outcomes, s.HintIDs, *s.Probe)
-			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != tt.mptcp {
-				t.Errorf("%s (mode %d): verdict %s, mptcp %v; want %s, %s", tt.target, mode, s.Verdict, s.Probe, tt.verdict, tt.mptcp)
+			t.Logf("%s mode %d: %s %v %v %q", tt.target, mode, s.Verdict, s.Outcomes, s.HintIDs, s.Hints)
+			var hint analyze.FindingID
+			if len(s.HintIDs) > 0 {
+				hint = s.HintIDs[0]
+			}
+			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != tt.mptcp || hint != tt.hint {
+				t.Errorf("%s (mode %d): verdict %s, mptcp %v, hints %v; want %s, %s, %s", tt.target, mode, s.Verdict, s.Probe, s.HintIDs, tt.verdict, tt.mptcp, tt.hint)
+			}
+			wantMethod := map[probe.CaptureMode]string{probe.CaptureRequired: "capture", probe.CaptureOff: "tcp_info"}[mode]
+			if s.Probe != nil && s.Probe.Method != wantMethod {
+				t.Errorf("%s: method %s, want %s", tt.target, s.Probe.Method, wantMethod)
+			}
+			for _, h := range s.Hints {
+				if mode == probe.CaptureOff && strings.Contains(h, "frame ") {
+					t.Errorf("%s: without a capture a hint names a frame: %s", tt.target, h)
+				}
 			}
 		}
 	}

@@ -105,9 +105,11 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("probe: %w", engineErr)
 		}
 	}
+	feed := &kernelFeed{coll: coll}
 	for _, t := range targets {
-		res.Targets = append(res.Targets, t.result(seen, live != nil, coll))
+		res.Targets = append(res.Targets, t.result(seen, live != nil, feed))
 	}
+	res.frameLabels = feed.labels
 	res.Summary = coll.Summary()
 	return res, nil
 }
@@ -230,6 +232,9 @@ func (t *target) probe(ctx context.Context, cfg Config) error {
 				continue
 			}
 			return fmt.Errorf("%s: %v", t.spec, err)
+		}
+		if sa, err := unix.Getsockname(r.conn.fd); err == nil {
+			r.Client = addrPort(sa)
 		}
 		r.Kernel.FastopenClientFail = "unknown"
 		if err := r.conn.tcpInfo(&r.Kernel); err != nil && r.Round != RoundMPTCP {

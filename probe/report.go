@@ -1,6 +1,9 @@
 package probe
 
 import (
+	"regexp"
+	"strconv"
+
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/engine"
 	"github.com/tfopcap/tfopcap/report"
@@ -21,6 +24,7 @@ func (r *Result) Report(tool string) *report.Report {
 		rep.Warnings = append(rep.Warnings, r.Engine.Warnings...)
 		rep.Warnings = append(rep.Warnings, r.Engine.EvidenceWarnings...)
 	}
+	r.nameRounds(rep)
 	for i := range r.Targets {
 		t := &r.Targets[i]
 		row := serverRow(rep, t.Server.String())
@@ -88,4 +92,32 @@ func inputReport(src engine.SourceResult) report.InputReport {
 		in.Warnings = append(in.Warnings, src.Stats.Warnings()...)
 	}
 	return in
+}
+
+// framePattern is how findings name a frame: "frame INPUT:FRAME".
+var framePattern = regexp.MustCompile(`frame 0:([0-9]+)`)
+
+// nameRounds rewrites, without a capture, the frames findings cite into
+// the rounds they stand for: there are no frames to look up.
+func (r *Result) nameRounds(rep *report.Report) {
+	if len(r.frameLabels) == 0 {
+		return
+	}
+	name := func(s string) string {
+		return framePattern.ReplaceAllStringFunc(s, func(m string) string {
+			n, err := strconv.Atoi(m[len("frame 0:"):])
+			if err != nil || n < 1 || n > len(r.frameLabels) {
+				return m
+			}
+			return r.frameLabels[n-1]
+		})
+	}
+	for i := range rep.Servers {
+		for j, h := range rep.Servers[i].Hints {
+			rep.Servers[i].Hints[j] = name(h)
+		}
+	}
+	for i := range rep.Findings {
+		rep.Findings[i].Text = name(rep.Findings[i].Text)
+	}
 }

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/tfopcap/tfopcap/analyze"
@@ -10,14 +11,14 @@ import (
 // is the engine's judgement of its attempt; without one it is inferred
 // from the kernel's account and fed to the collector as an attempt, so
 // that verdicts and findings come from the same rules either way.
-func (t *target) result(seen map[flow]analyze.Attempt, captured bool, coll *analyze.Collector) TargetResult {
+func (t *target) result(seen map[flow]analyze.Attempt, captured bool, k *kernelFeed) TargetResult {
 	tr := TargetResult{Target: t.spec, Server: t.server, MPTCP: "unknown", Notes: t.notes}
 	for _, r := range t.rounds {
 		if r.conn != nil && r.Err == nil {
 			if captured {
 				r.fromCapture(seen, t.server)
 			} else {
-				r.fromKernel(t.server, coll)
+				r.fromKernel(t, k)
 			}
 		}
 		if r.Round == RoundMPTCP && r.MPTCP != "" {
@@ -57,10 +58,14 @@ func (r *round) fromCapture(seen map[flow]analyze.Attempt, server netip.AddrPort
 // TCP_INFO says the data was acked, rejected otherwise (a renewed cookie
 // cannot be told from the one kept). A retransmitted SYN, or a cache the
 // probe could not read, leaves the round unjudged.
-func (r *round) fromKernel(server netip.AddrPort, coll *analyze.Collector) {
+func (r *round) fromKernel(t *target, feed *kernelFeed) {
 	k := &r.Kernel
-	a := analyze.Attempt{ID: uint64(r.Client.Port()), Client: r.Client, Server: server}
+	a := analyze.Attempt{ID: uint64(len(feed.labels) + 1), Client: r.Client, Server: t.server}
 	a.Reply.Kind = analyze.ReplySYNACK
+	// Findings name the frames that prove them; here a "frame" is the
+	// round, and Result.Report names it so.
+	a.SYN.PacketRef = analyze.PacketRef{Frame: 2*len(feed.labels) + 1}
+	a.Reply.PacketRef = analyze.PacketRef{Frame: 2*len(feed.labels) + 2}
 	if r.Round == RoundMPTCP {
 		a.SYN.MPTCP = analyze.MPTCPOption{Present: true, Subtype: analyze.MPCapable, Version: 1, Len: 12}
 		if r.MPTCP == "yes" {
@@ -91,5 +96,15 @@ func (r *round) fromKernel(server netip.AddrPort, coll *analyze.Collector) {
 		}
 	}
 	r.Outcome, r.Judged = a.Outcome, true
-	coll.Attempt(&a)
+	label := fmt.Sprintf("the %s round to %s (kernel account)", r.Round, t.spec)
+	feed.labels = append(feed.labels, label, label)
+	feed.coll.Attempt(&a)
+}
+
+// kernelFeed hands attempts inferred from the kernel's account to the
+// collector, numbering their pretend frames.
+type kernelFeed struct {
+	coll *analyze.Collector
+	// labels[n-1] names pretend frame n.
+	labels []string
 }
