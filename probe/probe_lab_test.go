@@ -83,6 +83,34 @@ func TestProbeLab(t *testing.T) {
 		}
 	}
 
+	// Probed together, a plain listener that grants proves the host's
+	// sysctl; without a capture the finding cites its round, not a frame.
+	for _, mode := range []probe.CaptureMode{probe.CaptureRequired, probe.CaptureOff} {
+		var res *probe.Result
+		err := p.Client.Do(func() error {
+			var err error
+			res, err = probe.Run(context.Background(), probe.Config{Targets: []string{"192.0.2.1:8001", "192.0.2.1:8004"}, Capture: mode})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := res.Report("test")
+		var hints []string
+		for _, s := range rep.Servers {
+			if s.Server == "192.0.2.1:8004" {
+				hints = s.Hints
+			}
+		}
+		want := "192.0.2.1:8001 grants cookies on plain TCP (frame 0:"
+		if mode == probe.CaptureOff {
+			want = "192.0.2.1:8001 grants cookies on plain TCP (the answer to the request round to 192.0.2.1:8001, by the kernel's account)"
+		}
+		if len(hints) == 0 || !strings.Contains(hints[0], want) {
+			t.Errorf("mode %d: 8004's hints %q do not say %q", mode, hints, want)
+		}
+	}
+
 	err := p.Client.Do(func() error {
 		_, err := probe.Run(context.Background(), probe.Config{Targets: []string{"192.0.2.1:9"}})
 		return err

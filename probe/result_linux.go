@@ -64,8 +64,8 @@ func (r *round) fromKernel(t *target, feed *kernelFeed) {
 	a.Reply.Kind = analyze.ReplySYNACK
 	// Findings name the frames that prove them; here a "frame" is the
 	// round, and Result.Report names it so.
-	a.SYN.PacketRef = analyze.PacketRef{Frame: 2*len(feed.labels) + 1}
-	a.Reply.PacketRef = analyze.PacketRef{Frame: 2*len(feed.labels) + 2}
+	a.SYN.PacketRef = analyze.PacketRef{Frame: len(feed.labels) + 1}
+	a.Reply.PacketRef = analyze.PacketRef{Frame: len(feed.labels) + 2}
 	if r.Round == RoundMPTCP {
 		a.SYN.MPTCP = analyze.MPTCPOption{Present: true, Subtype: analyze.MPCapable, Version: 1, Len: 12}
 		if r.MPTCP == "yes" {
@@ -96,8 +96,9 @@ func (r *round) fromKernel(t *target, feed *kernelFeed) {
 		}
 	}
 	r.Outcome, r.Judged = a.Outcome, true
-	label := fmt.Sprintf("the %s round to %s (kernel account)", r.Round, t.spec)
-	feed.labels = append(feed.labels, label, label)
+	feed.labels = append(feed.labels,
+		fmt.Sprintf("the SYN of the %s round to %s, by the kernel's account", r.Round, t.spec),
+		fmt.Sprintf("the answer to the %s round to %s, by the kernel's account", r.Round, t.spec))
 	feed.coll.Attempt(&a)
 }
 

@@ -68,7 +68,7 @@ func renderProbesText(w io.Writer, r *Report) {
 		if p == nil {
 			continue
 		}
-		fmt.Fprintf(w, "\nProbe %s (%s): MPTCP listener %s, evidence from %s\n", s.Server, oneLineText(p.Target), p.MPTCP, probeMethodText(p.Method))
+		fmt.Fprintf(w, "\nProbe %s: MPTCP listener %s, evidence from %s\n", probeName(s.Server, p.Target), p.MPTCP, probeMethodText(p.Method))
 		for _, rd := range p.Rounds {
 			fmt.Fprintln(w, wrap(probeRoundText(&rd), textWidth, "  ", "      "))
 		}
@@ -85,7 +85,7 @@ func renderProbesMarkdown(w io.Writer, r *Report) {
 		if p == nil {
 			continue
 		}
-		fmt.Fprintf(w, "\n### Probe of %s (%s)\n\nMPTCP listener: **%s**; evidence from %s.\n\n", mdCode(s.Server), mdCode(p.Target), p.MPTCP, mdText(probeMethodText(p.Method)))
+		fmt.Fprintf(w, "\n### Probe of %s\n\nMPTCP listener: **%s**; evidence from %s.\n\n", mdText(probeName(s.Server, p.Target)), p.MPTCP, mdText(probeMethodText(p.Method)))
 		fmt.Fprintln(w, "| round | client | cache before | outcome | kernel |")
 		fmt.Fprintln(w, "|---|---|---|---|---|")
 		for _, rd := range p.Rounds {
@@ -99,6 +99,14 @@ func renderProbesMarkdown(w io.Writer, r *Report) {
 			fmt.Fprintf(w, "\n%s\n", mdLine("Note: "+n))
 		}
 	}
+}
+
+// probeName is the server, with the target as given when it was a name.
+func probeName(server, target string) string {
+	if server == target {
+		return server
+	}
+	return server + " (" + oneLineText(target) + ")"
 }
 
 func probeMethodText(m string) string {
