@@ -18,7 +18,8 @@ var layers = map[string][]string{
 	"analyze":     {},
 	"engine":      {"capture", "analyze"},
 	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"probe":       {"capture", "analyze", "engine", "report"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "probe"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -61,4 +62,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report -> probe -> cmd/tfopcap"
