@@ -38,7 +38,7 @@ type probeOptions struct {
 }
 
 func (o *probeOptions) register(fs *pflag.FlagSet) {
-	fs.StringVar(&o.rounds, "rounds", "request,data,mptcp", "rounds to run per target, in order: request, data, mptcp")
+	fs.StringVar(&o.rounds, "rounds", "request,data,mptcp", "rounds to run per target, in this order (`ROUND[,ROUND]` of request, data, mptcp)")
 	fs.DurationVar(&o.timeout, "timeout", probe.DefaultTimeout, "wait this long for each handshake")
 	o.capture = newEnum("auto", "auto", "yes", "no")
 	fs.Var(o.capture, "capture", "capture the probe's packets: auto (when allowed), yes (fail without), no (TCP_INFO only)")
@@ -50,15 +50,17 @@ func runProbe(args []string, st streams) error {
 	o.register(fs)
 	var po probeOptions
 	po.register(fs)
-	for _, name := range []string{"server", "filter"} {
-		_ = fs.MarkHidden(name) // the probe picks its own packets
+	// The probe picks its own packets, and its few servers all use TFO.
+	ignored := []string{"server", "filter", "max-servers", "all-servers"}
+	for _, name := range ignored {
+		_ = fs.MarkHidden(name)
 	}
 	if err := parseFlags(fs, args, st, probeUsage); err != nil {
 		return err
 	}
-	for _, name := range []string{"server", "filter"} {
+	for _, name := range ignored {
 		if fs.Changed(name) {
-			return usagef("probe: --%s does not apply: the probe captures only its own connections", name)
+			return usagef("probe: --%s does not apply: the probe judges only its own connections", name)
 		}
 	}
 	if fs.NArg() == 0 {
@@ -90,6 +92,9 @@ func runProbe(args []string, st streams) error {
 		return fmt.Errorf("probe: %w", err)
 	}
 	r := res.Report(toolName)
+	if o.evidence != "" && res.Method != probe.MethodCapture {
+		r.Warnings = append(r.Warnings, "--evidence "+o.evidence+" was not written: the probe captured no packets")
+	}
 	printWarnings(st.stderr, r)
 	return o.finish(r, nil, st)
 }
