@@ -111,7 +111,28 @@ func TestProbeLab(t *testing.T) {
 		}
 	}
 
+	// A client that cannot open MPTCP sockets still probes; the MPTCP
+	// question stays open, and a note says why.
+	if err := p.Client.Sysctl("net.mptcp.enabled", "0"); err != nil {
+		t.Fatal(err)
+	}
+	var res *probe.Result
 	err := p.Client.Do(func() error {
+		var err error
+		res, err = probe.Run(context.Background(), probe.Config{Targets: []string{"192.0.2.1:8004"}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("MPTCP off on the client: %v", err)
+	}
+	if tr := res.Targets[0]; tr.MPTCP != "unknown" || len(tr.Notes) == 0 || !strings.Contains(tr.Notes[0], "cannot open MPTCP sockets") {
+		t.Errorf("MPTCP off on the client: mptcp %s, notes %q", tr.MPTCP, tr.Notes)
+	}
+	if err := p.Client.Sysctl("net.mptcp.enabled", "1"); err != nil {
+		t.Fatal(err)
+	}
+
+	err = p.Client.Do(func() error {
 		_, err := probe.Run(context.Background(), probe.Config{Targets: []string{"192.0.2.1:9"}})
 		return err
 	})

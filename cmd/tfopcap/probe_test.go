@@ -99,6 +99,19 @@ func TestProbeCommand(t *testing.T) {
 			t.Errorf("probe %s took %v", b.target, d)
 		}
 	}
+
+	// The client bit of net.ipv4.tcp_fastopen off: one line, no change.
+	if err := p.Client.Sysctl("net.ipv4.tcp_fastopen", "2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Client.Command(bin, "probe", "192.0.2.1:8081").CombinedOutput()
+	want := "tfopcap: probe: the client side of TCP Fast Open is off here (net.ipv4.tcp_fastopen = 2): turn it on with sysctl -w net.ipv4.tcp_fastopen=3\n"
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitError || string(out) != want {
+		t.Errorf("client TFO off: %v, %q; want exit 2, %q", err, out, want)
+	}
+	if v, _ := p.Client.Run("sysctl", "-n", "net.ipv4.tcp_fastopen"); strings.TrimSpace(v) != "2" {
+		t.Errorf("the probe changed net.ipv4.tcp_fastopen to %q", v)
+	}
 }
 
 // startNginx runs Debian's nginx in ns: fastopen= on port 8081, none on 8082.
