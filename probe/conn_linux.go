@@ -26,6 +26,9 @@ type conn struct {
 	mptcp  bool
 	local  netip.AddrPort
 	server netip.AddrPort
+	// reset is set when the server reset the connection right after the
+	// handshake: MPTCP_INFO cannot tell then.
+	reset bool
 }
 
 // newConn makes a non-blocking socket for server, bound to an ephemeral
@@ -121,9 +124,12 @@ func (c *conn) wait(timeout time.Duration) error {
 		if err != nil {
 			return fmt.Errorf("SO_ERROR: %w", err)
 		}
-		if soerr != 0 {
+		// A reset after the handshake (a server that closes at once,
+		// with our data unread) still answered the SYN: the round stands.
+		if soerr != 0 && unix.Errno(soerr) != unix.ECONNRESET {
 			return connectError(unix.Errno(soerr))
 		}
+		c.reset = soerr != 0
 		return nil
 	}
 }
@@ -197,7 +203,7 @@ func clientFailName(v byte) string {
 // server's SYN-ACK lacked MP_CAPABLE), as Go's net package tells them
 // apart. Linux before 5.16 has no MPTCP_INFO: "unknown".
 func (c *conn) mptcpStatus() string {
-	if !kernelAtLeast(5, 16) {
+	if !kernelAtLeast(5, 16) || c.reset {
 		return "unknown"
 	}
 	var buf [64]byte

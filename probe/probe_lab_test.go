@@ -4,10 +4,14 @@ package probe_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
@@ -31,6 +35,7 @@ func TestProbeLab(t *testing.T) {
 	listen(8003, p.ServerV4, 16, true)  // MPTCP with TFO (Linux >= 6.2 grants)
 	listen(8004, p.ServerV4, 0, true)   // MPTCP without TFO
 	listen(8001, p.ServerV6, 16, false)
+	resetAtOnce(t, p.Server, netip.AddrPortFrom(p.ServerV4, 8005))
 
 	tests := []struct {
 		target  string
@@ -46,6 +51,10 @@ func TestProbeLab(t *testing.T) {
 		// grants on MPTCP.
 		{"192.0.2.1:8004", analyze.Omits, "yes", analyze.FindMPTCPTFOUnsupported},
 		{"[2001:db8::1]:8001", analyze.Grants, "no", ""},
+		// A server that resets each connection at once still answered
+		// each SYN; without packets, a reset that came before MPTCP_INFO
+		// was read leaves MPTCP unknown.
+		{"192.0.2.1:8005", analyze.Grants, "", ""},
 	}
 	for _, mode := range []probe.CaptureMode{probe.CaptureRequired, probe.CaptureOff} {
 		for _, tt := range tests {
@@ -68,8 +77,15 @@ func TestProbeLab(t *testing.T) {
 			if len(s.HintIDs) > 0 {
 				hint = s.HintIDs[0]
 			}
-			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != tt.mptcp || hint != tt.hint {
-				t.Errorf("%s (mode %d): verdict %s, mptcp %v, hints %v; want %s, %s, %s", tt.target, mode, s.Verdict, s.Probe, s.HintIDs, tt.verdict, tt.mptcp, tt.hint)
+			wantMPTCP := tt.mptcp
+			if wantMPTCP == "" {
+				wantMPTCP = "no"
+				if mode == probe.CaptureOff && s.Probe != nil && s.Probe.MPTCP == "unknown" {
+					wantMPTCP = "unknown"
+				}
+			}
+			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != wantMPTCP || hint != tt.hint {
+				t.Errorf("%s (mode %d): verdict %s, mptcp %v, hints %v; want %s, %s, %s", tt.target, mode, s.Verdict, s.Probe, s.HintIDs, tt.verdict, wantMPTCP, tt.hint)
 			}
 			wantMethod := map[probe.CaptureMode]string{probe.CaptureRequired: "capture", probe.CaptureOff: "tcp_info"}[mode]
 			if s.Probe != nil && s.Probe.Method != wantMethod {
@@ -139,4 +155,38 @@ func TestProbeLab(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("closed port: %v", err)
 	}
+}
+
+// resetAtOnce listens on addr with TCP_FASTOPEN, plain TCP, and resets
+// every connection as soon as it is accepted (SO_LINGER 0).
+func resetAtOnce(t *testing.T, ns netnslab.Netns, addr netip.AddrPort) {
+	t.Helper()
+	var ln net.Listener
+	err := ns.Do(func() error {
+		lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_TCP, unix.TCP_FASTOPEN, 16) }); err != nil {
+				return err
+			}
+			return serr
+		}}
+		lc.SetMultipathTCP(false)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr.String())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
 }
