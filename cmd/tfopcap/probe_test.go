@@ -48,7 +48,9 @@ func TestProbeCommand(t *testing.T) {
 	}
 	for _, u := range users {
 		t.Run(u.name, func(t *testing.T) {
-			args := append(append(u.prefix, bin, "probe", "--format", "json", "--fail-on", "omits"), "192.0.2.1:8081", "192.0.2.1:8082")
+			evidence := filepath.Join(t.TempDir(), "evidence.pcap")
+			os.Chmod(filepath.Dir(evidence), 0o777)
+			args := append(append(u.prefix, bin, "probe", "--format", "json", "--fail-on", "omits", "--evidence", evidence), "192.0.2.1:8081", "192.0.2.1:8082")
 			cmd := p.Client.Command(args[0], args[1:]...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
@@ -71,8 +73,23 @@ func TestProbeCommand(t *testing.T) {
 			if len(want) > 0 {
 				t.Errorf("servers missing: %v", want)
 			}
-			if u.method == "tcp_info" && !strings.Contains(stderr.String(), "no capture") {
-				t.Errorf("without capture privileges stderr does not say so:\n%s", stderr.String())
+			if u.method == "tcp_info" {
+				if !strings.Contains(stderr.String(), "no capture") || !strings.Contains(stderr.String(), "was not written") {
+					t.Errorf("without capture privileges stderr does not say so:\n%s", stderr.String())
+				}
+				return
+			}
+			// The evidence file holds the omitted attempts, for analyze.
+			ev, err := exec.Command(bin, "analyze", "--format", "json", evidence).Output()
+			if err != nil {
+				t.Fatalf("analyze %s: %v", evidence, err)
+			}
+			var er report.Report
+			if err := json.Unmarshal(ev, &er); err != nil {
+				t.Fatal(err)
+			}
+			if len(er.Servers) != 1 || er.Servers[0].Server != "192.0.2.1:8082" || er.Servers[0].Verdict.String() != "omits" {
+				t.Errorf("evidence: %+v, want 192.0.2.1:8082 omitting", er.Servers)
 			}
 		})
 	}
