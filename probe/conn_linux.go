@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -223,7 +225,15 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	if ap.Addr().Is4() {
 		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	}
-	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	if zone := ap.Addr().Zone(); zone != "" { // link-local: fe80::1%eth0
+		if ifc, err := net.InterfaceByName(zone); err == nil {
+			sa.ZoneId = uint32(ifc.Index)
+		} else if n, err := strconv.Atoi(zone); err == nil {
+			sa.ZoneId = uint32(n)
+		}
+	}
+	return sa
 }
 
 func addrPort(sa unix.Sockaddr) netip.AddrPort {

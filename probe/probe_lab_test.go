@@ -36,6 +36,7 @@ func TestProbeLab(t *testing.T) {
 	listen(8004, p.ServerV4, 0, true)   // MPTCP without TFO
 	listen(8001, p.ServerV6, 16, false)
 	resetAtOnce(t, p.Server, netip.AddrPortFrom(p.ServerV4, 8005))
+	goDefault(t, p.Server, netip.AddrPortFrom(p.ServerV4, 8006))
 
 	tests := []struct {
 		target  string
@@ -55,6 +56,9 @@ func TestProbeLab(t *testing.T) {
 		// each SYN; without packets, a reset that came before MPTCP_INFO
 		// was read leaves MPTCP unknown.
 		{"192.0.2.1:8005", analyze.Grants, "", ""},
+		// Go's default listener is MPTCP (Go >= 1.24); on Linux >= 6.2
+		// TCP_FASTOPEN works on it.
+		{"192.0.2.1:8006", analyze.Grants, "yes", ""},
 	}
 	for _, mode := range []probe.CaptureMode{probe.CaptureRequired, probe.CaptureOff} {
 		for _, tt := range tests {
@@ -157,19 +161,48 @@ func TestProbeLab(t *testing.T) {
 	}
 }
 
+// goDefault listens on addr as Go servers do by default (a zero
+// ListenConfig, MPTCP since Go 1.24) and sets TCP_FASTOPEN in Control, as
+// Xray-core does; it accepts and closes connections.
+func goDefault(t *testing.T, ns netnslab.Netns, addr netip.AddrPort) {
+	t.Helper()
+	var ln net.Listener
+	err := ns.Do(func() error {
+		lc := net.ListenConfig{Control: setFastOpen}
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr.String())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+func setFastOpen(_, _ string, c syscall.RawConn) error {
+	var serr error
+	if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_TCP, unix.TCP_FASTOPEN, 16) }); err != nil {
+		return err
+	}
+	return serr
+}
+
 // resetAtOnce listens on addr with TCP_FASTOPEN, plain TCP, and resets
 // every connection as soon as it is accepted (SO_LINGER 0).
 func resetAtOnce(t *testing.T, ns netnslab.Netns, addr netip.AddrPort) {
 	t.Helper()
 	var ln net.Listener
 	err := ns.Do(func() error {
-		lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			if err := c.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_TCP, unix.TCP_FASTOPEN, 16) }); err != nil {
-				return err
-			}
-			return serr
-		}}
+		lc := net.ListenConfig{Control: setFastOpen}
 		lc.SetMultipathTCP(false)
 		var err error
 		ln, err = lc.Listen(context.Background(), "tcp", addr.String())

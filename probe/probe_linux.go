@@ -139,11 +139,14 @@ func checkClientTFO() error {
 func plan(ctx context.Context, cfg Config) ([]*target, error) {
 	var targets []*target
 	for _, spec := range cfg.Targets {
-		server, err := resolve(ctx, spec)
+		server, others, err := resolve(ctx, spec)
 		if err != nil {
 			return targets, fmt.Errorf("%s: %w", spec, err)
 		}
 		t := &target{spec: spec, server: server}
+		if others > 0 {
+			t.notes = append(t.notes, fmt.Sprintf("the name has %d more address(es); the probe asked %s (give an address to probe another)", others, server.Addr()))
+		}
 		targets = append(targets, t)
 		if t.iface, err = routeInterface(server.Addr()); err != nil {
 			return targets, fmt.Errorf("%s: no route to %s (%v)", spec, server.Addr(), err)
@@ -160,24 +163,25 @@ func plan(ctx context.Context, cfg Config) ([]*target, error) {
 	return targets, nil
 }
 
-// resolve turns HOST:PORT into an address, the first the resolver gives.
-func resolve(ctx context.Context, spec string) (netip.AddrPort, error) {
+// resolve turns HOST:PORT into an address, the first the resolver gives,
+// and says how many others it gave.
+func resolve(ctx context.Context, spec string) (server netip.AddrPort, others int, err error) {
 	host, port, err := net.SplitHostPort(spec)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("want HOST:PORT ([IPv6]:PORT): %v", strings.TrimPrefix(err.Error(), "address "+spec+": "))
+		return server, 0, fmt.Errorf("want HOST:PORT ([IPv6]:PORT): %v", strings.TrimPrefix(err.Error(), "address "+spec+": "))
 	}
 	p, err := net.DefaultResolver.LookupPort(ctx, "tcp", port)
 	if err != nil || p == 0 {
-		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+		return server, 0, fmt.Errorf("bad port %q", port)
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPortFrom(a.Unmap().WithZone(a.Zone()), uint16(p)), nil
+		return netip.AddrPortFrom(a.Unmap().WithZone(a.Zone()), uint16(p)), 0, nil
 	}
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("unknown host %q", host)
+		return server, 0, fmt.Errorf("unknown host %q", host)
 	}
-	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(p)), nil
+	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(p)), len(addrs) - 1, nil
 }
 
 // openCapture opens libpcap on the interface the targets are routed

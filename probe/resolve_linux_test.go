@@ -21,7 +21,7 @@ func TestResolve(t *testing.T) {
 		{"no-such-host.invalid:80", "", `unknown host "no-such-host.invalid"`},
 	}
 	for _, tt := range tests {
-		got, err := resolve(context.Background(), tt.in)
+		got, _, err := resolve(context.Background(), tt.in)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%s: %v, %v; want error %q", tt.in, got, err, tt.err)
