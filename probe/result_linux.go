@@ -28,8 +28,12 @@ func (t *target) result(seen map[flow]analyze.Attempt, captured bool, k *kernelF
 	}
 	if captured {
 		for _, r := range t.rounds {
-			if r.conn != nil && r.Err == nil && !r.Judged {
+			switch {
+			case r.conn == nil || r.Err != nil:
+			case !r.Judged:
 				tr.Notes = append(tr.Notes, "round "+string(r.Round)+": the capture holds no SYN of this connection (another route than "+t.iface+"?); its kernel account stands alone")
+			case r.Outcome == analyze.Plain && r.fastopen:
+				tr.Notes = append(tr.Notes, "round "+string(r.Round)+": the kernel sent its SYN without any TFO option: its active-TFO blackhole detection may have turned TFO off for a while (net.ipv4.tcp_fastopen_blackhole_timeout_sec; nstat -az TcpExtTCPFastOpenBlackhole)")
 			}
 		}
 	}
