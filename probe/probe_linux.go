@@ -210,10 +210,10 @@ func openCapture(cfg Config, targets []*target) (*capture.Live, error) {
 	return capture.OpenLive(capture.LiveConfig{Interface: iface, Filter: strings.Join(terms, " or ")})
 }
 
-// probe runs the target's rounds in order. A round that gets no
-// connection at all (refused, filtered, unreachable) ends the probe with
-// one line, except the MPTCP round, which a client may be unable to make.
+// probe runs the target's rounds in order. When the first connection
+// fails (refused, filtered, unreachable) the probe ends with one line.
 func (t *target) probe(ctx context.Context, cfg Config) error {
+	connected := false
 	for _, r := range t.rounds {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -230,13 +230,17 @@ func (t *target) probe(ctx context.Context, cfg Config) error {
 		var err error
 		r.Kernel.SYNData, r.fastopen, err = r.conn.connect(cfg.Payload, cfg.Timeout)
 		if err != nil {
+			// The first connection tells whether the target can be
+			// probed at all; a later failure is what that round saw.
 			r.Err = err
-			if r.Round == RoundMPTCP && r.Err != errTimeout {
-				t.notes = append(t.notes, fmt.Sprintf("round mptcp: %v", err))
-				continue
+			if !connected {
+				return fmt.Errorf("%s: %v", t.spec, err)
 			}
-			return fmt.Errorf("%s: %v", t.spec, err)
+			t.notes = append(t.notes, fmt.Sprintf("round %s: %v", r.Round, err))
+			r.conn.close()
+			continue
 		}
+		connected = true
 		if sa, err := unix.Getsockname(r.conn.fd); err == nil {
 			r.Client = addrPort(sa)
 		}

@@ -124,11 +124,24 @@ func TestProbeCommand(t *testing.T) {
 		}
 	}
 
+	// No round can connect (an MPTCP-only probe from a client without
+	// MPTCP): no verdict, so --fail-on cannot pass.
+	if err := p.Client.Sysctl("net.mptcp.enabled", "0"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Client.Command(bin, "probe", "--rounds", "mptcp", "--fail-on", "omits", "192.0.2.1:8081").CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitError || !strings.Contains(string(out), "tfopcap: --fail-on omits cannot pass: 192.0.2.1:8081: no round of the probe was judged\n") {
+		t.Errorf("no round judged: %v\n%s", err, out)
+	}
+	if err := p.Client.Sysctl("net.mptcp.enabled", "1"); err != nil {
+		t.Fatal(err)
+	}
+
 	// The client bit of net.ipv4.tcp_fastopen off: one line, no change.
 	if err := p.Client.Sysctl("net.ipv4.tcp_fastopen", "2"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Client.Command(bin, "probe", "192.0.2.1:8081").CombinedOutput()
+	out, err = p.Client.Command(bin, "probe", "192.0.2.1:8081").CombinedOutput()
 	want := "tfopcap: probe: the client side of TCP Fast Open is off here (net.ipv4.tcp_fastopen = 2): turn it on with sysctl -w net.ipv4.tcp_fastopen=3\n"
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitError || string(out) != want {
 		t.Errorf("client TFO off: %v, %q; want exit 2, %q", err, out, want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tfopcap/tfopcap/engine"
 	"github.com/tfopcap/tfopcap/probe"
+	"github.com/tfopcap/tfopcap/report"
 )
 
 const probeUsage = `Usage: tfopcap probe [flags] HOST:PORT...
@@ -96,5 +98,17 @@ func runProbe(args []string, st streams) error {
 		r.Warnings = append(r.Warnings, "--evidence "+o.evidence+" was not written: the probe captured no packets")
 	}
 	printWarnings(st.stderr, r)
-	return o.finish(r, nil, st)
+	return o.finish(r, unprobed(r, res), st)
+}
+
+// unprobed names the targets the report holds no verdict for (no round
+// could connect): --fail-on cannot pass then.
+func unprobed(r *report.Report, res *probe.Result) []string {
+	var gate []string
+	for _, t := range res.Targets {
+		if !slices.ContainsFunc(r.Servers, func(s report.ServerReport) bool { return s.Server == t.Server.String() }) {
+			gate = append(gate, t.Target+": no round of the probe was judged")
+		}
+	}
+	return gate
 }
