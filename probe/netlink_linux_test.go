@@ -111,3 +111,22 @@ func TestClientFailBits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNetlink walks arbitrary bytes as netlink answers and their
+// attributes: never a panic, never a read past the buffer.
+func FuzzNetlink(f *testing.F) {
+	route := nlMsg(unix.RTM_NEWROUTE, appendAttr(make([]byte, rtmsgLen), unix.RTA_OIF, []byte{2, 0, 0, 0}))
+	f.Add(route)                                                    // a route answer
+	f.Add(append(route, nlMsg(unix.NLMSG_ERROR, errPayload(0))...)) // then its ACK
+	f.Add(nlMsg(unix.NLMSG_ERROR, errPayload(-int32(unix.EPERM))))  // an errno
+	f.Add(nlMsg(unix.NLMSG_DONE, nil))                              // the end of a dump
+	f.Add(route[:nlmsgHdrLen-1])                                    // a header cut short
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})               // a length past everything
+	f.Add(nlMsg(1, []byte{5, 0, 1, 0, 9, 3, 0}))                    // an attribute with odd padding
+	f.Fuzz(func(t *testing.T, b []byte) {
+		nlMessages(b, func(payload []byte) {
+			attrs(payload, func(uint16, []byte) {})
+		})
+		attrs(b, func(uint16, []byte) {})
+	})
+}
