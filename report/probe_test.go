@@ -57,6 +57,12 @@ func TestRenderProbe(t *testing.T) {
 			if method == "tcp_info" && !strings.Contains(s, "kernel's account") {
 				t.Errorf("%s %s: does not say where the evidence came from:\n%s", method, format, s)
 			}
+			if format == "markdown" {
+				// The rounds render as a table of their own.
+				if html := pandocHTML(t, s); !strings.Contains(html, "<th>cache before</th>") || !strings.Contains(html, "<td>request</td>") {
+					t.Errorf("the probe rounds do not render as a table:\n%s", html)
+				}
+			}
 		}
 	}
 }
