@@ -137,7 +137,10 @@ type RoundResult struct {
 	// MPTCP is "yes", "no" or "unknown" for RoundMPTCP, else "".
 	MPTCP  string
 	Kernel Kernel
-	Err    error // why the round made no connection
+	// Handshake is how long the connection took, from sending the SYN
+	// to the end of the handshake (or to the failure in Err).
+	Handshake time.Duration
+	Err       error // why the round made no connection
 }
 
 // Kernel is the client kernel's account of one connection.

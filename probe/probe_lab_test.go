@@ -91,6 +91,11 @@ func TestProbeLab(t *testing.T) {
 			if s.Verdict != tt.verdict || s.Probe == nil || s.Probe.MPTCP != wantMPTCP || hint != tt.hint {
 				t.Errorf("%s (mode %d): verdict %s, mptcp %v, hints %v; want %s, %s, %s", tt.target, mode, s.Verdict, s.Probe, s.HintIDs, tt.verdict, wantMPTCP, tt.hint)
 			}
+			for _, rd := range res.Targets[0].Rounds {
+				if rd.Err == nil && (rd.Handshake <= 0 || rd.Handshake > 2*time.Second) {
+					t.Errorf("%s round %s: handshake took %v", tt.target, rd.Round, rd.Handshake)
+				}
+			}
 			wantMethod := map[probe.CaptureMode]string{probe.CaptureRequired: "capture", probe.CaptureOff: "tcp_info"}[mode]
 			if s.Probe != nil && s.Probe.Method != wantMethod {
 				t.Errorf("%s: method %s, want %s", tt.target, s.Probe.Method, wantMethod)

@@ -228,7 +228,9 @@ func (t *target) probe(ctx context.Context, cfg Config) error {
 			r.Cache = cacheState(t.server.Addr())
 		}
 		var err error
+		start := time.Now()
 		r.Kernel.SYNData, r.fastopen, err = r.conn.connect(cfg.Payload, cfg.Timeout)
+		r.Handshake = time.Since(start)
 		if err != nil {
 			// The first connection tells whether the target can be
 			// probed at all; a later failure is what that round saw.
