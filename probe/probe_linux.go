@@ -41,15 +41,7 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	targets, err := plan(ctx, cfg)
-	defer func() {
-		for _, t := range targets {
-			for _, r := range t.rounds {
-				if r.conn != nil {
-					r.conn.close()
-				}
-			}
-		}
-	}()
+	defer closeAll(targets)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +49,11 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 	live, err := openCapture(cfg, targets)
 	switch {
 	case err != nil && cfg.Capture == CaptureRequired:
-		return nil, fmt.Errorf("probe: %w", err)
+		return nil, err
 	case err != nil:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("no capture (%v): the evidence is the kernel's account of each connection (TCP_INFO, tcp_metrics), not its packets", capture.RootCause(err)))
 	case live != nil:
+		defer live.Close()
 		res.Method, res.Interface = MethodCapture, live.Name()
 	}
 	// Attempts inferred from the kernel's account have no frames to list.
@@ -69,49 +62,80 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 		keep = cfg.MaxAttempts
 	}
 	coll := analyze.NewCollector(keep)
-
-	seen := map[flow]analyze.Attempt{}
-	var done chan struct{}
-	var engineErr error
-	if live != nil {
-		defer live.Close()
-		ecfg := engine.Config{Sink: coll, ReplyTimeout: cfg.Timeout + time.Second}
-		ecfg.OnAttempt = func(a *analyze.Attempt) { seen[flow{a.Client.Port(), a.Server}] = a.Clone() }
-		if cfg.NewEvidence != nil {
-			if ecfg.Evidence, err = cfg.NewEvidence(live.LinkType(), live.Snaplen()); err != nil {
-				return nil, err
-			}
-		}
-		done = make(chan struct{})
-		go func() {
-			defer close(done)
-			res.Engine, engineErr = engine.Live(ctx, live, ecfg)
-		}()
+	j, err := startJudging(ctx, cfg, live, coll)
+	if err != nil {
+		return nil, err
 	}
-
 	for _, t := range targets {
 		if err := t.probe(ctx, cfg); err != nil {
-			if live != nil {
-				live.Stop()
-				<-done
-			}
+			j.finish()
 			return nil, err
 		}
 	}
-	if live != nil {
-		live.Stop()
-		<-done
-		if engineErr != nil {
-			return nil, fmt.Errorf("probe: %w", engineErr)
-		}
+	if res.Engine, err = j.finish(); err != nil {
+		return nil, err
 	}
 	feed := &kernelFeed{coll: coll}
 	for _, t := range targets {
-		res.Targets = append(res.Targets, t.result(seen, live != nil, feed))
+		res.Targets = append(res.Targets, t.result(j.seen, live != nil, feed))
 	}
 	res.frameLabels = feed.labels
 	res.Summary = coll.Summary()
 	return res, nil
+}
+
+func closeAll(targets []*target) {
+	for _, t := range targets {
+		for _, r := range t.rounds {
+			if r.conn != nil {
+				r.conn.close()
+			}
+		}
+	}
+}
+
+// judging is the engine judging the probe's capture while the rounds run;
+// without a capture it does nothing.
+type judging struct {
+	live *capture.Live
+	done chan struct{}
+	res  *engine.Result
+	err  error
+	// seen holds each judged attempt by its flow; read it after finish.
+	seen map[flow]analyze.Attempt
+}
+
+func startJudging(ctx context.Context, cfg Config, live *capture.Live, coll *analyze.Collector) (*judging, error) {
+	j := &judging{live: live, seen: map[flow]analyze.Attempt{}}
+	if live == nil {
+		return j, nil
+	}
+	ecfg := engine.Config{Sink: coll, ReplyTimeout: cfg.Timeout + time.Second}
+	ecfg.OnAttempt = func(a *analyze.Attempt) { j.seen[flow{a.Client.Port(), a.Server}] = a.Clone() }
+	if cfg.NewEvidence != nil {
+		var err error
+		if ecfg.Evidence, err = cfg.NewEvidence(live.LinkType(), live.Snaplen()); err != nil {
+			return nil, err
+		}
+	}
+	j.done = make(chan struct{})
+	go func() {
+		defer close(j.done)
+		j.res, j.err = engine.Live(ctx, live, ecfg)
+	}()
+	return j, nil
+}
+
+// finish ends the capture once what the kernel holds is read, and waits
+// for the engine to judge it. Every round's SYN-ACK is in the kernel's
+// buffer by then: the tap sees a packet before the socket does.
+func (j *judging) finish() (*engine.Result, error) {
+	if j.live == nil {
+		return nil, nil
+	}
+	j.live.Stop()
+	<-j.done
+	return j.res, j.err
 }
 
 // flow names a probe connection as the engine reports its attempt.
