@@ -246,44 +246,53 @@ func (t *target) probe(ctx context.Context, cfg Config) error {
 			t.notes = append(t.notes, fmt.Sprintf("round %s: %v", r.Round, r.Err))
 			continue
 		}
-		if r.Round != RoundData {
-			r.Cache = t.freshCache()
-		} else {
-			r.Cache = cacheState(t.server.Addr())
-		}
-		var err error
-		start := time.Now()
-		r.Kernel.SYNData, r.fastopen, err = r.conn.connect(cfg.Payload, cfg.Timeout)
-		r.Handshake = time.Since(start)
-		if err != nil {
+		err := t.connect(r, cfg)
+		r.conn.close()
+		switch {
+		case err == nil:
+			connected = true
+		case !connected:
 			// The first connection tells whether the target can be
 			// probed at all; a later failure is what that round saw.
-			r.Err = err
-			if !connected {
-				return fmt.Errorf("%s: %v", t.spec, err)
-			}
+			return fmt.Errorf("%s: %v", t.spec, err)
+		default:
 			t.notes = append(t.notes, fmt.Sprintf("round %s: %v", r.Round, err))
-			r.conn.close()
-			continue
 		}
-		connected = true
-		if sa, err := unix.Getsockname(r.conn.fd); err == nil {
-			r.Client = addrPort(sa)
+	}
+	return nil
+}
+
+// connect makes the round's connection and reads the kernel's account of
+// it: the cookie cache before and after, TCP_INFO, MPTCP_INFO.
+func (t *target) connect(r *round, cfg Config) error {
+	if r.Round == RoundData {
+		r.Cache = cacheState(t.server.Addr()) // the cookie the request got
+	} else {
+		r.Cache = t.freshCache()
+	}
+	start := time.Now()
+	var err error
+	r.Kernel.SYNData, r.fastopen, err = r.conn.connect(cfg.Payload, cfg.Timeout)
+	r.Handshake = time.Since(start)
+	if err != nil {
+		r.Err = err
+		return err
+	}
+	if sa, err := unix.Getsockname(r.conn.fd); err == nil {
+		r.Client = addrPort(sa) // the address the kernel chose
+	}
+	r.Kernel.FastopenClientFail = "unknown"
+	if err := r.conn.tcpInfo(&r.Kernel); err != nil && r.Round != RoundMPTCP {
+		t.notes = append(t.notes, fmt.Sprintf("round %s: TCP_INFO: %v", r.Round, err))
+	}
+	if r.Round == RoundMPTCP {
+		r.MPTCP = r.conn.mptcpStatus()
+		if !r.fastopen {
+			t.notes = append(t.notes, "this client's kernel cannot use TFO on MPTCP sockets (Linux < 6.2): the MPTCP round asked for no cookie, it only shows whether the listener is MPTCP")
 		}
-		r.Kernel.FastopenClientFail = "unknown"
-		if err := r.conn.tcpInfo(&r.Kernel); err != nil && r.Round != RoundMPTCP {
-			t.notes = append(t.notes, fmt.Sprintf("round %s: TCP_INFO: %v", r.Round, err))
-		}
-		if r.Round == RoundMPTCP {
-			r.MPTCP = r.conn.mptcpStatus()
-			if !r.fastopen {
-				t.notes = append(t.notes, "this client's kernel cannot use TFO on MPTCP sockets (Linux < 6.2): the MPTCP round asked for no cookie, it only shows whether the listener is MPTCP")
-			}
-		}
-		if has, err := cachedCookie(t.server.Addr()); err == nil {
-			r.Kernel.CookieAfter, r.Kernel.CookieKnown = has, true
-		}
-		r.conn.close()
+	}
+	if has, err := cachedCookie(t.server.Addr()); err == nil {
+		r.Kernel.CookieAfter, r.Kernel.CookieKnown = has, true
 	}
 	return nil
 }
