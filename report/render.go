@@ -246,6 +246,7 @@ func renderChangesText(w io.Writer, servers []ServerReport) {
 // writeTextTail ends the text report with what does not depend on the
 // server table: the capture-wide findings and the attempt list.
 func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesText(w, r)
 	renderFindingsText(w, r.Findings)
 	if opts.Attempts {
 		fmt.Fprintln(w, "\nAttempts (input:frame SYN time (UTC); reply after ms from the first SYN; frames as Wireshark numbers them):")

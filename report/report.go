@@ -80,6 +80,8 @@ type ServerReport struct {
 	// Change says when the server's deciding outcomes changed; absent
 	// when they did not (every verdict but mixed) and in "other".
 	Change *ChangeReport `json:"change,omitempty"`
+	// Probe says what `tfopcap probe` did to this server; nil otherwise.
+	Probe *ProbeReport `json:"probe,omitempty"`
 }
 
 // ChangeReport is when a server's deciding outcomes changed

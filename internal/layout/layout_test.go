@@ -20,7 +20,8 @@ var layers = map[string][]string{
 	"report":       {"analyze", "report/plot"},
 	"report/plot":  {"analyze"},
 	"report/junit": {"analyze", "report", "report/plot"},
-	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit"},
+	"probe":        {"capture", "analyze", "engine", "report", "report/plot"},
+	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe"},
 	// clidoc renders any command table: it knows nothing of TFO.
 	"internal/clidoc": {},
 }
@@ -65,4 +66,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap"
