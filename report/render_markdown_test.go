@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tfopcap/tfopcap/internal/scenario"
 )
@@ -124,8 +126,8 @@ func TestRenderMarkdownTables(t *testing.T) {
 		"Evidence (input:frame, numbered from 1 as in Wireshark): the first 5 of 7 attempts that omitted or were rejected.",
 		"#### `192.0.2.2:8003` mixed",
 		"all 2 attempts that omitted or were rejected, and the first of 2 that were granted, accepted or renewed.",
-		"| 0:23 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | syn-ack cookie 0102030405060708 | granted |",
-		"| 0:29 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | syn-ack no-TFO | rejected |",
+		"| 0:23 | 16:00:55.000000 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | 1.000 ms | syn-ack cookie 0102030405060708 | granted |",
+		"| 0:29 | 16:01:10.000000 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | 1.000 ms | syn-ack no-TFO | rejected |",
 		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:56.001Z | 1m56.001s |",
 		// A granting server gets a section only for its hints.
 		"#### `192.0.2.2:8001` grants\n\n- [kind-alternation] Clients alternated TFO option kinds 34 and 254",
@@ -259,6 +261,59 @@ func TestPathText(t *testing.T) {
 	} {
 		if got := pathText(&tc.a); got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestMarkdownFitsGitHub renders a report far larger than GitHub takes in
+// an issue body (65,536 characters): 250 mixed servers with their hints
+// and 10000 attempts listed. It must stay within MarkdownLimit, state
+// each long hint once, and say what it cut.
+func TestMarkdownFitsGitHub(t *testing.T) {
+	var scenarios []scenario.Scenario
+	for i := range 250 {
+		outcomes := []string{"granted", "granted"}
+		for len(outcomes) < 40 {
+			outcomes = append(outcomes, "omitted-mptcp", "rejected")
+		}
+		scenarios = append(scenarios, scenario.Scenario{Server: fmt.Sprintf("198.51.100.%d:%d", i%250+1, 8000+i), Outcomes: outcomes})
+	}
+	r := synthReport(t, 0, scenarios...)
+	if len(r.Attempts) != 10000 {
+		t.Fatalf("%d attempts, want 10000", len(r.Attempts))
+	}
+	var full strings.Builder
+	for _, opts := range []RenderOptions{{}, {Attempts: true}} {
+		var b strings.Builder
+		if err := Render(&b, r, "markdown", opts); err != nil {
+			t.Fatal(err)
+		}
+		md := b.String()
+		t.Logf("attempts %v: %d characters", opts.Attempts, utf8.RuneCountInString(md))
+		if n := utf8.RuneCountInString(md); n > MarkdownLimit || n >= 65536 {
+			t.Errorf("attempts %v: %d characters, want at most %d", opts.Attempts, n, MarkdownLimit)
+		}
+		for _, s := range []string{
+			"| `198.51.100.250:8249` | **mixed** | 40 |", // the table is complete
+			"- **Change:** stopped granting",
+			"as for `198.51.100.1:8000` above", // a long hint stated once
+			"server sections left out to keep this report under 60000 characters",
+		} {
+			if !strings.Contains(md, s) {
+				t.Errorf("attempts %v: markdown lacks %q", opts.Attempts, s)
+			}
+		}
+		if opts.Attempts {
+			if !strings.Contains(md, "attempts of the list left out") || !strings.Contains(md, "</details>") {
+				t.Errorf("the attempt list is not cut with a note:\n%s", md[len(md)-2000:])
+			}
+			full.WriteString(md)
+		}
+	}
+	// Every row of every table is whole.
+	for _, line := range strings.Split(full.String(), "\n") {
+		if strings.HasPrefix(line, "|") && !strings.HasSuffix(line, "|") {
+			t.Fatalf("cut row %q", line)
 		}
 	}
 }

@@ -194,9 +194,13 @@ type SightingReport struct {
 
 // ReplyReport is the server's answer to an attempt.
 type ReplyReport struct {
-	Input     int    `json:"input"`
-	Frame     int    `json:"frame"`
-	Time      string `json:"time"`
+	Input int    `json:"input"`
+	Frame int    `json:"frame"`
+	Time  string `json:"time"`
+	// RTTMicros is how long after the first SYN the reply came, in
+	// microseconds: the handshake's round trip, plus the client's
+	// retransmission timeouts when the SYN was resent.
+	RTTMicros int64  `json:"rtt_us"`
 	Kind      string `json:"kind"`
 	TFO       string `json:"tfo"`
 	Cookie    string `json:"cookie"`
@@ -263,6 +267,7 @@ func NewAttemptReport(a *analyze.Attempt) AttemptReport {
 			Input:     a.Reply.Input,
 			Frame:     a.Reply.Frame,
 			Time:      FormatTime(a.Reply.Time),
+			RTTMicros: (a.Reply.Time - a.SYN.Time) / 1e3,
 			Kind:      a.Reply.Kind.String(),
 			TFO:       a.Reply.TFO.State.String(),
 			Cookie:    hex.EncodeToString(a.Reply.TFO.Cookie()),

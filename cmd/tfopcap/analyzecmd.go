@@ -53,7 +53,7 @@ type reportOptions struct {
 func (o *reportOptions) register(fs *pflag.FlagSet) {
 	o.format = newEnum("text", reportFormats...)
 	fs.Var(o.format, "format", "report format on standard output: text, json, markdown or html")
-	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt (text and markdown; json always does)")
+	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt, with its time and SYN-to-reply time (text and markdown; json always does)")
 	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
