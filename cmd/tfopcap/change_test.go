@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/internal/capturetest"
+	"github.com/tfopcap/tfopcap/internal/schematest"
 	"github.com/tfopcap/tfopcap/report"
 )
 
@@ -147,4 +151,47 @@ func switchInAttempts(attempts []report.AttemptReport, addr string) (lastGrant, 
 		}
 	}
 	return lastGrant, firstOmit
+}
+
+// TestChangeInDiff diffs the report of the capture's first half (before
+// the restart: grants) with the whole (mixed): a regression, whose
+// section says when the server stopped granting, in every format.
+func TestChangeInDiff(t *testing.T) {
+	dir, m := readChangeManifest(t)
+	whole := filepath.Join(dir, m.File)
+	var first []capture.OwnedFrame
+	for _, f := range capturetest.ReadFrames(t, whole) {
+		if f.Time < m.ListenerStopped.UnixNano() {
+			first = append(first, f)
+		}
+	}
+	tmp := t.TempDir()
+	before := capturetest.WritePcap(t, filepath.Join(tmp, "before.pcap"), first)
+	reports := map[string]string{}
+	for name, file := range map[string]string{"old.json": before, "new.json": whole} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"analyze", "--format", "json", file}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+			t.Fatalf("analyze %s: exit %d: %s", file, code, stderr.String())
+		}
+		reports[name] = filepath.Join(tmp, name)
+		if err := os.WriteFile(reports[name], stdout.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := serverOf(t, analyzeJSON(t, whole), "10.77.0.1:8001").Change
+	want := fmt.Sprintf("stopped granting: last grant (accepted) 0:%d", c.Before.Frame)
+	for _, format := range []string{"text", "markdown", "json"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"diff", "--format", format, reports["old.json"], reports["new.json"]}, streams{strings.NewReader(""), &stdout, &stderr})
+		if code != exitMatched {
+			t.Fatalf("%s: exit %d, want %d: %s", format, code, exitMatched, stderr.String())
+		}
+		if format == "json" {
+			schematest.ValidateDiff(t, stdout.Bytes())
+			want = `"kind": "stopped-granting"`
+		}
+		if !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "regressed") {
+			t.Errorf("%s diff lacks %q:\n%s", format, want, stdout.String())
+		}
+	}
 }
