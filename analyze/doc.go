@@ -20,6 +20,9 @@
 //	             with verdicts, counts and findings, capture-wide
 //	             findings, the attempts kept in detail
 //	servers.go   the bounded table of servers behind the Summary
+//	change.go    change points: when a server's deciding outcomes switched
+//	             (grants to omissions, the reverse, or interleaved), kept
+//	             per server as attempts are judged
 //	findings.go  finding IDs (a contract, like outcome names)
 //	hints.go     server findings from the whole capture: E1/E2/E3 across
 //	             the listeners of one host IP
