@@ -27,6 +27,13 @@ type changeManifest struct {
 		Change  string              `json:"change"`
 		Must    []analyze.FindingID `json:"must"`
 	} `json:"servers"`
+	Interleaved struct {
+		File    string `json:"file"`
+		Servers map[string]struct {
+			Verdict string `json:"verdict"`
+			Change  string `json:"change"`
+		} `json:"servers"`
+	} `json:"interleaved"`
 }
 
 func readChangeManifest(t *testing.T) (dir string, m changeManifest) {
@@ -192,6 +199,40 @@ func TestChangeInDiff(t *testing.T) {
 		}
 		if !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "regressed") {
 			t.Errorf("%s diff lacks %q:\n%s", format, want, stdout.String())
+		}
+	}
+}
+
+// TestInterleavedLabCapture checks the capture of two backends behind one
+// address (nft alternating a TFO listener and one without): interleaved,
+// with as many switches as the attempt list, judged apart, shows.
+func TestInterleavedLabCapture(t *testing.T) {
+	dir, m := readChangeManifest(t)
+	r := analyzeJSON(t, filepath.Join(dir, m.Interleaved.File))
+	for addr, want := range m.Interleaved.Servers {
+		s := serverOf(t, r, addr)
+		if s.Verdict.String() != want.Verdict || s.Change == nil || s.Change.Kind != want.Change {
+			t.Fatalf("%s: verdict %s, change %+v; want %s, %s", addr, s.Verdict, s.Change, want.Verdict, want.Change)
+		}
+		switches, last := 0, 0
+		for _, a := range r.Attempts {
+			kind := 0
+			switch {
+			case a.Server != addr:
+			case a.Outcome.Grants():
+				kind = 1
+			case a.Outcome.Omits():
+				kind = 2
+			}
+			if kind != 0 {
+				if last != 0 && kind != last {
+					switches++
+				}
+				last = kind
+			}
+		}
+		if s.Change.Switches != switches || s.Change.Inexact || switches < 2 {
+			t.Errorf("%s: %d switches (inexact %v); the attempt list shows %d", addr, s.Change.Switches, s.Change.Inexact, switches)
 		}
 	}
 }

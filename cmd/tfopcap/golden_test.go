@@ -54,6 +54,8 @@ func goldenCases() []goldenCase {
 		{name: "change-6.18-attempts.txt", args: []string{"analyze", "--attempts", lab("change-6.18/change.pcap")}},
 		{name: "change-6.18.json", args: []string{"analyze", "--format", "json", lab("change-6.18/change.pcap")}},
 		{name: "change-6.18.md", args: []string{"analyze", "--format", "markdown", "--attempts", lab("change-6.18/change.pcap")}},
+		{name: "change-6.18-interleaved.txt", args: []string{"analyze", lab("change-6.18/interleaved.pcap")}},
+		{name: "change-6.18-interleaved.json", args: []string{"analyze", "--format", "json", lab("change-6.18/interleaved.pcap")}},
 		{name: "host-and-seed-together.txt", args: []string{"analyze", lab("host-6.18/host-nsec.pcap"), lab("seed-6.1/seed-eth.pcap")}},
 		{name: "public-tfo-mptcp-sll2.txt", args: []string{"analyze", "--attempts", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
 		{name: "public-tfo-mptcp-sll2.json", args: []string{"analyze", "--format", "json", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
