@@ -171,6 +171,9 @@ type ServerSide struct {
 	Hints    []string              `json:"hints"`
 	// HintIDs are the stable IDs of Hints, in the same order.
 	HintIDs []analyze.FindingID `json:"hint_ids"`
+	// Change is when the server's outcomes changed within that report;
+	// absent when they did not.
+	Change *ChangeReport `json:"change,omitempty"`
 }
 
 // OutcomeChange is one outcome's count in the old and the new report.
@@ -273,6 +276,7 @@ func serverSide(s *ServerReport) *ServerSide {
 		MPTCP:    s.MPTCP,
 		Hints:    slices.Clone(s.Hints),
 		HintIDs:  slices.Clone(s.HintIDs),
+		Change:   s.Change,
 	}
 	if side.Hints == nil {
 		side.Hints = []string{}

@@ -130,6 +130,9 @@ func renderDiffText(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%s, now %s):\n", oneLineText(sd.Server), sd.Change, sd.New.Verdict)
+		if c := sd.New.Change; c != nil {
+			fmt.Fprintln(w, wrap(oneLineText("change: "+changeSentence(c)), textWidth, "  - ", "    "))
+		}
 		for j, h := range sd.New.Hints {
 			fmt.Fprintln(w, wrap(oneLineText(h), textWidth, "  - "+diffIDTag(sd.New.HintIDs, j), "    "))
 		}
@@ -233,6 +236,9 @@ func renderDiffMarkdown(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n**%s** (%s, now %s):\n\n", mdCode(sd.Server), sd.Change, sd.New.Verdict)
+		if c := sd.New.Change; c != nil {
+			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(c)))
+		}
 		for j, h := range sd.New.Hints {
 			// Hints are tfopcap's markdown (commands in backticks); mdLine
 			// keeps that but no line breaks or raw HTML from the file.
