@@ -96,12 +96,14 @@ func decided(o Outcome) (runKind, bool) {
 	return 0, false
 }
 
-// add files a judged attempt. It allocates only when a run starts.
-func (l *changeLog) add(a *Attempt) {
+// add files a judged attempt and returns the switches it made (0, 1, or 2
+// when it splits a run). It allocates only when a run starts.
+func (l *changeLog) add(a *Attempt) int {
 	kind, ok := decided(a.Outcome)
 	if !ok || a.Reply.Frame == 0 {
-		return
+		return 0
 	}
+	before := l.switches
 	d := Decision{Outcome: a.Outcome, SYN: a.SYN.PacketRef, Reply: a.Reply.PacketRef}
 	i := len(l.runs) - 1 // the last run that starts no later than d
 	for i >= 0 && refBefore(d.Reply, l.runs[i].first.Reply) {
@@ -118,6 +120,7 @@ func (l *changeLog) add(a *Attempt) {
 	if len(l.runs) > maxChangeRuns {
 		l.collapse()
 	}
+	return l.switches - before
 }
 
 // addAfter files d, of the given kind, in run i or after it.

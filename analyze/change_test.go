@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"testing"
 )
@@ -181,5 +183,44 @@ func TestChangeLogBounded(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(100, func() { l.add(decision(10, Granted)) }); allocs > 1 {
 		t.Errorf("add allocates %v times for a decision within a run", allocs)
+	}
+}
+
+// TestCollectorOnChange checks that a collector tells a change as it
+// happens: the first switch, then once when it turns interleaved; and
+// that a batch judged out of order is told once it is all in.
+func TestCollectorOnChange(t *testing.T) {
+	c := NewCollector(0)
+	var told []string
+	c.OnChange(func(server netip.AddrPort, ch *Change) {
+		told = append(told, fmt.Sprintf("%s %s %d", server, ch.Kind, ch.Switches))
+	})
+	server := netip.MustParseAddrPort("192.0.2.2:443")
+	for i, a := range timeline("GG.OOGOGOG") {
+		a.Client = netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(40000+i))
+		a.Server = server
+		a.SYN.TFO.State = TFORequest
+		c.Attempt(a)
+		c.TellChanges()
+	}
+	want := []string{"192.0.2.2:443 stopped-granting 1", "192.0.2.2:443 interleaved 2"}
+	if !slices.Equal(told, want) {
+		t.Errorf("told %q, want %q", told, want)
+	}
+	if ch := c.Summary().Servers[0].Change; ch == nil || ch.Switches != 6 {
+		t.Errorf("summary change %+v, want 6 switches", ch)
+	}
+
+	c = NewCollector(0)
+	var change *Change
+	c.OnChange(func(_ netip.AddrPort, ch *Change) { change = ch })
+	batch := timeline("GGGOOO")
+	for _, i := range []int{0, 5, 1, 4, 2, 3} { // a sweep's order
+		batch[i].Server, batch[i].SYN.TFO.State = server, TFORequest
+		c.Attempt(batch[i])
+	}
+	c.TellChanges()
+	if change == nil || change.Before.SYN.Frame != 30 || change.After.SYN.Frame != 40 {
+		t.Errorf("batch told %+v, want the switch between SYNs 30 and 40", change)
 	}
 }

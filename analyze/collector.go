@@ -32,6 +32,36 @@ type Collector struct {
 	omitted int
 	// maxAttempts caps nkept; < 0 keeps none (and counts them all omitted).
 	maxAttempts int
+	// onChange is told of changes by TellChanges; pending lists the
+	// servers (indexes in servers.listed) that switched since.
+	onChange func(netip.AddrPort, *Change)
+	pending  []int
+}
+
+// OnChange has f called, from TellChanges, for each listed server whose
+// deciding outcomes switched (change.go): at the first switch, and once
+// more when they turn out interleaved; later switches only count, so
+// that a server behind a load balancer does not flood. live prints these
+// as they happen. Call it before the first attempt.
+func (c *Collector) OnChange(f func(server netip.AddrPort, change *Change)) { c.onChange = f }
+
+// TellChanges calls the OnChange function for the servers that switched
+// since the last call. Call it between the tracker's calls (on a tick),
+// not from within one: a tracker finalises a sweep's attempts in no
+// order, and the sweep's whole batch must be in for the change to name
+// the right attempts.
+func (c *Collector) TellChanges() {
+	for _, i := range c.pending {
+		l := &c.servers.listed[i]
+		l.stats.changePending = false
+		ch := l.stats.change.change()
+		if ch == nil || ch.Kind == Interleaved && l.stats.changeTold {
+			continue
+		}
+		l.stats.changeTold = ch.Kind == Interleaved
+		c.onChange(l.addr, ch)
+	}
+	c.pending = c.pending[:0]
 }
 
 // LimitServers lists at most max servers (0: DefaultMaxServers), the rest
@@ -55,6 +85,9 @@ type serverStats struct {
 	// change is when the deciding outcomes changed (change.go); meaningless
 	// in the "other" row, which sums servers.
 	change changeLog
+	// changePending: the server is in Collector.pending; changeTold:
+	// OnChange has told that it is interleaved.
+	changePending, changeTold bool
 	// The earliest frame of each kind of evidence the findings name
 	// (hints.go); each is valid iff its Frame != 0.
 	mptcpReply   PacketRef // a SYN-ACK carrying MPTCP: the listener is MPTCP (E1 yes)
@@ -113,7 +146,12 @@ func NewCollector(maxAttempts int) *Collector {
 
 // Attempt implements Sink.
 func (c *Collector) Attempt(a *Attempt) {
-	c.servers.attempt(a)
+	if i := c.servers.attempt(a); i >= 0 && c.onChange != nil {
+		if s := &c.servers.listed[i].stats; !s.changePending {
+			s.changePending = true
+			c.pending = append(c.pending, i)
+		}
+	}
 	c.noteClient(a)
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
 		return

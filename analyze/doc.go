@@ -22,6 +22,9 @@
 //	servers.go   the bounded table of servers behind the Summary
 //	timeline.go  a server's TFO attempts over time, in a fixed number
 //	             of buckets whose width doubles as the capture grows
+//	change.go    change points: when a server's deciding outcomes switched
+//	             (grants to omissions, the reverse, or interleaved), kept
+//	             per server as attempts are judged
 //	findings.go  finding IDs (a contract, like outcome names)
 //	hints.go     server findings from the whole capture: E1/E2/E3 across
 //	             the listeners of one host IP

@@ -215,3 +215,29 @@ type recorder struct{ attempts []analyze.Attempt }
 
 func (r *recorder) Attempt(a *analyze.Attempt)                    { r.attempts = append(r.attempts, a.Clone()) }
 func (r *recorder) OrphanReply(netip.AddrPort, analyze.PacketRef) {}
+
+// TestChangeIffMixed checks the rule docs/report.md states: a server has a
+// change exactly when its verdict is mixed.
+func TestChangeIffMixed(t *testing.T) {
+	c := analyze.NewCollector(0)
+	scenario.Run(c, append(scenario.Lab,
+		scenario.Scenario{Server: "192.0.2.9:1", Outcomes: []string{"granted", "granted", "omitted", "rejected"}},
+		scenario.Scenario{Server: "192.0.2.9:2", Outcomes: []string{"omitted", "plain", "accepted"}},
+		scenario.Scenario{Server: "192.0.2.9:3", Outcomes: []string{"granted", "omitted", "granted", "truncated", "refused"}},
+	)...)
+	want := map[string]analyze.ChangeKind{"192.0.2.2:8003": analyze.Interleaved, "192.0.2.9:1": analyze.StoppedGranting,
+		"192.0.2.9:2": analyze.StartedGranting, "192.0.2.9:3": analyze.Interleaved}
+	for _, s := range c.Summary().Servers {
+		addr := s.Server.String()
+		if (s.Change != nil) != (s.Verdict == analyze.Mixed) {
+			t.Errorf("%s: verdict %s, change %+v", addr, s.Verdict, s.Change)
+		}
+		if s.Change != nil && s.Change.Kind != want[addr] {
+			t.Errorf("%s: %s, want %s", addr, s.Change.Kind, want[addr])
+		}
+		delete(want, addr)
+	}
+	if len(want) > 0 {
+		t.Errorf("servers missing from the summary: %v", want)
+	}
+}

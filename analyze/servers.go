@@ -162,16 +162,16 @@ func (t *serverTable) plainFor(ap netip.AddrPort) *plainStats {
 	return &t.plain[len(t.plain)-1]
 }
 
-// attempt counts a finalised attempt.
-func (t *serverTable) attempt(a *Attempt) {
+// attempt counts a finalised attempt. It returns the server's index in
+// listed when the attempt switched its deciding outcomes (change.go),
+// else -1; never for the "other" row, whose runs mix servers.
+func (t *serverTable) attempt(a *Attempt) (switched int) {
 	if t.all || usesTFO(a) {
-		t.full(a.Server).count(a)
-		return
+		return t.countFull(a)
 	}
 	p := t.plainFor(a.Server)
 	if p == nil {
-		t.full(a.Server).count(a)
-		return
+		return t.countFull(a)
 	}
 	switch {
 	case a.Outcome == Refused:
@@ -187,6 +187,15 @@ func (t *serverTable) attempt(a *Attempt) {
 	if a.Reply.MPTCP.Present {
 		p.mptcpSYNACK++
 	}
+	return -1
+}
+
+func (t *serverTable) countFull(a *Attempt) int {
+	s := t.full(a.Server)
+	if s.count(a) && s != &t.other {
+		return int(t.index[newServerKey(a.Server)])
+	}
+	return -1
 }
 
 // orphan counts a SYN-ACK without SYN.
@@ -202,17 +211,18 @@ func (t *serverTable) orphan(ap netip.AddrPort) {
 	t.full(ap).orphans++
 }
 
-// count adds one finalised attempt to s.
-func (s *serverStats) count(a *Attempt) {
+// count adds one finalised attempt to s, and reports whether it switched
+// the deciding outcomes.
+func (s *serverStats) count(a *Attempt) (switched bool) {
 	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
 		s.truncated++
-		return
+		return false
 	}
 	s.outcomes[a.Outcome]++
 	if usesTFO(a) {
 		s.timeline.Add(a.SYN.Time, ClassOf(a.Outcome))
 	}
-	s.change.add(a)
+	switched = s.change.add(a) > 0
 	s.noteEvidence(a)
 	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {
@@ -232,6 +242,7 @@ func (s *serverStats) count(a *Attempt) {
 	case optExperimental2:
 		s.tfoKinds[2]++
 	}
+	return switched
 }
 
 // Unlisted sums the servers without TFO attempts that a report does not

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/tfopcap/tfopcap/analyze"
 )
@@ -45,4 +46,11 @@ func decisionText(which string, d *DecisionReport) string {
 		what += " (" + d.Outcome.String() + ")"
 	}
 	return fmt.Sprintf("%s %s %d:%d (SYN %d:%d) at %s", which, what, d.Input, d.Frame, d.SYNInput, d.SYNFrame, d.Time)
+}
+
+// ChangeLine says, on one line, that a server's outcomes changed, as live
+// prints it when it happens: "10.77.0.1:8001 stopped granting: last grant
+// 0:52 (SYN 0:51) at ..., first omission ...".
+func ChangeLine(server netip.AddrPort, c *analyze.Change) string {
+	return analyze.FormatAddr(server) + " " + changeSentence(newChangeReport(c))
 }

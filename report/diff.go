@@ -23,10 +23,20 @@ const (
 	Changed                 // from or to inconclusive: neither better nor worse
 	New                     // only in the new report
 	Vanished                // only in the old report
+	// Undecided: grants or mixed -> inconclusive. The new report no longer
+	// shows TFO working (its clients stopped asking, a filter, no reply):
+	// not a regression, not proof that nothing broke.
+	Undecided
 	numChanges
 )
 
-var changeNames = [numChanges]string{"unchanged", "regressed", "improved", "changed", "new", "vanished"}
+var changeNames = [numChanges]string{"unchanged", "regressed", "improved", "changed", "new", "vanished", "undecided"}
+
+// ParseChange returns the change named s.
+func ParseChange(s string) (Change, bool) {
+	var c Change
+	return c, c.UnmarshalText([]byte(s)) == nil
+}
 
 func (c Change) String() string {
 	if c < numChanges {
@@ -68,6 +78,9 @@ func VerdictChange(old, new analyze.Verdict) Change {
 	if old == new {
 		return Unchanged
 	}
+	if new == analyze.Inconclusive && (old == analyze.Grants || old == analyze.Mixed) {
+		return Undecided
+	}
 	ro, okOld := verdictRank(old)
 	rn, okNew := verdictRank(new)
 	switch {
@@ -89,6 +102,9 @@ type DiffReport struct {
 	New     DiffSide     `json:"new"`
 	Summary DiffSummary  `json:"summary"`
 	Servers []ServerDiff `json:"servers"`
+	// Series follows the servers through every report when there were
+	// more than two (old is the first, new the last); nil otherwise.
+	Series *DiffSeries `json:"series,omitempty"`
 }
 
 // DiffSide describes one of the two reports.
@@ -111,6 +127,27 @@ type DiffSummary struct {
 	Unchanged int `json:"unchanged"`
 	New       int `json:"new"`
 	Vanished  int `json:"vanished"`
+	Undecided int `json:"undecided"`
+}
+
+// count adds one server's change.
+func (s *DiffSummary) count(c Change) {
+	switch c {
+	case Regressed:
+		s.Regressed++
+	case Improved:
+		s.Improved++
+	case Changed:
+		s.Changed++
+	case New:
+		s.New++
+	case Vanished:
+		s.Vanished++
+	case Undecided:
+		s.Undecided++
+	default:
+		s.Unchanged++
+	}
 }
 
 // ServerDiff is one server's change.
@@ -134,6 +171,9 @@ type ServerSide struct {
 	Hints    []string              `json:"hints"`
 	// HintIDs are the stable IDs of Hints, in the same order.
 	HintIDs []analyze.FindingID `json:"hint_ids"`
+	// Change is when the server's outcomes changed within that report;
+	// absent when they did not.
+	Change *ChangeReport `json:"change,omitempty"`
 }
 
 // OutcomeChange is one outcome's count in the old and the new report.
@@ -178,26 +218,8 @@ func Diff(old, new *Report) *DiffReport {
 			sd.New = serverSide(s)
 			nc = s.Outcomes
 		}
-		switch {
-		case sd.Old == nil:
-			sd.Change = New
-			d.Summary.New++
-		case sd.New == nil:
-			sd.Change = Vanished
-			d.Summary.Vanished++
-		default:
-			sd.Change = VerdictChange(sd.Old.Verdict, sd.New.Verdict)
-			switch sd.Change {
-			case Regressed:
-				d.Summary.Regressed++
-			case Improved:
-				d.Summary.Improved++
-			case Changed:
-				d.Summary.Changed++
-			default:
-				d.Summary.Unchanged++
-			}
-		}
+		sd.Change = sideChange(sd.Old, sd.New)
+		d.Summary.count(sd.Change)
 		for i := range oc {
 			if oc[i] != nc[i] {
 				sd.Outcomes = append(sd.Outcomes, OutcomeChange{Outcome: analyze.Outcome(i), Old: oc[i], New: nc[i]})
@@ -206,6 +228,30 @@ func Diff(old, new *Report) *DiffReport {
 		d.Servers = append(d.Servers, sd)
 	}
 	return d
+}
+
+// sideChange classifies a server's move between two reports; a nil side
+// lacks it.
+func sideChange(old, new *ServerSide) Change {
+	switch {
+	case old == nil:
+		return New
+	case new == nil:
+		return Vanished
+	}
+	return VerdictChange(old.Verdict, new.Verdict)
+}
+
+// Failing returns the servers whose change fail says fails the diff: a
+// regression always, by the caller's choice also undecided, vanished...
+func (d *DiffReport) Failing(fail func(Change) bool) []ServerDiff {
+	var out []ServerDiff
+	for _, sd := range d.Servers {
+		if fail(sd.Change) {
+			out = append(out, sd)
+		}
+	}
+	return out
 }
 
 func diffSide(r *Report) DiffSide {
@@ -230,6 +276,7 @@ func serverSide(s *ServerReport) *ServerSide {
 		MPTCP:    s.MPTCP,
 		Hints:    slices.Clone(s.Hints),
 		HintIDs:  slices.Clone(s.HintIDs),
+		Change:   s.Change,
 	}
 	if side.Hints == nil {
 		side.Hints = []string{}

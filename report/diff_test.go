@@ -13,9 +13,9 @@ func TestVerdictChange(t *testing.T) {
 	// want[old][new], verdicts in the order inconclusive, grants, omits, mixed.
 	want := [4][4]Change{
 		analyze.Inconclusive: {Unchanged, Changed, Changed, Changed},
-		analyze.Grants:       {Changed, Unchanged, Regressed, Regressed},
+		analyze.Grants:       {Undecided, Unchanged, Regressed, Regressed},
 		analyze.Omits:        {Changed, Improved, Unchanged, Improved},
-		analyze.Mixed:        {Changed, Improved, Regressed, Unchanged},
+		analyze.Mixed:        {Undecided, Improved, Regressed, Unchanged},
 	}
 	for o := range want {
 		for n := range want[o] {
@@ -71,8 +71,11 @@ func TestDiff(t *testing.T) {
 		{name: "omits to grants improves",
 			old: rep(srv(a, omits)), new: rep(srv(a, grants)),
 			changes: map[string]Change{a: Improved}, summary: DiffSummary{Improved: 1}},
-		{name: "to inconclusive is a change, not a regression",
+		{name: "grants to inconclusive is undecided, not a regression",
 			old: rep(srv(a, grants)), new: rep(srv(a, none)),
+			changes: map[string]Change{a: Undecided}, summary: DiffSummary{Undecided: 1}},
+		{name: "omits to inconclusive is a change",
+			old: rep(srv(a, omits)), new: rep(srv(a, none)),
 			changes: map[string]Change{a: Changed}, summary: DiffSummary{Changed: 1}},
 		{name: "same verdict, other counts",
 			old: rep(srv(a, grants)), new: rep(srv(a, map[analyze.Outcome]int{analyze.Granted: 5, analyze.Refused: 1})),
@@ -261,4 +264,47 @@ func FuzzDiff(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSeries(t *testing.T) {
+	const a = "192.0.2.2:8001"
+	grants := srv(a, map[analyze.Outcome]int{analyze.Granted: 3})
+	omits := srv(a, map[analyze.Outcome]int{analyze.Omitted: 3})
+	none := srv(a, map[analyze.Outcome]int{analyze.Plain: 3})
+	regressed := func(c Change) bool { return c == Regressed }
+	strict := func(c Change) bool { return c == Regressed || c == Undecided || c == Vanished }
+	tests := []struct {
+		name     string
+		reports  []*Report
+		fail     func(Change) bool
+		firstBad int // -1: none
+		change   Change
+	}{
+		{"bad from the third", []*Report{rep(grants), rep(grants), rep(omits), rep(omits)}, regressed, 2, Regressed},
+		{"bad, fixed, bad again: the first counts", []*Report{rep(grants), rep(omits), rep(grants), rep(omits)}, regressed, 1, Regressed},
+		{"never bad", []*Report{rep(omits), rep(grants), rep(grants)}, regressed, -1, Improved},
+		{"undecided is bad only when asked", []*Report{rep(grants), rep(none), rep(grants)}, regressed, -1, Unchanged},
+		{"undecided when asked", []*Report{rep(grants), rep(none), rep(grants)}, strict, 1, Undecided},
+		{"vanished when asked", []*Report{rep(grants), rep(grants), rep()}, strict, 2, Vanished},
+		{"new servers are not compared until seen", []*Report{rep(), rep(), rep(grants)}, strict, -1, New},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Series(tt.reports, tt.fail)
+			if len(s.Reports) != len(tt.reports) || len(s.Servers) != 1 {
+				t.Fatalf("%d reports, servers %+v", len(s.Reports), s.Servers)
+			}
+			ss := s.Servers[0]
+			got := -1
+			if ss.FirstBad != nil {
+				got = *ss.FirstBad
+			}
+			if got != tt.firstBad || ss.Change != tt.change {
+				t.Errorf("first bad %d (%s), want %d (%s)", got, ss.Change, tt.firstBad, tt.change)
+			}
+			if len(s.Bad()) != map[bool]int{true: 1, false: 0}[tt.firstBad >= 0] {
+				t.Errorf("Bad() = %v", s.Bad())
+			}
+		})
+	}
 }

@@ -36,8 +36,8 @@ func RenderDiff(w io.Writer, d *DiffReport, format string) error {
 
 // diffSummary is "1 regressed, 0 improved, ...".
 func diffSummary(s DiffSummary) string {
-	return fmt.Sprintf("%d regressed, %d improved, %d changed, %d unchanged, %d new, %d vanished",
-		s.Regressed, s.Improved, s.Changed, s.Unchanged, s.New, s.Vanished)
+	return fmt.Sprintf("%d regressed, %d undecided, %d improved, %d changed, %d unchanged, %d new, %d vanished",
+		s.Regressed, s.Undecided, s.Improved, s.Changed, s.Unchanged, s.New, s.Vanished)
 }
 
 // sideLine describes one report of a diff.
@@ -130,10 +130,68 @@ func renderDiffText(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%s, now %s):\n", oneLineText(sd.Server), sd.Change, sd.New.Verdict)
+		if c := sd.New.Change; c != nil {
+			fmt.Fprintln(w, wrap(oneLineText("change: "+changeSentence(c)), textWidth, "  - ", "    "))
+		}
 		for j, h := range sd.New.Hints {
 			fmt.Fprintln(w, wrap(oneLineText(h), textWidth, "  - "+diffIDTag(sd.New.HintIDs, j), "    "))
 		}
 	}
+	if d.Series != nil {
+		renderSeriesText(w, d.Series)
+	}
+}
+
+// renderSeriesText lists the reports of a series and each server's
+// verdict in each, with its first bad report.
+func renderSeriesText(w io.Writer, s *DiffSeries) {
+	fmt.Fprintf(w, "\nSeries of %d reports; first bad: the first report whose change from report 0 fails:\n", len(s.Reports))
+	for i, side := range s.Reports {
+		fmt.Fprintf(w, "  %d: %s\n", i, sideLine(side))
+	}
+	rows := [][]string{{"SERVER"}}
+	for i := range s.Reports {
+		rows[0] = append(rows[0], fmt.Sprint(i))
+	}
+	rows[0] = append(rows[0], "FIRST BAD")
+	for _, ss := range s.Servers {
+		rows = append(rows, append(append([]string{oneLineText(ss.Server)}, seriesVerdicts(ss)...), firstBad(ss)))
+	}
+	ws := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			ws[i] = max(ws[i], len(c))
+		}
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r[:len(r)-1] {
+			fmt.Fprintf(&b, "%-*s  ", ws[i], c)
+		}
+		fmt.Fprintln(w, b.String()+r[len(r)-1])
+	}
+}
+
+// seriesVerdicts are a server's verdicts through a series, "-" where a
+// report lacks it.
+func seriesVerdicts(ss SeriesServer) []string {
+	out := make([]string, len(ss.Verdicts))
+	for i, v := range ss.Verdicts {
+		out[i] = "-"
+		if v != nil {
+			out[i] = v.String()
+		}
+	}
+	return out
+}
+
+// firstBad is "2 (regressed)", or "-".
+func firstBad(ss SeriesServer) string {
+	if ss.FirstBad == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d (%s)", *ss.FirstBad, ss.Change)
 }
 
 func renderDiffMarkdown(w io.Writer, d *DiffReport) {
@@ -178,11 +236,46 @@ func renderDiffMarkdown(w io.Writer, d *DiffReport) {
 			continue
 		}
 		fmt.Fprintf(w, "\n**%s** (%s, now %s):\n\n", mdCode(sd.Server), sd.Change, sd.New.Verdict)
+		if c := sd.New.Change; c != nil {
+			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(c)))
+		}
 		for j, h := range sd.New.Hints {
 			// Hints are tfopcap's markdown (commands in backticks); mdLine
 			// keeps that but no line breaks or raw HTML from the file.
 			fmt.Fprintf(w, "- %s%s\n", mdIDTag(sd.New.HintIDs, j), mdLine(h))
 		}
+	}
+	if d.Series != nil {
+		renderSeriesMarkdown(w, d.Series)
+	}
+}
+
+// renderSeriesMarkdown is renderSeriesText as tables.
+func renderSeriesMarkdown(w io.Writer, s *DiffSeries) {
+	fmt.Fprintf(w, "\n#### Series of %d reports\n\nFirst bad: the first report whose change from report 0 fails.\n\n", len(s.Reports))
+	fmt.Fprintln(w, "| # | report | tool | inputs | servers | attempts |")
+	fmt.Fprintln(w, "|---:|---|---|---|---:|---:|")
+	for i, side := range s.Reports {
+		inputs := make([]string, len(side.Inputs))
+		for j, in := range side.Inputs {
+			inputs[j] = mdText(in)
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %d | %d |\n", i, mdText(side.Name), mdText(side.Tool),
+			orDash(strings.Join(inputs, ", ")), side.Servers, side.Attempts)
+	}
+	head, rule := "\n| server |", "|---|"
+	for i := range s.Reports {
+		head += fmt.Sprintf(" %d |", i)
+		rule += "---|"
+	}
+	fmt.Fprintln(w, head+" first bad |")
+	fmt.Fprintln(w, rule+"---|")
+	for _, ss := range s.Servers {
+		bad := firstBad(ss)
+		if ss.FirstBad != nil {
+			bad = "**" + bad + "**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", mdCode(ss.Server), strings.Join(seriesVerdicts(ss), " | "), bad)
 	}
 }
 

@@ -13,26 +13,77 @@ import (
 // server that omits cookies, with or without --attempts.
 const evidenceAttempts = 5
 
+// MarkdownLimit bounds the markdown report: GitHub rejects issue and
+// comment bodies over 65,536 characters, and the report leaves room under
+// that for the reporter's own words. Past it the report cuts lists (the
+// attempt list first, then evidence, server sections, table rows) and says
+// what it left out; counts and verdicts are never cut.
+const MarkdownLimit = 60000
+
+// mdReserve is room kept for the notes that say what was cut.
+const mdReserve = 1500
+
+// mdOut is a markdown report being written under MarkdownLimit bytes (a
+// byte count bounds the character count GitHub checks).
+type mdOut struct {
+	strings.Builder
+	limit int
+}
+
+func (m *mdOut) printf(format string, args ...any) { fmt.Fprintf(m, format, args...) }
+
+// fits reports whether s can be added and still leave room for the notes.
+func (m *mdOut) fits(s string) bool { return m.Len()+len(s)+mdReserve <= m.limit }
+
+// add writes s if it fits, and reports whether it did.
+func (m *mdOut) add(s string) bool {
+	if !m.fits(s) {
+		return false
+	}
+	m.WriteString(s)
+	return true
+}
+
+// cutNote says how many items of a list the limit left out.
+func (m *mdOut) cutNote(n int, what string) {
+	if n > 0 {
+		m.printf("\n_%d %s left out to keep this report under %d characters (GitHub's limit is 65,536); `--format json` has them all._\n", n, what, MarkdownLimit)
+	}
+}
+
 // renderMarkdown writes a report meant to be pasted into a GitHub issue as
 // is: what was captured, the verdicts, the hints, and for each server that
-// omits cookies the frames that show it. Every string that came from an
-// input (file names, warnings) is escaped.
+// omits cookies the frames that show it, within MarkdownLimit. Every
+// string that came from an input (file names, warnings) is escaped.
 func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
-	fmt.Fprintf(w, "### TCP Fast Open report (%s)\n\n", mdText(r.Tool))
-	fmt.Fprintf(w, "%d input(s), %d packets, %d attempts, %d server(s).\n\n",
+	m := &mdOut{limit: MarkdownLimit}
+	writeMarkdown(m, r, opts)
+	io.WriteString(w, m.String())
+}
+
+func writeMarkdown(m *mdOut, r *Report, opts RenderOptions) {
+	m.printf("### TCP Fast Open report (%s)\n\n", mdText(r.Tool))
+	m.printf("%d input(s), %d packets, %d attempts, %d server(s).\n\n",
 		len(r.Inputs), r.Totals.Packets, r.Totals.Attempts, len(r.Servers))
 	if len(r.Inputs) > 0 {
-		fmt.Fprintln(w, "| # | input | format | link types | packets | first | last | span |")
-		fmt.Fprintln(w, "|---:|---|---|---|---:|---|---|---:|")
+		m.printf("| # | input | format | link types | packets | first | last | span |\n")
+		m.printf("|---:|---|---|---|---:|---|---|---:|\n")
+		cut := 0
 		for i, in := range r.Inputs {
 			lts := make([]string, len(in.LinkTypes))
 			for j, lt := range in.LinkTypes {
 				lts[j] = mdText(lt)
 			}
-			fmt.Fprintf(w, "| %d | %s | %s | %s | %d | %s | %s | %s |\n", i, mdText(in.Name), mdText(in.Format),
+			row := fmt.Sprintf("| %d | %s | %s | %s | %d | %s | %s | %s |\n", i, mdText(in.Name), mdText(in.Format),
 				orDash(strings.Join(lts, ", ")), in.Packets, orDash(mdText(in.First)), orDash(mdText(in.Last)),
 				span(in.First, in.Last))
+			if !m.fits(row) || m.Len() > MarkdownLimit/4 { // inputs must leave room for servers
+				cut = len(r.Inputs) - i
+				break
+			}
+			m.WriteString(row)
 		}
+		m.cutNote(cut, "input rows")
 	}
 	var warns []string
 	for _, in := range r.Inputs {
@@ -44,84 +95,137 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 		warns = append(warns, mdText(wn))
 	}
 	if len(warns) > 0 {
-		fmt.Fprintln(w)
-		for _, wn := range warns {
-			fmt.Fprintf(w, "> **warning:** %s\n>\n", wn)
+		m.printf("\n")
+		for i, wn := range warns {
+			if !m.add(fmt.Sprintf("> **warning:** %s\n>\n", wn)) {
+				m.cutNote(len(warns)-i, "warnings")
+				break
+			}
 		}
 	}
 	if r.Live != nil {
-		fmt.Fprintf(w, "\nLive capture on %s: %d received, %d dropped by the kernel, %d dropped by the interface.\n",
+		m.printf("\nLive capture on %s: %d received, %d dropped by the kernel, %d dropped by the interface.\n",
 			mdCode(r.Live.Interface), r.Live.Received, r.Live.Dropped, r.Live.IfDropped)
 	}
-	fmt.Fprintln(w)
+	m.printf("\n")
 	if len(r.Servers) == 0 {
 		if u := unlistedLine(r); u != "" {
-			fmt.Fprintln(w, mdLine(u)+".")
+			m.printf("%s.\n", mdLine(u))
 		} else {
-			fmt.Fprintln(w, "No TCP connection attempts (SYNs) found.")
+			m.printf("No TCP connection attempts (SYNs) found.\n")
 		}
-		writeMarkdownTail(w, r, opts)
+		writeMarkdownTail(m, r, opts)
 		return
 	}
-	fmt.Fprintln(w, "| server | verdict | attempts | outcomes | MPTCP SYN/SYN-ACK |")
-	fmt.Fprintln(w, "|---|---|---:|---|---|")
-	for _, s := range r.Servers {
-		fmt.Fprintf(w, "| %s | **%s** | %d | %s | %s |\n", mdCode(s.Server), s.Verdict, s.Attempts,
-			outcomeSummary(&s.Outcomes), mptcpSummary(s.MPTCP))
-	}
+	writeServerTable(m, r)
 	if u := unlistedLine(r); u != "" {
-		fmt.Fprintf(w, "\n%s.\n", mdLine(u))
+		m.printf("\n%s.\n", mdLine(u))
 	}
+	writeServerSections(m, r)
+	writeMarkdownTail(m, r, opts)
+}
+
+// writeServerTable lists the servers, failing ones first when they do
+// not all fit.
+func writeServerTable(m *mdOut, r *Report) {
+	m.printf("| server | verdict | attempts | outcomes | MPTCP SYN/SYN-ACK |\n")
+	m.printf("|---|---|---:|---|---|\n")
+	cut := 0
+	for i := range r.Servers {
+		s := &r.Servers[i]
+		row := fmt.Sprintf("| %s | **%s** | %d | %s | %s |\n", mdCode(s.Server), s.Verdict, s.Attempts,
+			outcomeSummary(&s.Outcomes), mptcpSummary(s.MPTCP))
+		if !m.fits(row) || m.Len() > MarkdownLimit/2 { // the table must leave room for the sections
+			cut = len(r.Servers) - i
+			break
+		}
+		m.WriteString(row)
+	}
+	m.cutNote(cut, "server rows")
+}
+
+// writeServerSections writes a section for each server with hints or a
+// failing verdict. A hint shared by several servers is stated in full
+// once, and named by its ID after that.
+func writeServerSections(m *mdOut, r *Report) {
+	stated := map[string]string{} // hint text -> the server it was stated for
+	cut := 0
 	for i := range r.Servers {
 		s := &r.Servers[i]
 		failing := s.Verdict == analyze.Omits || s.Verdict == analyze.Mixed
 		if len(s.Hints) == 0 && !failing {
 			continue
 		}
-		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		var sec mdOut
+		var newly []string // hints stated in full here, once the section is in
+		sec.printf("\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
 		if s.Change != nil {
-			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(s.Change)))
+			sec.printf("- **Change:** %s\n", mdText(changeSentence(s.Change)))
 		}
 		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
-			fmt.Fprintf(w, "- %s%s\n", mdIDTag(s.HintIDs, j), mdLine(h))
+			if first, ok := stated[h]; ok && len(h) > shortHint {
+				sec.printf("- %sas for %s above\n", mdIDTag(s.HintIDs, j), mdCode(first))
+				continue
+			}
+			newly = append(newly, h)
+			sec.printf("- %s%s\n", mdIDTag(s.HintIDs, j), mdLine(h))
 		}
 		if failing {
-			renderEvidence(w, r, s)
+			renderEvidence(&sec, r, s)
+		}
+		// Sections leave room for the capture-wide findings after them.
+		if m.Len() > MarkdownLimit*3/4 || !m.add(sec.String()) {
+			cut++
+			continue
+		}
+		for _, h := range newly {
+			if _, ok := stated[h]; !ok {
+				stated[h] = s.Server
+			}
 		}
 	}
-	writeMarkdownTail(w, r, opts)
+	m.cutNote(cut, "server sections")
 }
+
+// shortHint is the length up to which a repeated hint is repeated in full:
+// a reference would hardly be shorter.
+const shortHint = 80
 
 // writeMarkdownTail ends the markdown report with what does not depend on
 // the server table: the capture-wide findings and the attempt list.
-func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
-	renderProbesMarkdown(w, r)
+func writeMarkdownTail(m *mdOut, r *Report, opts RenderOptions) {
+	renderProbesMarkdown(m, r)
 	if len(r.Findings) > 0 {
-		fmt.Fprint(w, "\n#### Capture-wide findings\n\n")
+		m.printf("\n#### Capture-wide findings\n\n")
 		for i := range r.Findings {
 			f := &r.Findings[i]
 			scope := findingScope(f)
 			for j := range scope {
 				scope[j] = mdText(scope[j])
 			}
-			fmt.Fprintf(w, "- [%s] (%s) %s\n", mdText(string(f.ID)), strings.Join(scope, ", "), mdLine(f.Text))
+			if !m.add(fmt.Sprintf("- [%s] (%s) %s\n", mdText(string(f.ID)), strings.Join(scope, ", "), mdLine(f.Text))) {
+				m.cutNote(len(r.Findings)-i, "capture-wide findings")
+				break
+			}
 		}
 	}
 	if opts.Attempts && len(r.Attempts) > 0 {
-		fmt.Fprintf(w, "\n<details><summary>All %d attempts listed</summary>\n\n", len(r.Attempts))
-		attemptTable(w, r.Attempts)
-		fmt.Fprintln(w, "\n</details>")
+		m.printf("\n<details><summary>All %d attempts listed</summary>\n\n", len(r.Attempts))
+		shown := attemptTable(m, r.Attempts)
+		m.printf("\n</details>\n")
+		m.cutNote(len(r.Attempts)-shown, "attempts of the list")
 	}
 	if r.AttemptsOmitted > 0 {
-		fmt.Fprintf(w, "\n%d more attempts were counted but not kept in detail (raise --max-attempts).\n", r.AttemptsOmitted)
+		m.printf("\n%d more attempts were counted but not kept in detail (raise --max-attempts).\n", r.AttemptsOmitted)
 	}
 }
 
 // renderEvidence lists the first attempts that show a server omitting
-// cookies, and for a mixed server the first that shows it granting one.
-func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
+// cookies, and for a mixed server the grant next to its change (or the
+// first grant).
+func renderEvidence(m *mdOut, r *Report, s *ServerReport) {
 	var picked []AttemptReport
 	omitting, granting := 0, 0
 	grant, lastGrant := -1, false // where in picked the grant shown is, and whether it is the change's
@@ -148,7 +252,7 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 		}
 	}
 	if len(picked) == 0 {
-		fmt.Fprintln(w, "\nThe attempts that show it were not kept in detail (raise --max-attempts).")
+		m.printf("\nThe attempts that show it were not kept in detail (raise --max-attempts).\n")
 		return
 	}
 	var what string
@@ -169,8 +273,8 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	default:
 		what += fmt.Sprintf(", and the first of %d that were granted, accepted or renewed", granting)
 	}
-	fmt.Fprintf(w, "\nEvidence (input:frame, numbered from 1 as in Wireshark): %s.\n\n", what)
-	attemptTable(w, picked)
+	m.printf("\nEvidence (input:frame, numbered from 1 as in Wireshark): %s.\n\n", what)
+	attemptTable(m, picked)
 }
 
 // changeGrant is the deciding attempt of a change that granted, or nil.
@@ -189,46 +293,56 @@ func isDecision(a *AttemptReport, d *DecisionReport) bool {
 	return d != nil && a.Reply != nil && a.Reply.Input == d.Input && a.Reply.Frame == d.Frame
 }
 
-// attemptTable writes attempts as a table, one row each.
-func attemptTable(w io.Writer, attempts []AttemptReport) {
-	fmt.Fprintln(w, "| SYN | time (UTC) | client | server | SYN options | reply | after | reply options | outcome |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---:|---|---|")
+// attemptTable writes attempts as a table, one row each, as many as fit
+// (an evidence table being built apart has no limit); it returns how many.
+func attemptTable(m *mdOut, attempts []AttemptReport) int {
+	m.printf("| SYN | time (UTC) | client | server | SYN options | reply | after | reply options | outcome |\n")
+	m.printf("|---|---|---|---|---|---|---:|---|---|\n")
 	for i := range attempts {
-		a := &attempts[i]
-		synOpts := tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie)
-		if a.SYN.DataLen > 0 {
-			synOpts += fmt.Sprintf(", data %d", a.SYN.DataLen)
+		row := attemptRow(&attempts[i])
+		if m.limit > 0 && !m.fits(row) {
+			return i
 		}
-		if a.SYN.MPTCP != "" {
-			synOpts += ", " + a.SYN.MPTCP
-		}
-		if a.SYN.Retransmits > 0 {
-			synOpts += fmt.Sprintf(", retransmitted %d", a.SYN.Retransmits)
-		}
-		if a.SYN.PlainRetryFrame != 0 {
-			synOpts += fmt.Sprintf(", plain retry %d:%d", plainRetryInput(&a.SYN, a.Input), a.SYN.PlainRetryFrame)
-		}
-		if p := pathText(a); p != "" {
-			synOpts += "; " + p
-		}
-		reply, rtt, replyOpts := "none", "-", "-"
-		if a.Reply != nil {
-			reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
-			rtt = rttText(a.Reply.RTTMicros)
-			replyOpts = a.Reply.Kind
-			if a.Reply.Kind == analyze.ReplySYNACK.String() {
-				replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
-				if a.Reply.AckedData > 0 {
-					replyOpts += fmt.Sprintf(", acks data %d", a.Reply.AckedData)
-				}
-				if a.Reply.MPTCP != "" {
-					replyOpts += ", " + a.Reply.MPTCP
-				}
+		m.WriteString(row)
+	}
+	return len(attempts)
+}
+
+// attemptRow is one attempt as a table row.
+func attemptRow(a *AttemptReport) string {
+	synOpts := tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie)
+	if a.SYN.DataLen > 0 {
+		synOpts += fmt.Sprintf(", data %d", a.SYN.DataLen)
+	}
+	if a.SYN.MPTCP != "" {
+		synOpts += ", " + a.SYN.MPTCP
+	}
+	if a.SYN.Retransmits > 0 {
+		synOpts += fmt.Sprintf(", retransmitted %d", a.SYN.Retransmits)
+	}
+	if a.SYN.PlainRetryFrame != 0 {
+		synOpts += fmt.Sprintf(", plain retry %d:%d", plainRetryInput(&a.SYN, a.Input), a.SYN.PlainRetryFrame)
+	}
+	if p := pathText(a); p != "" {
+		synOpts += "; " + p
+	}
+	reply, rtt, replyOpts := "none", "-", "-"
+	if a.Reply != nil {
+		reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
+		rtt = rttText(a.Reply.RTTMicros)
+		replyOpts = a.Reply.Kind
+		if a.Reply.Kind == analyze.ReplySYNACK.String() {
+			replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
+			if a.Reply.AckedData > 0 {
+				replyOpts += fmt.Sprintf(", acks data %d", a.Reply.AckedData)
+			}
+			if a.Reply.MPTCP != "" {
+				replyOpts += ", " + a.Reply.MPTCP
 			}
 		}
-		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdText(clockTime(a.SYN.Time)),
-			mdCode(a.Client), mdCode(a.Server), mdText(synOpts), reply, rtt, mdText(replyOpts), a.Outcome)
 	}
+	return fmt.Sprintf("| %d:%d | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdText(clockTime(a.SYN.Time)),
+		mdCode(a.Client), mdCode(a.Server), mdText(synOpts), reply, rtt, mdText(replyOpts), a.Outcome)
 }
 
 // span is the time from first to last as a duration, or "-".

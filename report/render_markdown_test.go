@@ -2,11 +2,13 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"html"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tfopcap/tfopcap/internal/scenario"
 )
@@ -259,6 +261,59 @@ func TestPathText(t *testing.T) {
 	} {
 		if got := pathText(&tc.a); got != tc.want {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestMarkdownFitsGitHub renders a report far larger than GitHub takes in
+// an issue body (65,536 characters): 250 mixed servers with their hints
+// and 10000 attempts listed. It must stay within MarkdownLimit, state
+// each long hint once, and say what it cut.
+func TestMarkdownFitsGitHub(t *testing.T) {
+	var scenarios []scenario.Scenario
+	for i := range 250 {
+		outcomes := []string{"granted", "granted"}
+		for len(outcomes) < 40 {
+			outcomes = append(outcomes, "omitted-mptcp", "rejected")
+		}
+		scenarios = append(scenarios, scenario.Scenario{Server: fmt.Sprintf("198.51.100.%d:%d", i%250+1, 8000+i), Outcomes: outcomes})
+	}
+	r := synthReport(t, 0, scenarios...)
+	if len(r.Attempts) != 10000 {
+		t.Fatalf("%d attempts, want 10000", len(r.Attempts))
+	}
+	var full strings.Builder
+	for _, opts := range []RenderOptions{{}, {Attempts: true}} {
+		var b strings.Builder
+		if err := Render(&b, r, "markdown", opts); err != nil {
+			t.Fatal(err)
+		}
+		md := b.String()
+		t.Logf("attempts %v: %d characters", opts.Attempts, utf8.RuneCountInString(md))
+		if n := utf8.RuneCountInString(md); n > MarkdownLimit || n >= 65536 {
+			t.Errorf("attempts %v: %d characters, want at most %d", opts.Attempts, n, MarkdownLimit)
+		}
+		for _, s := range []string{
+			"| `198.51.100.250:8249` | **mixed** | 40 |", // the table is complete
+			"- **Change:** stopped granting",
+			"as for `198.51.100.1:8000` above", // a long hint stated once
+			"server sections left out to keep this report under 60000 characters",
+		} {
+			if !strings.Contains(md, s) {
+				t.Errorf("attempts %v: markdown lacks %q", opts.Attempts, s)
+			}
+		}
+		if opts.Attempts {
+			if !strings.Contains(md, "attempts of the list left out") || !strings.Contains(md, "</details>") {
+				t.Errorf("the attempt list is not cut with a note:\n%s", md[len(md)-2000:])
+			}
+			full.WriteString(md)
+		}
+	}
+	// Every row of every table is whole.
+	for _, line := range strings.Split(full.String(), "\n") {
+		if strings.HasPrefix(line, "|") && !strings.HasSuffix(line, "|") {
+			t.Fatalf("cut row %q", line)
 		}
 	}
 }

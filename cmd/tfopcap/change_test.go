@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/internal/capturetest"
+	"github.com/tfopcap/tfopcap/internal/schematest"
 	"github.com/tfopcap/tfopcap/report"
 )
 
@@ -23,6 +27,13 @@ type changeManifest struct {
 		Change  string              `json:"change"`
 		Must    []analyze.FindingID `json:"must"`
 	} `json:"servers"`
+	Interleaved struct {
+		File    string `json:"file"`
+		Servers map[string]struct {
+			Verdict string `json:"verdict"`
+			Change  string `json:"change"`
+		} `json:"servers"`
+	} `json:"interleaved"`
 }
 
 func readChangeManifest(t *testing.T) (dir string, m changeManifest) {
@@ -147,4 +158,81 @@ func switchInAttempts(attempts []report.AttemptReport, addr string) (lastGrant, 
 		}
 	}
 	return lastGrant, firstOmit
+}
+
+// TestChangeInDiff diffs the report of the capture's first half (before
+// the restart: grants) with the whole (mixed): a regression, whose
+// section says when the server stopped granting, in every format.
+func TestChangeInDiff(t *testing.T) {
+	dir, m := readChangeManifest(t)
+	whole := filepath.Join(dir, m.File)
+	var first []capture.OwnedFrame
+	for _, f := range capturetest.ReadFrames(t, whole) {
+		if f.Time < m.ListenerStopped.UnixNano() {
+			first = append(first, f)
+		}
+	}
+	tmp := t.TempDir()
+	before := capturetest.WritePcap(t, filepath.Join(tmp, "before.pcap"), first)
+	reports := map[string]string{}
+	for name, file := range map[string]string{"old.json": before, "new.json": whole} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"analyze", "--format", "json", file}, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+			t.Fatalf("analyze %s: exit %d: %s", file, code, stderr.String())
+		}
+		reports[name] = filepath.Join(tmp, name)
+		if err := os.WriteFile(reports[name], stdout.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := serverOf(t, analyzeJSON(t, whole), "10.77.0.1:8001").Change
+	want := fmt.Sprintf("stopped granting: last grant (accepted) 0:%d", c.Before.Frame)
+	for _, format := range []string{"text", "markdown", "json"} {
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"diff", "--format", format, reports["old.json"], reports["new.json"]}, streams{strings.NewReader(""), &stdout, &stderr})
+		if code != exitMatched {
+			t.Fatalf("%s: exit %d, want %d: %s", format, code, exitMatched, stderr.String())
+		}
+		if format == "json" {
+			schematest.ValidateDiff(t, stdout.Bytes())
+			want = `"kind": "stopped-granting"`
+		}
+		if !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "regressed") {
+			t.Errorf("%s diff lacks %q:\n%s", format, want, stdout.String())
+		}
+	}
+}
+
+// TestInterleavedLabCapture checks the capture of two backends behind one
+// address (nft alternating a TFO listener and one without): interleaved,
+// with as many switches as the attempt list, judged apart, shows.
+func TestInterleavedLabCapture(t *testing.T) {
+	dir, m := readChangeManifest(t)
+	r := analyzeJSON(t, filepath.Join(dir, m.Interleaved.File))
+	for addr, want := range m.Interleaved.Servers {
+		s := serverOf(t, r, addr)
+		if s.Verdict.String() != want.Verdict || s.Change == nil || s.Change.Kind != want.Change {
+			t.Fatalf("%s: verdict %s, change %+v; want %s, %s", addr, s.Verdict, s.Change, want.Verdict, want.Change)
+		}
+		switches, last := 0, 0
+		for _, a := range r.Attempts {
+			kind := 0
+			switch {
+			case a.Server != addr:
+			case a.Outcome.Grants():
+				kind = 1
+			case a.Outcome.Omits():
+				kind = 2
+			}
+			if kind != 0 {
+				if last != 0 && kind != last {
+					switches++
+				}
+				last = kind
+			}
+		}
+		if s.Change.Switches != switches || s.Change.Inexact || switches < 2 {
+			t.Errorf("%s: %d switches (inexact %v); the attempt list shows %d", addr, s.Change.Switches, s.Change.Inexact, switches)
+		}
+	}
 }

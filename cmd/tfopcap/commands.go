@@ -38,8 +38,8 @@ func commandTable() []command {
 		}, runLive},
 		{clidoc.Command{
 			Name:        "diff",
-			Synopses:    []string{"[flags] OLD.json NEW.json"},
-			Summary:     "compare two JSON reports; exit 1 on a regression",
+			Synopses:    []string{"[flags] OLD.json NEW.json [NEWER.json ...]"},
+			Summary:     "compare JSON reports, or find the first bad one in a series; exit 1 on a regression",
 			Description: diffDescription,
 			Flags:       func() *pflag.FlagSet { return new(diffOptions).flagSet() },
 			Args:        clidoc.Args{Files: true},

@@ -103,13 +103,26 @@ func TestDiffCommand(t *testing.T) {
 		{name: "mixed to omits regresses", args: []string{mixedA, omitsA}, exit: exitMatched,
 			stderr: "tfopcap: regression: " + a + " mixed -> omits\n"},
 		{name: "unchanged pair", args: []string{grantsA, grantsA}, exit: exitOK,
-			stdout: []string{"no regression: 0 regressed, 0 improved, 0 changed, 1 unchanged", "no change"}},
+			stdout: []string{"no regression: 0 regressed, 0 undecided, 0 improved, 0 changed, 1 unchanged", "no change"}},
 		{name: "improvement", args: []string{omitsA, grantsA}, exit: exitOK,
 			stdout: []string{"1 improved", "omits -> grants"}},
 		{name: "to inconclusive is shown, not failed", args: []string{grantsA, plainA}, exit: exitOK,
-			stdout: []string{"1 changed", "grants -> inconclusive"}},
+			stdout: []string{"1 undecided", a + "  undecided  grants -> inconclusive"}},
+		{name: "to inconclusive fails when asked", args: []string{"--fail-on", "regressed,undecided", grantsA, plainA}, exit: exitMatched,
+			stderr: "tfopcap: undecided: " + a + " grants -> inconclusive\n"},
 		{name: "new and vanished servers", args: []string{grantsA, grantsB}, exit: exitOK,
 			stdout: []string{"1 new, 1 vanished", a + "  vanished", b + "  new", "grants -> -", "- -> grants"}},
+		{name: "a vanished server fails when asked", args: []string{"--fail-on=vanished", grantsA, grantsB}, exit: exitMatched,
+			stderr: "tfopcap: vanished: " + a + " grants -> -\n"},
+		{name: "--fail-on replaces the default", args: []string{"--fail-on", "vanished", grantsA, omitsA}, exit: exitOK,
+			stdout: []string{"REGRESSED: 1 regressed"}},
+		{name: "series: first bad", args: []string{grantsA, grantsA, omitsAB, omitsA}, exit: exitMatched,
+			stdout: []string{"Series of 4 reports", a + "  grants  grants  omits  omits  2 (regressed)", b + "  -       -       omits  -      -"},
+			stderr: "tfopcap: regression: " + a + " from report 2 (" + omitsAB + ")\n"},
+		{name: "series: vanished first bad when asked", args: []string{"--fail-on", "regressed,vanished", grantsB, grantsB, grantsA}, exit: exitMatched,
+			stderr: "tfopcap: vanished: " + b + " from report 2 (" + grantsA + ")\n"},
+		{name: "series: nothing bad", args: []string{omitsA, mixedA, grantsA}, exit: exitOK,
+			stdout: []string{a + "  omits  mixed  grants  -"}},
 		{name: "regression beside a new server", args: []string{grantsA, omitsAB}, exit: exitMatched,
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
 		{name: "json", args: []string{"--format", "json", grantsA, omitsA}, exit: exitMatched,
@@ -143,11 +156,11 @@ func TestDiffCommand(t *testing.T) {
 		{name: "empty stdin", args: []string{grantsA, "-"}, exit: exitError,
 			stderr: "tfopcap: -: empty, not a tfopcap report\n"},
 		{name: "one report", args: []string{grantsA}, exit: exitError,
-			stderr: "tfopcap: diff: want two reports, OLD.json and NEW.json; got 1\n"},
-		{name: "three reports", args: []string{grantsA, grantsA, grantsA}, exit: exitError,
-			stderr: "tfopcap: diff: want two reports, OLD.json and NEW.json; got 3\n"},
-		{name: "stdin twice", args: []string{"-", "-"}, exit: exitError,
+			stderr: "tfopcap: diff: want at least two reports, OLD.json and NEW.json; got 1\n"},
+		{name: "stdin twice", args: []string{"-", grantsA, "-"}, exit: exitError,
 			stderr: "tfopcap: diff: standard input (-) can be read only once\n"},
+		{name: "unknown --fail-on change", args: []string{"--fail-on", "improved", grantsA, grantsA}, exit: exitError,
+			stderr: "tfopcap: diff: invalid argument \"improved\" for \"--fail-on\" flag: unknown change \"improved\" (want regressed, undecided, vanished, changed or new)\n"},
 		{name: "unknown format", args: []string{"--format", "yaml", grantsA, grantsA}, exit: exitError,
 			stderr: "tfopcap: diff: invalid argument \"yaml\" for \"--format\" flag: want one of text, json, markdown\n"},
 	}
@@ -189,6 +202,8 @@ func TestDiffJSONOutput(t *testing.T) {
 	if dec.More() {
 		t.Error("more than one JSON value on stdout")
 	}
+	b, _ := json.Marshal(&d)
+	schematest.ValidateDiff(t, b)
 	if d.Schema != report.DiffSchema || d.Tool != toolName || d.Old.Name != old || d.Summary.Regressed != 2 {
 		t.Errorf("diff = %+v", d)
 	}
@@ -218,12 +233,19 @@ func TestDiffGolden(t *testing.T) {
 		{"regression.json", []string{"--format", "json", old, new}, exitMatched},
 		{"improvement.txt", []string{new, old}, exitOK},
 		{"unchanged.md", []string{"--format", "markdown", new, new}, exitOK},
+		// A series, as when bisecting: good, good, bad, bad.
+		{"series.txt", []string{old, old, new, new}, exitMatched},
+		{"series.md", []string{"--format", "markdown", old, old, new, new}, exitMatched},
+		{"series.json", []string{"--format", "json", "--fail-on", "regressed,vanished", old, old, new, new}, exitMatched},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(append([]string{"diff"}, tc.args...), streams{strings.NewReader(""), &stdout, &stderr})
 			if code != tc.exit {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.exit, stderr.String())
+			}
+			if strings.HasSuffix(tc.golden, ".json") {
+				schematest.ValidateDiff(t, stdout.Bytes())
 			}
 			checkGolden(t, filepath.Join(dir, tc.golden), stdout.Bytes())
 		})

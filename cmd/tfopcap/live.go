@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -217,6 +218,12 @@ func runLive(args []string, st streams) error {
 	}
 
 	coll := o.newCollector()
+	// A server's change is news as it happens, whatever the format; it is
+	// told on the next tick, once the tracker's batch is all judged.
+	coll.OnChange(func(server netip.AddrPort, c *analyze.Change) {
+		clearStatus()
+		fmt.Fprintln(st.stderr, "tfopcap: change: "+report.ChangeLine(server, c))
+	})
 	cfg := engine.Config{Sink: coll, Servers: servers, Evidence: ev, ReplyTimeout: lo.replyTimeout,
 		Duration: lo.duration, Count: lo.count}
 	// A reader of the --attempts stream that goes away (| head -3) ends
@@ -238,6 +245,7 @@ func runLive(args []string, st streams) error {
 	start := time.Now()
 	nextSummary := start.Add(lo.interval)
 	cfg.OnTick = func(now time.Time, s engine.Status) {
+		coll.TellChanges()
 		switch {
 		case lo.interval > 0 && !now.Before(nextSummary):
 			fmt.Fprintf(st.stderr, "%s %s\n", now.UTC().Format(time.RFC3339), statusLine(l, now.Sub(start), s))
@@ -252,6 +260,7 @@ func runLive(args []string, st streams) error {
 	cfg.Signals = sigs
 
 	res, err := engine.Live(context.Background(), l, cfg)
+	coll.TellChanges()
 	clearStatus()
 	if err != nil {
 		return fmt.Errorf("live: %w", err)

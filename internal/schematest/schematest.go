@@ -1,5 +1,5 @@
 // Package schematest validates JSON reports against docs/report.schema.json
-// in tests, so that every test that produces a report (unit tests in
+// (and diffs against docs/diff.schema.json) in tests, so that every test that produces a report (unit tests in
 // analyze, golden tests on real captures in cmd/tfopcap) can hold it to the
 // published contract. Only tests import it: the validator is a test-only
 // dependency of tfopcap.
@@ -15,15 +15,23 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// SchemaPath is the report schema's path from the module root.
-const SchemaPath = "docs/report.schema.json"
+// SchemaPath is the report schema's path from the module root;
+// DiffSchemaPath the diff's.
+const (
+	SchemaPath     = "docs/report.schema.json"
+	DiffSchemaPath = "docs/diff.schema.json"
+)
 
-var (
+// schemaFile is one schema, compiled once.
+type schemaFile struct {
+	path     string
 	once     sync.Once
 	compiled *jsonschema.Schema
 	raw      map[string]any
 	loadErr  error
-)
+}
+
+var reportSchema, diffSchema = &schemaFile{path: SchemaPath}, &schemaFile{path: DiffSchemaPath}
 
 // ModuleRoot finds the directory holding go.mod, starting at the working
 // directory (a test's package directory).
@@ -44,62 +52,79 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-func load() {
+func (f *schemaFile) load() {
 	root, err := ModuleRoot()
 	if err != nil {
-		loadErr = err
+		f.loadErr = err
 		return
 	}
-	path := filepath.Join(root, SchemaPath)
+	path := filepath.Join(root, f.path)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		loadErr = err
+		f.loadErr = err
 		return
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
-		loadErr = err
+		f.loadErr = err
 		return
 	}
-	raw, _ = doc.(map[string]any)
+	f.raw, _ = doc.(map[string]any)
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	// Check "format" (date-time) too: the report promises RFC 3339 times.
 	c.AssertFormat()
 	if err := c.AddResource(path, doc); err != nil {
-		loadErr = err
+		f.loadErr = err
 		return
 	}
-	compiled, loadErr = c.Compile(path)
+	f.compiled, f.loadErr = c.Compile(path)
+}
+
+func (f *schemaFile) schema(tb testing.TB) *jsonschema.Schema {
+	tb.Helper()
+	f.once.Do(f.load)
+	if f.loadErr != nil {
+		tb.Fatalf("load %s: %v", f.path, f.loadErr)
+	}
+	return f.compiled
+}
+
+func (f *schemaFile) validate(tb testing.TB, b []byte) {
+	tb.Helper()
+	s := f.schema(tb)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		tb.Fatalf("not JSON: %v", err)
+	}
+	if err := s.Validate(doc); err != nil {
+		tb.Errorf("does not match %s:\n%v", f.path, err)
+	}
 }
 
 // Schema returns the compiled report schema, failing tb if it does not load.
 func Schema(tb testing.TB) *jsonschema.Schema {
 	tb.Helper()
-	once.Do(load)
-	if loadErr != nil {
-		tb.Fatalf("load %s: %v", SchemaPath, loadErr)
-	}
-	return compiled
+	return reportSchema.schema(tb)
 }
 
 // Raw returns the report schema as decoded JSON, for tests that inspect it.
 func Raw(tb testing.TB) map[string]any {
 	tb.Helper()
 	Schema(tb)
-	return raw
+	return reportSchema.raw
 }
 
 // Validate fails tb unless report is a JSON document that the report
 // schema accepts. Call it on every report a test produces.
 func Validate(tb testing.TB, report []byte) {
 	tb.Helper()
-	s := Schema(tb)
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report))
-	if err != nil {
-		tb.Fatalf("report is not JSON: %v", err)
-	}
-	if err := s.Validate(doc); err != nil {
-		tb.Errorf("report does not match %s:\n%v", SchemaPath, err)
-	}
+	reportSchema.validate(tb, report)
+}
+
+// ValidateDiff fails tb unless diff is a JSON document that the diff
+// schema accepts. Call it on every JSON diff a test produces.
+func ValidateDiff(tb testing.TB, diff []byte) {
+	tb.Helper()
+	diffSchema.validate(tb, diff)
 }

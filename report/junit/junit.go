@@ -83,7 +83,7 @@ func changeLine(s *report.ServerReport) string {
 	if s.Change == nil {
 		return ""
 	}
-	return "; " + report.ChangeLine(s.Change)
+	return "; " + report.ChangeSentence(s.Change)
 }
 
 // verdictLine says what a server did: "verdict omits: omitted 4, rejected 2".

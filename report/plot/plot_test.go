@@ -117,3 +117,21 @@ func TestIntegerTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteHostileTimes: a capture whose clock jumps (a frame stamped
+// 1970 among 2026 ones, one before the epoch) still draws, in wide bars.
+func TestWriteHostileTimes(t *testing.T) {
+	var tl analyze.Timeline
+	for _, ns := range []int64{0, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano(), -int64(time.Second), 1<<62 + 12345} {
+		tl.Add(ns, analyze.ClassOmits)
+	}
+	if tl.Total() != 4 {
+		t.Fatalf("total %d, want 4", tl.Total())
+	}
+	for _, format := range []string{"png", "svg"} {
+		var buf bytes.Buffer
+		if err := Write(&buf, format, "clock jumps", []Row{{Title: "x", Timeline: tl, Marks: []Mark{{At: 1, Label: "m"}}}}); err != nil || buf.Len() == 0 {
+			t.Errorf("%s: %v", format, err)
+		}
+	}
+}
