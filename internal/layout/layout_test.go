@@ -14,11 +14,15 @@ const module = "github.com/tfopcap/tfopcap/"
 // layers lists, for each package of the pipeline, the packages of this
 // module it may depend on, directly or not (internal/ helpers aside).
 var layers = map[string][]string{
-	"capture":     {},
-	"analyze":     {},
-	"engine":      {"capture", "analyze"},
-	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"capture":        {},
+	"analyze":        {},
+	"engine":         {"capture", "analyze"},
+	"report":         {"analyze"},
+	"host/sockdiag":  {},
+	"host/procs":     {},
+	"host/sysinfo":   {},
+	"host/selfprobe": {"analyze"},
+	"cmd/tfopcap":    {"capture", "analyze", "engine", "report"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
