@@ -13,38 +13,42 @@ import (
 )
 
 // Probe sends one TFO SYN to target from a raw socket and waits up to
-// timeout for its answer. A SYN-ACK is answered with an RST, so the
-// listener drops the half-open connection at once.
-func Probe(target netip.AddrPort, timeout time.Duration) (Result, error) {
-	res := Result{Target: target, Method: MethodRawSYN, Reply: ReplyNone}
+// timeout for its answer (Reply is ReplyNone when none came). A SYN-ACK is
+// answered with an RST, so the listener drops the half-open connection at
+// once. The result is nil when the probe could not be sent.
+func Probe(target netip.AddrPort, timeout time.Duration) (*Result, error) {
+	res := &Result{Target: target, Method: MethodRawSYN, Reply: ReplyNone}
 	src, err := sourceFor(target)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	// A bound TCP socket holds the probe's port, so no connect() of this
 	// host takes it meanwhile; it never listens, so the kernel resets the
 	// SYN-ACK too, should the probe's own RST be lost.
 	hold, port, err := holdPort(src)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	defer unix.Close(hold)
 	from := netip.AddrPortFrom(src, port)
 
 	fd, err := rawSocket(target.Addr())
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	defer unix.Close(fd)
 
 	isn := randomISN()
 	start := time.Now()
 	if err := send(fd, target, segment(from, target, isn, flagSYN, synOptions)); err != nil {
-		return res, fmt.Errorf("self-probe %s: send SYN: %w", target, err)
+		return nil, fmt.Errorf("self-probe %s: send SYN: %w", target, err)
 	}
 	r, err := await(fd, target, port, isn, start.Add(timeout))
-	if err != nil || r.kind == "" {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	if r.kind == "" {
+		return res, nil
 	}
 	res.RTT = time.Since(start)
 	res.Reply = r.kind

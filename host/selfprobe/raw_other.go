@@ -8,6 +8,6 @@ import (
 )
 
 // Probe returns ErrUnsupported: raw TCP sockets are Linux's here.
-func Probe(target netip.AddrPort, timeout time.Duration) (Result, error) {
-	return Result{Target: target, Reply: ReplyNone}, ErrUnsupported
+func Probe(target netip.AddrPort, timeout time.Duration) (*Result, error) {
+	return nil, ErrUnsupported
 }

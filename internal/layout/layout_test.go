@@ -22,7 +22,8 @@ var layers = map[string][]string{
 	"host/procs":     {},
 	"host/sysinfo":   {},
 	"host/selfprobe": {"analyze"},
-	"cmd/tfopcap":    {"capture", "analyze", "engine", "report"},
+	"check":          {"analyze", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
+	"cmd/tfopcap":    {"capture", "analyze", "engine", "report", "check", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -65,4 +66,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap; host/* -> check -> cmd/tfopcap"
