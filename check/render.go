@@ -116,7 +116,7 @@ func countersText(h HostReport) string {
 	}
 	s := strings.Join(parts, ", ")
 	if h.Delta != nil {
-		s += fmt.Sprintf(" (+ growth over %gs)", h.IntervalSeconds)
+		s += fmt.Sprintf("; (+N) is the growth over %gs", h.IntervalSeconds)
 	}
 	return s
 }

@@ -25,7 +25,10 @@ func Listeners() ([]Listener, error) {
 	var tcp, mptcp []Listener
 	seq := uint32(1)
 	for _, fam := range []uint8{afInet, afInet6} {
-		if tcp, err = dump(fd, fam, TCP, seq, tcp); err != nil {
+		if tcp, err = dump(fd, fam, TCP, seq, tcp); errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("%w: the kernel has no TCP sock_diag handler (modprobe tcp_diag)", err)
+		}
+		if err != nil {
 			return nil, err
 		}
 		seq++
