@@ -75,10 +75,13 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 	for i := range r.Servers {
 		s := &r.Servers[i]
 		failing := s.Verdict == analyze.Omits || s.Verdict == analyze.Mixed
-		if len(s.Hints) == 0 && !failing {
+		if len(s.Hints) == 0 && !failing && s.Listener == nil {
 			continue
 		}
 		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		if s.Listener != nil {
+			fmt.Fprintf(w, "%s\n\n", mdLine(listenerLine(s.Listener)))
+		}
 		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
