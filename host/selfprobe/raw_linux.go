@@ -104,6 +104,10 @@ func rawSocket(dst netip.Addr) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("self-probe: raw socket: %w", err)
 	}
+	// A raw TCP socket gets a copy of every TCP segment the host receives:
+	// room for a busy server's traffic while the answer is awaited (the
+	// kernel caps it at net.core.rmem_max; a smaller buffer still works).
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
 	return fd, nil
 }
 
