@@ -92,3 +92,21 @@ func TestRequestMPTCPAttribute(t *testing.T) {
 		t.Error("a TCP request carries an attribute")
 	}
 }
+
+// FuzzParseDump: whatever the bytes, parseDump returns without panicking
+// and every listener it returns has a valid address.
+func FuzzParseDump(f *testing.F) {
+	f.Add(append(diagMsg(afInet, netip.MustParseAddr("10.0.0.1"), 443, 77), done()...))            // one IPv4 listener
+	f.Add(diagMsg(afInet6, netip.IPv6Unspecified(), 80, 1, 5, 0, inetDiagSKV6Only, 0, 1, 0, 0, 0)) // with SKV6ONLY
+	f.Add(diagMsg(afInet6, netip.IPv6Unspecified(), 80, 1, 0xff, 0xff, 0, 0))                      // attribute longer than the message
+	f.Add(done()[:10])                                                                             // a cut header
+	f.Add([]byte{})                                                                                // nothing
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ls, _, _ := parseDump(b, TCP, nil)
+		for _, l := range ls {
+			if !l.Addr.IsValid() {
+				t.Fatalf("invalid address in %+v", l)
+			}
+		}
+	})
+}
