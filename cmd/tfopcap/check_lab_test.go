@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/check"
@@ -156,6 +160,26 @@ func TestCheckRealServers(t *testing.T) {
 		}
 		t.Cleanup(func() { s.Close() })
 	}
+	// Go's own default, a zero ListenConfig (MPTCP since Go 1.24), with
+	// TCP_FASTOPEN set in Control and its error only logged, as Xray-core
+	// does: the seed's listener.
+	xrayLike := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		c.Control(func(fd uintptr) {
+			if err := syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, unix.TCP_FASTOPEN, 16); err != nil {
+				t.Logf("TCP_FASTOPEN on Go's default listener: %v", err)
+			}
+		})
+		return nil
+	}}
+	if err := ns.Do(func() error {
+		ln, err := xrayLike.Listen(context.Background(), "tcp", "127.0.0.1:8004")
+		if err == nil {
+			t.Cleanup(func() { ln.Close() })
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	release, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	mptcpTFO := !strings.HasPrefix(string(release), "5.") && !strings.HasPrefix(string(release), "6.0.") && !strings.HasPrefix(string(release), "6.1.")
 	self, _ := os.ReadFile("/proc/self/comm")
@@ -171,10 +195,12 @@ func TestCheckRealServers(t *testing.T) {
 		{"127.0.0.1:8002", "mptcp", goName, check.TFODisabled, []analyze.FindingID{analyze.FindListenerNoTFO}},
 		{"[::1]:8003", "tcp", goName, check.TFOEnabled, []analyze.FindingID{}},
 	}
-	if mptcpTFO {
-		wants = append(wants, want{"127.0.0.1:8001", "mptcp", goName, check.TFOEnabled, []analyze.FindingID{}})
-	} else {
-		wants = append(wants, want{"127.0.0.1:8001", "mptcp", goName, check.TFODisabled, []analyze.FindingID{analyze.FindMPTCPTFOUnsupported}})
+	for _, addr := range []string{"127.0.0.1:8001", "127.0.0.1:8004"} {
+		if mptcpTFO {
+			wants = append(wants, want{addr, "mptcp", goName, check.TFOEnabled, []analyze.FindingID{}})
+		} else {
+			wants = append(wants, want{addr, "mptcp", goName, check.TFODisabled, []analyze.FindingID{analyze.FindMPTCPTFOUnsupported}})
+		}
 	}
 
 	r, stderr, code := runCheckIn(t, ns, bin, false)
@@ -201,6 +227,10 @@ func TestCheckRealServers(t *testing.T) {
 	}
 	if _, stderr, code := runCheckIn(t, ns, bin, false, "--fail-on", "listener-no-tfo", "8081", "8082"); code != exitMatched || !strings.Contains(stderr, "127.0.0.1:8082 listener-no-tfo") {
 		t.Errorf("--fail-on listener-no-tfo 8081 8082: exit %d, want 1: %s", code, stderr)
+	}
+
+	if _, stderr, code := runCheckIn(t, ns, bin, false, "--fail-on", "disabled", "8081", "9999"); code != exitError || !strings.Contains(stderr, "no TCP or MPTCP listener on port 9999") {
+		t.Errorf("--fail-on with a port nothing listens on: exit %d, want 2: %s", code, stderr)
 	}
 
 	// As nobody: no raw socket, no other user's fds. Listing still works.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,8 @@ the IDs of analyze (docs/check.md).
 Listing needs no privilege; the self-probe needs CAP_NET_RAW and naming
 other users' processes needs root. Without them check still reports the
 rest and says what it skipped. Exit status: 0 done, 1 a listener matched
---fail-on, 2 usage error or the listeners could not be listed.
+--fail-on, 2 usage error, the listeners could not be listed, or --fail-on
+with a PORT that no listener is on.
 
 Flags:
 `
@@ -60,6 +62,12 @@ func runCheck(args []string, st streams) error {
 	if err := check.Render(st.stdout, r, format.value); err != nil && !stdoutClosed(err) {
 		return fmt.Errorf("write report: %w", err)
 	}
+	// A gate that cannot match must not pass: a PORT with no listener
+	// (a typo, a server that is down) fails --fail-on, as analyze's
+	// --server that matched nothing does.
+	if missing := portsWithout(r, ports); len(failOn.set) > 0 && len(missing) > 0 {
+		return fmt.Errorf("--fail-on %s cannot pass: no TCP or MPTCP listener on port %d", failOn.String(), missing[0])
+	}
 	if matched := failOn.matches(r); len(matched) > 0 {
 		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", failOn.String(), matched)
 		return errMatched
@@ -77,6 +85,20 @@ func parsePorts(args []string) ([]uint16, error) {
 		ports = append(ports, uint16(p))
 	}
 	return ports, nil
+}
+
+// portsWithout lists the ports no listener of r is on.
+func portsWithout(r *check.Report, ports []uint16) []uint16 {
+	var missing []uint16
+	for _, p := range ports {
+		if !slices.ContainsFunc(r.Listeners, func(l check.ListenerReport) bool {
+			ap, err := netip.ParseAddrPort(l.Address)
+			return err == nil && ap.Port() == p
+		}) {
+			missing = append(missing, p)
+		}
+	}
+	return missing
 }
 
 // checkFailFlag is check's --fail-on: finding IDs and TFO states.
