@@ -34,8 +34,8 @@ const (
 		"cap_net_raw=eip on tfopcap); listeners, protocols, processes and host settings are still " +
 		"listed, and an MPTCP listener on Linux < 6.2 is still judged"
 	noRawError  = "not probed: no CAP_NET_RAW"
-	warnNoOwner = "some listeners have no process in this PID namespace (held by a process of another " +
-		"PID namespace, such as a container's, or by the kernel): they show a uid instead"
+	warnNoOwner = "some listeners have no process in this PID namespace (held by a process outside it, " +
+		"as when check runs in a container, or by the kernel): they show a uid instead"
 	warnProcs = "%d processes' file descriptors could not be read (another user's: reading them needs " +
 		"root or CAP_SYS_PTRACE); their listeners show a uid instead of a process"
 )
