@@ -9,6 +9,7 @@
 package sockdiag
 
 import (
+	"cmp"
 	"errors"
 	"net/netip"
 )
@@ -43,3 +44,9 @@ type Listener struct {
 
 // ErrUnsupported is returned where sock_diag does not exist.
 var ErrUnsupported = errors.New("sock_diag listener listing needs Linux")
+
+// byPortThenAddr orders listeners as a reader looks for them: by port, then
+// address (netip orders IPv4 before IPv6).
+func byPortThenAddr(a, b Listener) int {
+	return cmp.Or(cmp.Compare(a.Addr.Port(), b.Addr.Port()), a.Addr.Addr().Compare(b.Addr.Addr()), cmp.Compare(a.Protocol, b.Protocol))
+}

@@ -3,6 +3,7 @@ package sockdiag
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -109,4 +110,14 @@ func FuzzParseDump(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestListenerOrder(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	ls := []Listener{{Addr: ap("[::]:80")}, {Addr: ap("10.0.0.1:443"), Protocol: MPTCP}, {Addr: ap("0.0.0.0:80")}, {Addr: ap("10.0.0.1:443")}}
+	slices.SortStableFunc(ls, byPortThenAddr)
+	want := []Listener{{Addr: ap("0.0.0.0:80")}, {Addr: ap("[::]:80")}, {Addr: ap("10.0.0.1:443")}, {Addr: ap("10.0.0.1:443"), Protocol: MPTCP}}
+	if !slices.Equal(ls, want) {
+		t.Errorf("order %v, want %v", ls, want)
+	}
 }

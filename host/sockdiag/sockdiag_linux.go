@@ -11,7 +11,7 @@ import (
 func errnoError(errno int32) error { return unix.Errno(errno) }
 
 // Listeners lists the TCP and MPTCP listeners of the calling thread's
-// network namespace, IPv4 then IPv6, TCP then MPTCP. An MPTCP listener's
+// network namespace, by port, then address (IPv4 first). An MPTCP listener's
 // TCP subflow listener (on the same address, with the same inode, which
 // the TCP dump shows too) is left out: it is the MPTCP listener seen from
 // below. A kernel without MPTCP diag support (or without MPTCP) lists TCP
@@ -43,7 +43,9 @@ func Listeners() ([]Listener, error) {
 			return nil, err
 		}
 	}
-	return mergeSubflows(tcp, mptcp), nil
+	ls := mergeSubflows(tcp, mptcp)
+	slices.SortStableFunc(ls, byPortThenAddr)
+	return ls, nil
 }
 
 // mergeSubflows drops the TCP listeners that share an MPTCP listener's
