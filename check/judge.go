@@ -97,9 +97,9 @@ func probeSaid(p *selfprobe.Result) string {
 func mptcpTFOUnsupported(f Facts) analyze.Finding {
 	text := fmt.Sprintf("%s listens MPTCP on %s; %sthe kernel is %s < 6.2: TCP_FASTOPEN cannot be "+
 		"set on MPTCP sockets (setsockopt fails with ENOPROTOOPT), so this listener never grants "+
-		"cookies. Run it with GODEBUG=multipathtcp=0 (Go programs) or set sysctl net.mptcp.enabled=0, "+
-		"which work whatever the application does; or ListenConfig.SetMultipathTCP(false) in its code; "+
-		"or a kernel >= 6.2. An application's own \"mptcp off\" switch may not do it: check again with "+
+		"cookies. Restart it with GODEBUG=multipathtcp=0 (Go programs), or after sysctl "+
+		"net.mptcp.enabled=0 (MPTCP sockets made before it stay MPTCP), which work whatever the "+
+		"application does; or use ListenConfig.SetMultipathTCP(false) in its code; or a kernel >= 6.2. An application's own \"mptcp off\" switch may not do it: check again with "+
 		"tfopcap check.", f.Who, f.Addr, probeSaid(f.Probe), kernelName(f.Host.Release))
 	return analyze.Finding{ID: analyze.FindMPTCPTFOUnsupported, Text: text}
 }
