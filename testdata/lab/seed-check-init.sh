@@ -29,5 +29,10 @@ cat /tmp/serve.out
 echo "TFOPCAP-CHECK-BEGIN"
 /tfopcap check --format json --interval 1s 8001 8002
 echo "TFOPCAP-CHECK-END rc=$?"
+# Without a probe (as without CAP_NET_RAW) the kernel release and the
+# protocol still decide the seed's case.
+echo "TFOPCAP-NOPROBE-BEGIN"
+/tfopcap check --format json --interval 0 --no-probe 8001
+echo "TFOPCAP-NOPROBE-END rc=$?"
 /tfopcap check 8001 8002
 poweroff -f
