@@ -55,17 +55,7 @@ func Run(o Options) (*Report, error) {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("no TCP or MPTCP listener on port %d", p))
 		}
 	}
-
-	host := sysinfo.Read(root)
-	var delta sysinfo.Counters
-	if o.Interval > 0 {
-		time.Sleep(o.Interval)
-		after, err := sysinfo.ReadCounters(root)
-		if err == nil {
-			delta = sysinfo.Delta(host.Counters, after)
-			host.Counters = after
-		}
-	}
+	host, delta := readHost(root, o.Interval)
 	r.Host = hostReport(host, delta, o.Interval)
 	if host.Counters == nil {
 		r.Warnings = append(r.Warnings, "could not read "+root+"/net/netstat: no TFO counters")
@@ -76,9 +66,8 @@ func Run(o Options) (*Report, error) {
 		inodes[l.Inode] = true
 	}
 	owners, unreadable := procs.Owners(root, inodes)
+	pr := &prober{off: o.NoProbe, timeout: cmp.Or(o.ProbeTimeout, time.Second)}
 	missing := false
-
-	rawOK, timeout := true, cmp.Or(o.ProbeTimeout, time.Second)
 	for _, l := range ls {
 		lr := ListenerReport{
 			Address: l.Addr.String(), Protocol: l.Protocol.String(), UID: l.UID,
@@ -86,24 +75,7 @@ func Run(o Options) (*Report, error) {
 		}
 		missing = missing || len(lr.Processes) == 0
 		f := Facts{Who: who(lr), Addr: lr.Address, Protocol: l.Protocol, Host: host, Overflow: delta["TCPFastOpenListenOverflow"]}
-		switch {
-		case o.NoProbe:
-			lr.ProbeError = "not probed (--no-probe)"
-		case !rawOK:
-			lr.ProbeError = noRawError
-		default:
-			var err error
-			if f.Probe, err = selfprobe.Probe(probeTarget(l.Addr), timeout); err != nil {
-				lr.ProbeError = err.Error()
-			}
-			if errors.Is(err, selfprobe.ErrNoRawSocket) {
-				r.Warnings = append(r.Warnings, warnNoRaw)
-				rawOK, lr.ProbeError = false, noRawError
-			}
-			if f.Probe != nil && f.Probe.Reply == selfprobe.ReplyNone {
-				lr.ProbeError = fmt.Sprintf("no answer from %s within %v", f.Probe.Target, timeout)
-			}
-		}
+		f.Probe, lr.ProbeError = pr.probe(l.Addr)
 		if f.Probe != nil {
 			lr.Probe = probeReport(f.Probe)
 		}
@@ -114,6 +86,9 @@ func Run(o Options) (*Report, error) {
 		}
 		r.Listeners = append(r.Listeners, lr)
 	}
+	if pr.noRaw {
+		r.Warnings = append(r.Warnings, warnNoRaw)
+	}
 	switch {
 	case missing && unreadable > 0:
 		r.Warnings = append(r.Warnings, fmt.Sprintf(warnProcs, unreadable))
@@ -121,6 +96,54 @@ func Run(o Options) (*Report, error) {
 		r.Warnings = append(r.Warnings, warnNoOwner)
 	}
 	return r, nil
+}
+
+// readHost reads the host's facts, and the counters' growth over interval
+// (nil when interval is 0 or the second read fails). It runs before any
+// probe, whose cookie requests would count.
+func readHost(root string, interval time.Duration) (sysinfo.Host, sysinfo.Counters) {
+	host := sysinfo.Read(root)
+	if interval <= 0 {
+		return host, nil
+	}
+	time.Sleep(interval)
+	after, err := sysinfo.ReadCounters(root)
+	if err != nil {
+		return host, nil
+	}
+	delta := sysinfo.Delta(host.Counters, after)
+	host.Counters = after
+	return host, delta
+}
+
+// prober runs the self-probes of one check, and stops trying once a raw
+// socket is refused.
+type prober struct {
+	off     bool // --no-probe
+	timeout time.Duration
+	noRaw   bool // a raw socket was refused: no CAP_NET_RAW
+}
+
+// probe asks the listener at addr; why says why there is no answer ("" when
+// there is one).
+func (p *prober) probe(addr netip.AddrPort) (res *selfprobe.Result, why string) {
+	switch {
+	case p.off:
+		return nil, "not probed (--no-probe)"
+	case p.noRaw:
+		return nil, noRawError
+	}
+	res, err := selfprobe.Probe(probeTarget(addr), p.timeout)
+	switch {
+	case errors.Is(err, selfprobe.ErrNoRawSocket):
+		p.noRaw = true
+		return nil, noRawError
+	case err != nil:
+		return nil, err.Error()
+	case res.Reply == selfprobe.ReplyNone:
+		return res, fmt.Sprintf("no answer from %s within %v", res.Target, p.timeout)
+	}
+	return res, ""
 }
 
 func onPorts(ls []sockdiag.Listener, ports []uint16) []sockdiag.Listener {
