@@ -33,7 +33,9 @@ const (
 	warnNoRaw = "self-probe skipped: opening a raw socket needs CAP_NET_RAW (run as root, or setcap " +
 		"cap_net_raw=eip on tfopcap); listeners, protocols, processes and host settings are still " +
 		"listed, and an MPTCP listener on Linux < 6.2 is still judged"
-	noRawError  = "not probed: no CAP_NET_RAW"
+	noRawError      = "not probed: no CAP_NET_RAW"
+	warnHiddenMPTCP = "sock_diag lists %s as TCP, but its SYN-ACK carries MP_CAPABLE: it is MPTCP " +
+		"(this kernel's sock_diag does not list MPTCP listeners)"
 	warnNoOwner = "some listeners have no process in this PID namespace (held by a process outside it, " +
 		"as when check runs in a container, or by the kernel): they show a uid instead"
 	warnProcs = "%d processes' file descriptors could not be read (another user's: reading them needs " +
@@ -79,6 +81,12 @@ func Run(o Options) (*Report, error) {
 		if f.Probe != nil {
 			lr.Probe = probeReport(f.Probe)
 		}
+		if answeredMPTCP(f.Probe) && l.Protocol == sockdiag.TCP {
+			// Only an MPTCP listener answers MP_CAPABLE: sock_diag of
+			// this kernel did not list it as MPTCP.
+			f.Protocol, lr.Protocol = sockdiag.MPTCP, sockdiag.MPTCP.String()
+			r.Warnings = append(r.Warnings, fmt.Sprintf(warnHiddenMPTCP, lr.Address))
+		}
 		var fs []analyze.Finding
 		lr.TFO, fs = Judge(f)
 		for _, x := range fs {
@@ -96,6 +104,11 @@ func Run(o Options) (*Report, error) {
 		r.Warnings = append(r.Warnings, warnNoOwner)
 	}
 	return r, nil
+}
+
+// answeredMPTCP reports whether the probe's SYN-ACK carried MP_CAPABLE.
+func answeredMPTCP(p *selfprobe.Result) bool {
+	return p != nil && p.Reply == selfprobe.ReplySYNACK && strings.HasPrefix(p.MPTCP, "MP_CAPABLE")
 }
 
 // readHost reads the host's facts, and the counters' growth over interval
