@@ -25,8 +25,9 @@ type HostReport struct {
 	ServerBit   bool `json:"server_bit"`
 	// MPTCPEnabled is net.mptcp.enabled; nil without MPTCP.
 	MPTCPEnabled *int `json:"mptcp_enabled"`
-	// TFOKey is "readable" or "unreadable" (needs root); the key itself
-	// is never read into the report.
+	// TFOKey is "set", "unset" (zeros: nothing enabled TFO in this
+	// namespace yet) or "unreadable" (needs root); the key itself never
+	// enters the report.
 	TFOKey           string `json:"tcp_fastopen_key"`
 	BlackholeTimeout *int   `json:"tcp_fastopen_blackhole_timeout_sec"`
 	// Counters are the TFO TcpExt counters now; Delta their growth over

@@ -219,13 +219,10 @@ func hostReport(h sysinfo.Host, delta sysinfo.Counters, interval time.Duration) 
 		ServerBit:        h.TCPFastOpen.Known && h.ServerBit(),
 		MPTCPEnabled:     intPtr(h.MPTCPEnabled),
 		BlackholeTimeout: intPtr(h.BlackholeTimeout),
-		TFOKey:           "unreadable",
+		TFOKey:           string(h.Key),
 		Counters:         pick(h.Counters),
 		Delta:            pick(delta),
 		IntervalSeconds:  interval.Seconds(),
-	}
-	if h.KeyReadable {
-		hr.TFOKey = "readable"
 	}
 	if hr.Counters == nil {
 		hr.Counters = map[string]uint64{}

@@ -28,12 +28,37 @@ type Host struct {
 	TCPFastOpen Sysctl
 	// MPTCPEnabled is net.mptcp.enabled; unknown without MPTCP support.
 	MPTCPEnabled Sysctl
-	// KeyReadable says whether net.ipv4.tcp_fastopen_key could be read
-	// (root only); the key is never kept.
-	KeyReadable bool
+	// Key says whether net.ipv4.tcp_fastopen_key is set; the key itself is
+	// read only to tell zeros from a key, and never kept.
+	Key KeyState
 	// BlackholeTimeout is net.ipv4.tcp_fastopen_blackhole_timeout_sec.
 	BlackholeTimeout Sysctl
 	Counters         Counters
+}
+
+// KeyState is what tfopcap may say of the TFO key.
+type KeyState string
+
+const (
+	KeySet        KeyState = "set"        // a key: configured, or made by the kernel when TFO was first enabled here
+	KeyUnset      KeyState = "unset"      // all zeros: nothing enabled TFO in this namespace yet
+	KeyUnreadable KeyState = "unreadable" // reading it needs root
+)
+
+// readKeyState reads the key file only to tell a key from zeros, and
+// clears its buffer before returning.
+func readKeyState(path string) KeyState {
+	b, err := os.ReadFile(path)
+	defer clear(b)
+	if err != nil || len(b) == 0 {
+		return KeyUnreadable
+	}
+	for _, c := range b {
+		if c != '0' && c != '-' && c != ',' && c != '\n' {
+			return KeySet
+		}
+	}
+	return KeyUnset
 }
 
 // Counters are TcpExt counters by name without the prefix
@@ -55,12 +80,7 @@ func Read(procRoot string) Host {
 		MPTCPEnabled:     readInt(filepath.Join(procRoot, "sys/net/mptcp/enabled")),
 		BlackholeTimeout: readInt(filepath.Join(procRoot, "sys/net/ipv4/tcp_fastopen_blackhole_timeout_sec")),
 	}
-	if f, err := os.Open(filepath.Join(procRoot, "sys/net/ipv4/tcp_fastopen_key")); err == nil {
-		var one [1]byte
-		n, _ := f.Read(one[:])
-		h.KeyReadable = n == 1
-		f.Close()
-	}
+	h.Key = readKeyState(filepath.Join(procRoot, "sys/net/ipv4/tcp_fastopen_key"))
 	h.Counters, _ = ReadCounters(procRoot)
 	return h
 }

@@ -78,8 +78,17 @@ func TestRead(t *testing.T) {
 		}
 	}
 	h := Read(root)
-	if h.Release != "6.1.0-27-cloud-amd64" || !h.ServerBit() || h.MPTCPEnabled.Value != 1 || !h.KeyReadable {
+	if h.Release != "6.1.0-27-cloud-amd64" || !h.ServerBit() || h.MPTCPEnabled.Value != 1 || h.Key != KeyUnset {
 		t.Errorf("Read = %+v", h)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sys/net/ipv4/tcp_fastopen_key"), []byte("0123abcd-00000000-00000000-00000000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if k := Read(root).Key; k != KeySet {
+		t.Errorf("a key reads as %q", k)
+	}
+	if k := readKeyState(filepath.Join(root, "missing")); k != KeyUnreadable {
+		t.Errorf("a missing key file reads as %q", k)
 	}
 	if h.BlackholeTimeout.Known {
 		t.Error("a missing sysctl reads as known")
