@@ -2,6 +2,8 @@ package check
 
 import (
 	"bytes"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +115,30 @@ func TestRenderFormats(t *testing.T) {
 		if format == "json" {
 			schematest.ValidateCheck(t, b.Bytes())
 		}
+		if format == "markdown" {
+			checkMarkdownTable(t, out, 1+len(r.Listeners))
+		}
+	}
+}
+
+// checkMarkdownTable renders md with pandoc (GitHub-flavoured) and wants
+// one table of rows rows, header included; without pandoc it checks
+// nothing.
+func checkMarkdownTable(t *testing.T, md string, rows int) {
+	t.Helper()
+	pandoc, err := exec.LookPath("pandoc")
+	if err != nil {
+		t.Log("pandoc not installed: the markdown table is not rendered")
+		return
+	}
+	cmd := exec.Command(pandoc, "--from", "gfm", "--to", "html", "--wrap=none")
+	cmd.Stdin = strings.NewReader(md)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pandoc: %v", err)
+	}
+	tables := regexp.MustCompile(`(?s)<table>.*?</table>`).FindAllString(string(out), -1)
+	if len(tables) != 1 || len(regexp.MustCompile(`<tr[ >]`).FindAllString(tables[0], -1)) != rows {
+		t.Errorf("markdown renders as %d table(s), want one of %d rows:\n%s", len(tables), rows, out)
 	}
 }
