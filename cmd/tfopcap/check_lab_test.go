@@ -48,7 +48,7 @@ func newCheckNetns(t *testing.T) netnslab.Netns {
 func startNginx(t *testing.T, ns netnslab.Netns, listens ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
-		t.Skip("nginx not installed (apt-get install nginx-light)")
+		t.Skip("nginx not installed (apt-get install nginx)")
 	}
 	dir := t.TempDir()
 	var conf strings.Builder
