@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +30,7 @@ import (
 func newCheckNetns(t *testing.T) netnslab.Netns {
 	t.Helper()
 	netnslab.Require(t)
+	sweepCheckNetns()
 	ns := netnslab.Netns{Name: fmt.Sprintf("ck-%d-%s", os.Getpid(), strings.ToLower(t.Name()[4:min(len(t.Name()), 12)]))}
 	exec.Command("ip", "netns", "del", ns.Name).Run()
 	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
@@ -41,6 +43,24 @@ func newCheckNetns(t *testing.T) netnslab.Netns {
 		}
 	}
 	return ns
+}
+
+// sweepCheckNetns deletes the ck-PID-* namespaces of test processes that
+// are gone (killed by a timeout before their cleanup ran).
+func sweepCheckNetns() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(e.Name(), "ck-"), "-")
+		if !strings.HasPrefix(e.Name(), "ck-") || !ok {
+			continue
+		}
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); os.IsNotExist(err) {
+			exec.Command("ip", "netns", "del", e.Name()).Run()
+		}
+	}
 }
 
 // startNginx runs Debian's nginx in ns with one server block per listen
