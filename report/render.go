@@ -189,6 +189,9 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 			parts = []string{"-"}
 		}
 		fmt.Fprintln(w, wrapList(parts, textWidth, p, strings.Repeat(" ", len(p))))
+		if s.Listener != nil {
+			fmt.Fprintln(w, wrap(listenerLine(s.Listener), textWidth, strings.Repeat(" ", serverW+2), strings.Repeat(" ", serverW+4)))
+		}
 	}
 
 	if u := unlistedLine(r); u != "" {

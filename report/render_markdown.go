@@ -153,12 +153,15 @@ func writeServerSections(m *mdOut, r *Report) {
 	for i := range r.Servers {
 		s := &r.Servers[i]
 		failing := s.Verdict == analyze.Omits || s.Verdict == analyze.Mixed
-		if len(s.Hints) == 0 && !failing {
+		if len(s.Hints) == 0 && !failing && s.Listener == nil {
 			continue
 		}
 		var sec mdOut
 		var newly []string // hints stated in full here, once the section is in
 		sec.printf("\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		if s.Listener != nil {
+			sec.printf("%s\n\n", mdLine(listenerLine(s.Listener)))
+		}
 		if s.Change != nil {
 			sec.printf("- **Change:** %s\n", mdText(changeSentence(s.Change)))
 		}

@@ -70,6 +70,9 @@ type ServerReport struct {
 	Truncated int `json:"truncated"`
 	// TFOKinds counts attempts by the TFO option kind their SYN used.
 	TFOKinds map[string]int `json:"tfo_kinds,omitempty"`
+	// Listener is the local listener behind this address, when tfopcap
+	// ran on the server host and could see it; nil otherwise.
+	Listener *ListenerReport `json:"listener,omitempty"`
 	// Aggregated, in the row named analyze.OtherServers ("other"), counts the servers
 	// beyond --max-servers whose counts the row sums.
 	Aggregated int `json:"aggregated,omitempty"`

@@ -43,6 +43,7 @@ type reportOptions struct {
 	allServers  bool
 	verbose     bool
 	noResolve   bool
+	noListeners bool
 	// files, plots and junit name the files written besides stdout
 	// (reportfiles.go); toWrite lists them all once prepared.
 	files   outputsFlag
@@ -61,6 +62,7 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.IntVar(&o.maxAttempts, "max-attempts", analyze.DefaultMaxAttempts, "keep the details of at most `N` attempts for the report, 0 none (counts stay complete)")
 	fs.IntVar(&o.maxServers, "max-servers", analyze.DefaultMaxServers, "list at most `N` servers; the rest are summed in one row named \"other\"")
 	fs.BoolVar(&o.allServers, "all-servers", false, "list servers without any TFO attempt too (otherwise counted, not listed)")
+	fs.BoolVar(&o.noListeners, "no-listeners", false, "do not name the local listener (protocol, process) behind server addresses of this host")
 	fs.StringVar(&o.evidence, "evidence", "", "write the packets of attempts with --evidence-outcomes to this pcap `FILE`")
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
@@ -189,6 +191,9 @@ func gateWarnings(r *report.Report, servers *engine.ServerFilter) []string {
 // finish renders the report and applies --fail-on. gate are the
 // gateWarnings, already in the report and on stderr.
 func (o *reportOptions) finish(r *report.Report, gate []string, st streams) error {
+	if !o.noListeners {
+		annotateListeners(r)
+	}
 	if err := report.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
 		o.closeFiles()
 		return fmt.Errorf("write report: %w", err)

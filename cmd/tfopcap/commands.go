@@ -52,6 +52,13 @@ func commandTable() []command {
 			Flags:       func() *pflag.FlagSet { return new(probeCommand).flagSet() },
 		}, runProbe},
 		{clidoc.Command{
+			Name:        "check",
+			Synopses:    []string{"[flags] [PORT...]"},
+			Summary:     "on the server host: each listener's protocol, process and TFO state (Linux)",
+			Description: checkDescription,
+			Flags:       func() *pflag.FlagSet { return new(checkOptions).flagSet() },
+		}, runCheck},
+		{clidoc.Command{
 			Name:        "help",
 			Synopses:    []string{"[COMMAND]"},
 			Summary:     "print the help of tfopcap or of a command",

@@ -31,6 +31,7 @@ func goldenCases() []goldenCase {
 		{name: "help-live.txt", args: []string{"live", "--help"}},
 		{name: "help-diff.txt", args: []string{"diff", "--help"}},
 		{name: "help-probe.txt", args: []string{"probe", "--help"}},
+		{name: "help-check.txt", args: []string{"check", "--help"}},
 		{name: "seed-6.1.txt", args: []string{"analyze", lab("seed-6.1/seed-eth.pcap")}},
 		{name: "seed-6.1-attempts.txt", args: []string{"analyze", "--attempts", lab("seed-6.1/seed.pcapng")}},
 		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},

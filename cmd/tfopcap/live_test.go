@@ -224,7 +224,7 @@ func TestLiveLab(t *testing.T) {
 	evidence := filepath.Join(dir, "evidence.pcap")
 	onAny := startLive(t, bin, p.Client, "client any", "-i", "any", "--format", "json", "--evidence", evidence)
 	onCli := startLive(t, bin, p.Client, "client veth text", "-i", p.ClientIf, "--attempts")
-	onFilt := startLive(t, bin, p.Server, "server veth -f", "-i", p.ServerIf, "--format", "json", "-f", "tcp port 8002 or ip6")
+	onFilt := startLive(t, bin, p.Server, "server veth -f", "-i", p.ServerIf, "--format", "json", "-f", "tcp port 8002 or ip6", "--no-listeners")
 
 	// The traffic, in an order that makes each outcome certain. Linux
 	// caches TFO cookies per server address, so the cache is flushed
@@ -313,6 +313,24 @@ func TestLiveLab(t *testing.T) {
 	checkServers(t, onFilt.name, filtered, map[string]serverWant{noTFO.String(): want[noTFO.String()], v6TFO.String(): want[v6TFO.String()]})
 	if filtered.Live == nil || filtered.Live.Received != 8 {
 		t.Errorf("%s: live %+v, want 8 received", onFilt.name, filtered.Live)
+	}
+
+	// On the server host, live names the listener behind each server
+	// address (this test's own Go listeners); on the client's it cannot,
+	// and --no-listeners turns it off.
+	self, _ := os.ReadFile("/proc/self/comm")
+	for _, s := range srvReport.Servers {
+		proto := map[bool]string{false: "tcp", true: "mptcp"}[s.Server == mpTFO.String() || s.Server == mpNoTFO.String()]
+		if l := s.Listener; l == nil || l.Address != s.Server || l.Protocol != proto || len(l.Process) != 1 || l.Process[0].Name+"\n" != string(self) {
+			t.Errorf("server veth: %s: listener %+v, want %s held by %q", s.Server, l, proto, self)
+		}
+	}
+	for _, r := range []*report.Report{onAny.report(t), filtered} {
+		for _, s := range r.Servers {
+			if s.Listener != nil {
+				t.Errorf("%s: listener %+v named where none can be seen", s.Server, s.Listener)
+			}
+		}
 	}
 
 	// --attempts with json streams the attempt lines to stderr.

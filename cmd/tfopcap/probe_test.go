@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,19 +20,12 @@ import (
 // a namespace pair: Debian's nginx with and without fastopen=, a closed
 // port and one nft drops, as root (capture) and as nobody (TCP_INFO).
 func TestProbeCommand(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
-			t.Skip("nginx not installed (apt-get install nginx-light)")
-		}
-		nginx = "/usr/sbin/nginx"
-	}
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Skip("setpriv (util-linux) not installed")
 	}
 	p := netnslab.NewPair(t)
 	bin := buildTfopcap(t)
-	startNginx(t, p.Server, nginx)
+	startNginx(t, p.Server, "192.0.2.1:8081 fastopen=16", "192.0.2.1:8082")
 	if out, err := p.Server.Run("nft", "add table inet pbprobe; add chain inet pbprobe in { type filter hook input priority 0; }; add rule inet pbprobe in tcp dport 8085 drop"); err != nil {
 		t.Fatalf("nft: %v %s", err, out)
 	}
@@ -149,38 +141,4 @@ func TestProbeCommand(t *testing.T) {
 	if v, _ := p.Client.Run("sysctl", "-n", "net.ipv4.tcp_fastopen"); strings.TrimSpace(v) != "2" {
 		t.Errorf("the probe changed net.ipv4.tcp_fastopen to %q", v)
 	}
-}
-
-// startNginx runs Debian's nginx in ns: fastopen= on port 8081, none on 8082.
-func startNginx(t *testing.T, ns netnslab.Netns, nginx string) {
-	t.Helper()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-	access_log off;
-	client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
-	server { listen 192.0.2.1:8081 fastopen=16; return 200 "ok\n"; }
-	server { listen 192.0.2.1:8082; return 200 "ok\n"; }
-}
-`, dir)
-	path := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := ns.Command(nginx, "-c", path, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for range 50 { // up to 5 s for the listeners
-		if out, _ := ns.Run("ss", "-Hltn", "sport = :8082"); strings.Contains(out, "8082") {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-	t.Fatalf("nginx did not start: %s", log)
 }

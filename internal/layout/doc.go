@@ -4,6 +4,7 @@
 //	capture (sources) -> engine -> cmd/tfopcap
 //	analyze ----------> engine
 //	analyze -> report -> cmd/tfopcap
+//	host/* (sockdiag, procs, sysinfo, selfprobe) -> check -> cmd/tfopcap
 //
 // capture and analyze know nothing of each other or of what uses them;
 // report presents what analyze judged and knows no source; engine drives

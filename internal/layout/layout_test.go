@@ -14,14 +14,20 @@ const module = "github.com/tfopcap/tfopcap/"
 // layers lists, for each package of the pipeline, the packages of this
 // module it may depend on, directly or not (internal/ helpers aside).
 var layers = map[string][]string{
-	"capture":      {},
-	"analyze":      {},
-	"engine":       {"capture", "analyze"},
-	"report":       {"analyze", "report/plot"},
-	"report/plot":  {"analyze"},
-	"report/junit": {"analyze", "report", "report/plot"},
-	"probe":        {"capture", "analyze", "engine", "report", "report/plot"},
-	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe"},
+	"capture":        {},
+	"analyze":        {},
+	"engine":         {"capture", "analyze"},
+	"report":         {"analyze", "report/plot"},
+	"report/plot":    {"analyze"},
+	"report/junit":   {"analyze", "report", "report/plot"},
+	"probe":          {"capture", "analyze", "engine", "report", "report/plot"},
+	"host/sockdiag":  {},
+	"host/procs":     {},
+	"host/sysinfo":   {},
+	"host/selfprobe": {"analyze"},
+	"check":          {"analyze", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe",
+		"check", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
 	// clidoc renders any command table: it knows nothing of TFO.
 	"internal/clidoc": {},
 }
@@ -66,4 +72,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap; host/* -> check -> cmd/tfopcap"

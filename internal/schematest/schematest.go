@@ -128,3 +128,52 @@ func ValidateDiff(tb testing.TB, diff []byte) {
 	tb.Helper()
 	diffSchema.validate(tb, diff)
 }
+
+// CheckSchemaPath is the schema of tfopcap check's JSON report.
+const CheckSchemaPath = "docs/check.schema.json"
+
+var (
+	checkOnce     sync.Once
+	checkCompiled *jsonschema.Schema
+	checkErr      error
+)
+
+// ValidateCheck fails tb unless report is a JSON document that the check
+// schema accepts.
+func ValidateCheck(tb testing.TB, report []byte) {
+	tb.Helper()
+	checkOnce.Do(func() {
+		root, err := ModuleRoot()
+		if err != nil {
+			checkErr = err
+			return
+		}
+		path := filepath.Join(root, CheckSchemaPath)
+		f, err := os.Open(path)
+		if err != nil {
+			checkErr = err
+			return
+		}
+		defer f.Close()
+		doc, err := jsonschema.UnmarshalJSON(f)
+		if err != nil {
+			checkErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		if checkErr = c.AddResource(path, doc); checkErr == nil {
+			checkCompiled, checkErr = c.Compile(path)
+		}
+	})
+	if checkErr != nil {
+		tb.Fatalf("load %s: %v", CheckSchemaPath, checkErr)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report))
+	if err != nil {
+		tb.Fatalf("check report is not JSON: %v", err)
+	}
+	if err := checkCompiled.Validate(doc); err != nil {
+		tb.Errorf("check report does not match %s:\n%v", CheckSchemaPath, err)
+	}
+}
