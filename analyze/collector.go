@@ -110,7 +110,7 @@ func NewCollector(maxAttempts int) *Collector {
 func (c *Collector) Attempt(a *Attempt) {
 	c.servers.attempt(a)
 	c.noteClient(a)
-	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
+	if !a.Counted() {
 		return
 	}
 	if c.nkept >= c.maxAttempts {

@@ -83,10 +83,17 @@ type listedServer struct {
 	stats serverStats
 }
 
-// usesTFO reports whether a's SYN or reply had a TFO option, or snaplen
+// UsesTFO reports whether a's SYN or reply had a TFO option, or snaplen
 // hid whether they had: what makes a server worth a row of its own.
-func usesTFO(a *Attempt) bool {
+func (a *Attempt) UsesTFO() bool {
 	return a.SYN.TFO.State != TFONone || a.SYN.MalformedCopy || a.Reply.TFO.State != TFONone || a.Truncated()
+}
+
+// Counted reports whether a counts in its server's outcomes (and so in
+// verdicts): an attempt whose options snaplen cut is counted apart, as
+// truncated, unless it was refused or unanswered, which needs no option.
+func (a *Attempt) Counted() bool {
+	return !a.Truncated() || a.Outcome == Refused || a.Outcome == Unanswered
 }
 
 // full returns the full counts for ap, making it a listed server (or one
@@ -164,7 +171,7 @@ func (t *serverTable) plainFor(ap netip.AddrPort) *plainStats {
 
 // attempt counts a finalised attempt.
 func (t *serverTable) attempt(a *Attempt) {
-	if t.all || usesTFO(a) {
+	if t.all || a.UsesTFO() {
 		t.full(a.Server).count(a)
 		return
 	}
@@ -204,7 +211,7 @@ func (t *serverTable) orphan(ap netip.AddrPort) {
 
 // count adds one finalised attempt to s.
 func (s *serverStats) count(a *Attempt) {
-	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
+	if !a.Counted() {
 		s.truncated++
 		return
 	}

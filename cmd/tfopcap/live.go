@@ -37,6 +37,11 @@ filter. Attempts without a reply are judged unanswered after
 --reply-timeout, and those still waiting when the capture stops are judged
 at once, as at the end of a file.
 
+--metrics-addr serves Prometheus metrics at /metrics while the capture
+runs (attempts by server and outcome, each server's verdict over the last
+--metrics-window, findings, capture drops; docs/metrics.md); the report
+still comes at the end.
+
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
 --fail-on, 2 usage error, the interface could not be opened, or --fail-on
@@ -117,6 +122,8 @@ func runLive(args []string, st streams) error {
 	o.register(fs)
 	var lo liveOptions
 	lo.register(fs)
+	var mo metricsOptions
+	mo.register(fs)
 	if err := parseFlags(fs, args, st, liveUsage); err != nil {
 		return err
 	}
@@ -138,6 +145,9 @@ func runLive(args []string, st streams) error {
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
 	}
+	if err := mo.validate(); err != nil {
+		return err
+	}
 	servers, err := o.prepare()
 	if err != nil {
 		return err
@@ -146,6 +156,11 @@ func runLive(args []string, st streams) error {
 	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
 		return err
 	}
+	mx, err := mo.start(o.allServers, st.stderr)
+	if err != nil {
+		return err
+	}
+	defer mx.Close()
 
 	l, err := capture.OpenLive(capture.LiveConfig{
 		Interface:  lo.iface,
@@ -206,6 +221,7 @@ func runLive(args []string, st streams) error {
 			}
 		}
 	}
+	cfg.OnAttempt = mx.onAttempt(cfg.OnAttempt)
 	start := time.Now()
 	nextSummary := start.Add(lo.interval)
 	cfg.OnTick = func(now time.Time, s engine.Status) {
@@ -216,6 +232,7 @@ func runLive(args []string, st streams) error {
 		case status:
 			fmt.Fprintf(st.stderr, "\r\033[K%s", statusLine(l, now.Sub(start), s))
 		}
+		mx.tick(now, s, l, coll)
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

@@ -18,7 +18,8 @@ var layers = map[string][]string{
 	"analyze":     {},
 	"engine":      {"capture", "analyze"},
 	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"metrics":     {"capture", "analyze", "engine", "report"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "metrics"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -61,4 +62,25 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap; engine, report -> metrics -> cmd/tfopcap"
+
+// TestOneImporterOfClientGolang keeps Prometheus's client library behind
+// package metrics: the rest of tfopcap does not know it exists.
+func TestOneImporterOfClientGolang(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "github.com/prometheus/") && pkg != "metrics" {
+				t.Errorf("%s imports %s: only package metrics may", pkg, imp)
+			}
+		}
+	}
+}
