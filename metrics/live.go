@@ -14,8 +14,8 @@ import (
 
 const (
 	// DefaultMaxServers bounds the server labels: each labelled server
-	// has 18 series (12 outcomes, truncated, 4 verdicts, its findings),
-	// about 1800 for 100 servers.
+	// has 17 series (12 outcomes, truncated, 4 verdicts) and one per
+	// finding, under 2000 for 100 servers.
 	DefaultMaxServers = 100
 	// DefaultWindow is the span tfopcap_server_verdict judges over.
 	DefaultWindow = 5 * time.Minute
