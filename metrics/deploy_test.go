@@ -171,7 +171,6 @@ func dashboardExprs(t *testing.T) []string {
 	return exprs
 }
 
-
 // TestSystemdUnit: systemd-analyze verify accepts the unit without a
 // warning (an unknown key is only a warning to systemd, a failure here).
 func TestSystemdUnit(t *testing.T) {

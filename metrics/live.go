@@ -22,9 +22,6 @@ const (
 	// OtherServers labels the sum of the servers beyond MaxServers, as
 	// the report's row of the same name.
 	OtherServers = analyze.OtherServers
-	// UnlistedServers labels the sum of the attempts to servers that
-	// had no TFO attempt yet: the report's unlisted_servers.
-	UnlistedServers = "unlisted"
 )
 
 const (
@@ -32,8 +29,10 @@ const (
 	// Summary walks every server the report lists.
 	findingsEvery = time.Second
 	// maxRemembered bounds the servers remembered as summed in "other",
-	// so that a scan costs bounded memory (24 bytes each, 1.5 MiB full);
-	// beyond it, tfopcap_servers_aggregated is a lower bound.
+	// and those without TFO attempts, so that a scan costs bounded memory
+	// (about 50 bytes each, 3 MiB full); beyond it, a server without TFO
+	// attempts stays unlisted for good, and tfopcap_servers_aggregated is
+	// a lower bound.
 	maxRemembered = 1 << 16
 )
 
@@ -57,11 +56,15 @@ type LiveConfig struct {
 type Live struct {
 	cfg LiveConfig
 
-	mu         sync.Mutex
-	index      map[netip.AddrPort]*series // listed servers, and those summed in other
-	listed     []*series                  // in the order first seen
-	other      series
-	unlisted   series
+	mu     sync.Mutex
+	index  map[netip.AddrPort]*series // listed servers, and those summed in other
+	listed []*series                  // in the order first seen
+	other  series
+	// unlisted sums the attempts to servers without a TFO attempt so far:
+	// plain holds them per server, until a TFO attempt moves a server's
+	// counts into its series, as the report moves them into its row.
+	unlisted   analyze.OutcomeCounts
+	plain      map[netip.AddrPort]plainCounts
 	aggregated int // servers summed in other
 	capture    capture.LiveStats
 	status     engine.Status
@@ -79,6 +82,34 @@ type series struct {
 	truncated int
 	window    window
 }
+
+// plainCounts are the attempts to a server without TFO attempts: only
+// these three outcomes need no TFO option.
+type plainCounts struct{ plain, refused, unanswered uint32 }
+
+func (p *plainCounts) add(o analyze.Outcome) {
+	switch o {
+	case analyze.Refused:
+		p.refused++
+	case analyze.Unanswered:
+		p.unanswered++
+	default:
+		p.plain++
+	}
+}
+
+// moveTo adds p to c and takes it from the sum of unlisted attempts.
+func (p plainCounts) moveTo(c, unlisted *analyze.OutcomeCounts) {
+	c[analyze.Plain] += int(p.plain)
+	c[analyze.Refused] += int(p.refused)
+	c[analyze.Unanswered] += int(p.unanswered)
+	unlisted[analyze.Plain] -= int(p.plain)
+	unlisted[analyze.Refused] -= int(p.refused)
+	unlisted[analyze.Unanswered] -= int(p.unanswered)
+}
+
+// unlistedOutcomes are the outcomes an attempt without TFO can have.
+var unlistedOutcomes = [...]analyze.Outcome{analyze.Plain, analyze.Refused, analyze.Unanswered}
 
 // finding is one series of tfopcap_findings: server is "" for a
 // capture-wide finding.
@@ -98,9 +129,8 @@ func NewLive(cfg LiveConfig) *Live {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Live{cfg: cfg, index: make(map[netip.AddrPort]*series),
-		other:    series{label: OtherServers, window: newWindow(cfg.Window)},
-		unlisted: series{label: UnlistedServers, window: newWindow(cfg.Window)}}
+	return &Live{cfg: cfg, index: make(map[netip.AddrPort]*series), plain: make(map[netip.AddrPort]plainCounts),
+		other: series{label: OtherServers, window: newWindow(cfg.Window)}}
 }
 
 // Attempt counts a judged attempt; it fits engine.Config.OnAttempt.
@@ -110,6 +140,9 @@ func (l *Live) Attempt(a *analyze.Attempt) {
 	now := l.cfg.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.cfg.AllServers && !a.UsesTFO() && l.countPlain(a) {
+		return
+	}
 	s := l.seriesFor(a)
 	if !a.Counted() {
 		s.truncated++
@@ -119,26 +152,44 @@ func (l *Live) Attempt(a *analyze.Attempt) {
 	s.window.add(now, a.Outcome)
 }
 
-// seriesFor returns the series a's server counts in, labelling the server
-// when it is its first TFO attempt and labels are left.
+// countPlain counts an attempt without TFO to a server that has had no
+// TFO attempt, and reports whether it did (false: the server has a series).
+func (l *Live) countPlain(a *analyze.Attempt) bool {
+	if _, ok := l.index[a.Server]; ok {
+		return false
+	}
+	l.unlisted[a.Outcome]++
+	p, ok := l.plain[a.Server]
+	if !ok && len(l.plain) >= maxRemembered {
+		return true // unlisted for good
+	}
+	p.add(a.Outcome)
+	l.plain[a.Server] = p
+	return true
+}
+
+// seriesFor returns the series a's server counts in. A server's first TFO
+// attempt gives it a label while labels are left, else puts it in other,
+// and brings its earlier attempts along.
 func (l *Live) seriesFor(a *analyze.Attempt) *series {
 	if s, ok := l.index[a.Server]; ok {
 		return s
 	}
-	if !l.cfg.AllServers && !a.UsesTFO() {
-		return &l.unlisted
-	}
-	if len(l.listed) < l.cfg.MaxServers {
-		s := &series{label: a.Server.String(), window: newWindow(l.cfg.Window)}
-		l.index[a.Server] = s
+	s := &l.other
+	switch {
+	case len(l.listed) < l.cfg.MaxServers:
+		s = &series{label: a.Server.String(), window: newWindow(l.cfg.Window)}
 		l.listed = append(l.listed, s)
-		return s
+		l.index[a.Server] = s
+	case len(l.index) < maxRemembered:
+		l.aggregated++
+		l.index[a.Server] = s
 	}
-	l.aggregated++
-	if len(l.index) < maxRemembered {
-		l.index[a.Server] = &l.other
+	if p, ok := l.plain[a.Server]; ok {
+		p.moveTo(&s.outcomes, &l.unlisted)
+		delete(l.plain, a.Server)
 	}
-	return &l.other
+	return s
 }
 
 // Tick records the capture's health; it fits engine.Config.OnTick, with
@@ -205,6 +256,9 @@ var (
 	findingsDesc = prometheus.NewDesc("tfopcap_findings",
 		"1 for each finding (stable ID) the report would state now; capture-wide findings have no server label.",
 		[]string{"server", "id"}, nil)
+	unlistedDesc = prometheus.NewDesc("tfopcap_unlisted_attempts",
+		"Attempts to servers without a TFO attempt so far, by outcome (the report's unlisted_servers); a server's first TFO attempt moves its counts into tfopcap_attempts_total.",
+		[]string{"outcome"}, nil)
 	windowDesc = prometheus.NewDesc("tfopcap_verdict_window_seconds",
 		"The span tfopcap_server_verdict judges over (--metrics-window).", nil, nil)
 	aggregatedDesc = prometheus.NewDesc("tfopcap_servers_aggregated",
@@ -220,7 +274,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (l *Live) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{attemptsDesc, truncatedDesc, verdictDesc, findingsDesc, windowDesc,
+	for _, d := range []*prometheus.Desc{attemptsDesc, truncatedDesc, verdictDesc, findingsDesc, unlistedDesc, windowDesc,
 		aggregatedDesc, packetsDesc, openDesc, earlyDesc} {
 		ch <- d
 	}
@@ -251,13 +305,13 @@ func (l *Live) snapshot() []prometheus.Metric {
 			counter(attemptsDesc, s.outcomes[o], s.label, o.String())
 		}
 		counter(truncatedDesc, s.truncated, s.label)
-		if s == &l.unlisted {
-			continue // no TFO attempt: nothing to judge
-		}
 		v := s.window.verdict(now)
 		for _, x := range []analyze.Verdict{analyze.Grants, analyze.Omits, analyze.Mixed, analyze.Inconclusive} {
 			gauge(verdictDesc, boolValue(x == v), s.label, x.String())
 		}
+	}
+	for _, o := range unlistedOutcomes {
+		gauge(unlistedDesc, float64(l.unlisted[o]), o.String())
 	}
 	for _, f := range l.findings {
 		gauge(findingsDesc, 1, f.server, string(f.id))
@@ -272,14 +326,11 @@ func (l *Live) snapshot() []prometheus.Metric {
 	return ms
 }
 
-// allSeries lists the listed servers, then other and unlisted when they
-// counted anything.
+// allSeries lists the listed servers, then other when it counted anything.
 func (l *Live) allSeries() []*series {
 	all := append([]*series(nil), l.listed...)
-	for _, s := range []*series{&l.other, &l.unlisted} {
-		if s.outcomes.Total() > 0 || s.truncated > 0 {
-			all = append(all, s)
-		}
+	if l.other.outcomes.Total() > 0 || l.other.truncated > 0 {
+		all = append(all, &l.other)
 	}
 	return all
 }

@@ -41,7 +41,10 @@ func attempt(server netip.AddrPort, o analyze.Outcome) *analyze.Attempt {
 // TestLiveCounts feeds attempts and compares the exposition with the
 // counts the report would give: labels in first-seen order of TFO
 // servers, beyond MaxServers summed in "other", servers without TFO
-// attempts in "unlisted", truncated attempts apart.
+// attempts unlisted until their first TFO attempt brings their counts
+// along (attempts come judged in no particular order: live judges a
+// plain SYN-ACK before the cookie one that came first), truncated
+// attempts apart.
 func TestLiveCounts(t *testing.T) {
 	c := newClock()
 	l := NewLive(LiveConfig{MaxServers: 2, Now: c.now})
@@ -50,10 +53,12 @@ func TestLiveCounts(t *testing.T) {
 	truncated.SYN.Truncated = true
 	for _, a := range []*analyze.Attempt{
 		plainD,                            // unlisted: no TFO yet
-		attempt(srvA, analyze.Granted),    // labels A
+		attempt(srvA, analyze.Refused),    // unlisted: no TFO yet
+		attempt(srvA, analyze.Granted),    // labels A, and brings the refused along
 		attempt(srvA, analyze.Plain),      // A has a label now: counts there
 		attempt(srvB, analyze.Omitted),    // labels B
-		attempt(srvC, analyze.Granted),    // no label left: other
+		attempt(srvC, analyze.Plain),      // unlisted
+		attempt(srvC, analyze.Granted),    // no label left: other, with its plain
 		attempt(srvC, analyze.Accepted),   // other again, one server aggregated
 		attempt(srvD, analyze.Unanswered), // still unlisted
 		truncated,
@@ -63,23 +68,26 @@ func TestLiveCounts(t *testing.T) {
 	want := `
 # HELP tfopcap_attempts_total Connection attempts (client SYNs) judged, by server ip:port and outcome.
 # TYPE tfopcap_attempts_total counter
-` + outcomeLines("192.0.2.1:8001", map[string]int{"granted": 1, "plain": 1}) +
+` + outcomeLines("192.0.2.1:8001", map[string]int{"granted": 1, "plain": 1, "refused": 1}) +
 		outcomeLines("192.0.2.1:8002", map[string]int{"omitted": 1}) +
-		outcomeLines("other", map[string]int{"granted": 1, "accepted": 1}) +
-		outcomeLines("unlisted", map[string]int{"plain": 1, "unanswered": 1}) + `
+		outcomeLines("other", map[string]int{"granted": 1, "accepted": 1, "plain": 1}) + `
 # HELP tfopcap_truncated_attempts_total Attempts left out of outcomes because the snap length cut their TCP options.
 # TYPE tfopcap_truncated_attempts_total counter
 tfopcap_truncated_attempts_total{server="192.0.2.1:8001"} 1
 tfopcap_truncated_attempts_total{server="192.0.2.1:8002"} 0
 tfopcap_truncated_attempts_total{server="other"} 0
-tfopcap_truncated_attempts_total{server="unlisted"} 0
+# HELP tfopcap_unlisted_attempts Attempts to servers without a TFO attempt so far, by outcome (the report's unlisted_servers); a server's first TFO attempt moves its counts into tfopcap_attempts_total.
+# TYPE tfopcap_unlisted_attempts gauge
+tfopcap_unlisted_attempts{outcome="plain"} 1
+tfopcap_unlisted_attempts{outcome="refused"} 0
+tfopcap_unlisted_attempts{outcome="unanswered"} 1
 ` + verdictHeader + verdictLines("192.0.2.1:8001", "grants") + verdictLines("192.0.2.1:8002", "omits") + verdictLines("other", "grants") + `
 # HELP tfopcap_servers_aggregated Servers beyond --metrics-max-servers, summed under server="other".
 # TYPE tfopcap_servers_aggregated gauge
 tfopcap_servers_aggregated 1
 `
 	if err := testutil.CollectAndCompare(l, strings.NewReader(want), "tfopcap_attempts_total",
-		"tfopcap_truncated_attempts_total", "tfopcap_server_verdict", "tfopcap_servers_aggregated"); err != nil {
+		"tfopcap_truncated_attempts_total", "tfopcap_unlisted_attempts", "tfopcap_server_verdict", "tfopcap_servers_aggregated"); err != nil {
 		t.Error(err)
 	}
 }
