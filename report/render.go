@@ -225,6 +225,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 // writeTextTail ends the text report with what does not depend on the
 // server table: the capture-wide findings and the attempt list.
 func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesText(w, r)
 	renderFindingsText(w, r.Findings)
 	if opts.Attempts {
 		fmt.Fprintln(w, "\nAttempts (input:frame; frames as Wireshark numbers them):")

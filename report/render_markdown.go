@@ -94,6 +94,7 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 // writeMarkdownTail ends the markdown report with what does not depend on
 // the server table: the capture-wide findings and the attempt list.
 func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesMarkdown(w, r)
 	if len(r.Findings) > 0 {
 		fmt.Fprint(w, "\n#### Capture-wide findings\n\n")
 		for i := range r.Findings {

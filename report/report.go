@@ -73,6 +73,8 @@ type ServerReport struct {
 	// Aggregated, in the row named analyze.OtherServers ("other"), counts the servers
 	// beyond --max-servers whose counts the row sums.
 	Aggregated int `json:"aggregated,omitempty"`
+	// Probe says what `tfopcap probe` did to this server; nil otherwise.
+	Probe *ProbeReport `json:"probe,omitempty"`
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).

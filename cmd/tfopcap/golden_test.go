@@ -30,6 +30,7 @@ func goldenCases() []goldenCase {
 		{name: "help-analyze.txt", args: []string{"analyze", "--help"}},
 		{name: "help-live.txt", args: []string{"live", "--help"}},
 		{name: "help-diff.txt", args: []string{"diff", "--help"}},
+		{name: "help-probe.txt", args: []string{"probe", "--help"}},
 		{name: "seed-6.1.txt", args: []string{"analyze", lab("seed-6.1/seed-eth.pcap")}},
 		{name: "seed-6.1-attempts.txt", args: []string{"analyze", "--attempts", lab("seed-6.1/seed.pcapng")}},
 		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},
@@ -114,6 +115,7 @@ func TestUsageDoc(t *testing.T) {
 	for _, c := range []struct{ title, name string }{
 		{"tfopcap", "help.txt"}, {"tfopcap analyze", "help-analyze.txt"},
 		{"tfopcap live", "help-live.txt"}, {"tfopcap diff", "help-diff.txt"},
+		{"tfopcap probe", "help-probe.txt"},
 	} {
 		var stdout, stderr bytes.Buffer
 		var args []string

@@ -40,6 +40,7 @@ Usage:
   tfopcap analyze [flags] FILE...   verdicts from capture files (pcap, pcapng, gzip; - is stdin)
   tfopcap live -i IFACE [flags]     verdicts from a live interface
   tfopcap diff OLD.json NEW.json    compare two JSON reports; exit 1 on a regression
+  tfopcap probe HOST:PORT...        ask servers for a TFO cookie and say why they give none
   tfopcap version                   print the version
 
 Run 'tfopcap COMMAND --help' for a command's flags.
@@ -74,12 +75,14 @@ func run(args []string, st streams) int {
 		err = runLive(rest, st)
 	case "diff":
 		err = runDiff(rest, st)
+	case "probe":
+		err = runProbe(rest, st)
 	case "version", "--version":
 		printVersion(st.stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(st.stdout, mainUsage)
 	default:
-		err = usagef("unknown command %q (want analyze, live, diff or version)", cmd)
+		err = usagef("unknown command %q (want analyze, live, diff, probe or version)", cmd)
 	}
 	return exitCode(err, st.stderr)
 }

@@ -18,8 +18,9 @@ var layers = map[string][]string{
 	"analyze":     {},
 	"engine":      {"capture", "analyze"},
 	"report":      {"analyze"},
+	"probe":       {"capture", "analyze", "engine", "report"},
 	"metrics":     {"capture", "analyze", "engine", "report"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "metrics"},
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "probe", "metrics"},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -62,7 +63,7 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap; engine, report -> metrics -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report -> probe -> cmd/tfopcap; engine, report -> metrics -> cmd/tfopcap"
 
 // TestOneImporterOfClientGolang keeps Prometheus's client library behind
 // package metrics: the rest of tfopcap does not know it exists.
