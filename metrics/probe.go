@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +34,9 @@ const probeTimeoutMargin = 500 * time.Millisecond
 // only that probe's metrics. probe_success and probe_duration_seconds are
 // always there. A probe is bounded by the scrape's own timeout
 // (X-Prometheus-Scrape-Timeout-Seconds) less half a second, and by max
-// (0: DefaultProbeTimeout). Failures are logged to log (nil: discarded).
+// (0: DefaultProbeTimeout). Probes of one target run one at a time: they
+// would share the kernel's cookie cache and disturb each other's rounds.
+// Failures are logged to log (nil: discarded).
 func ProbeHandler(probe ProbeFunc, max time.Duration, log *slog.Logger) http.Handler {
 	if max <= 0 {
 		max = DefaultProbeTimeout
@@ -41,6 +44,7 @@ func ProbeHandler(probe ProbeFunc, max time.Duration, log *slog.Logger) http.Han
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var locks targetLocks
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := r.URL.Query().Get("target")
 		if target == "" {
@@ -56,7 +60,12 @@ func ProbeHandler(probe ProbeFunc, max time.Duration, log *slog.Logger) http.Han
 		defer cancel()
 		reg := prometheus.NewRegistry()
 		start := time.Now()
-		rep, err := probe(ctx, target)
+		unlock, err := locks.lock(ctx, target)
+		var rep *report.Report
+		if err == nil {
+			rep, err = probe(ctx, target)
+			unlock()
+		}
 		pm := probeMetrics(rep, err)
 		pm = append(pm, prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(start).Seconds()))
 		if err != nil {
@@ -65,6 +74,49 @@ func ProbeHandler(probe ProbeFunc, max time.Duration, log *slog.Logger) http.Han
 		reg.MustRegister(constCollector(pm))
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	})
+}
+
+// targetLocks lets one probe of a target run at a time. A lock lives
+// while some request holds or waits for it, so the table stays as small
+// as the probes under way.
+type targetLocks struct {
+	mu    sync.Mutex
+	locks map[string]*targetLock
+}
+
+type targetLock struct {
+	free  chan struct{} // holds a token while the lock is free
+	users int           // requests holding or waiting
+}
+
+// lock waits for target's lock until ctx is done, and returns its unlock.
+func (t *targetLocks) lock(ctx context.Context, target string) (unlock func(), err error) {
+	t.mu.Lock()
+	if t.locks == nil {
+		t.locks = make(map[string]*targetLock)
+	}
+	l := t.locks[target]
+	if l == nil {
+		l = &targetLock{free: make(chan struct{}, 1)}
+		l.free <- struct{}{}
+		t.locks[target] = l
+	}
+	l.users++
+	t.mu.Unlock()
+	release := func() {
+		t.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(t.locks, target)
+		}
+		t.mu.Unlock()
+	}
+	select {
+	case <-l.free:
+		return func() { l.free <- struct{}{}; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, fmt.Errorf("waiting for another probe of %s: %w", target, ctx.Err())
+	}
 }
 
 // probeTimeout is the scrape's timeout less the margin, within max.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +118,49 @@ func get(t *testing.T, h http.Handler, url string, hdr http.Header) (string, int
 	h.ServeHTTP(rec, req)
 	b, _ := io.ReadAll(rec.Result().Body)
 	return string(b), rec.Code
+}
+
+// TestProbeOneAtATime: probes of one target wait for each other; a wait
+// ends with the scrape's deadline, and the table of locks empties.
+func TestProbeOneAtATime(t *testing.T) {
+	var mu sync.Mutex
+	running, most := map[string]int{}, map[string]int{}
+	h := ProbeHandler(func(ctx context.Context, target string) (*report.Report, error) {
+		mu.Lock()
+		running[target]++
+		most[target] = max(most[target], running[target])
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		running[target]--
+		mu.Unlock()
+		return probeReport(map[analyze.Outcome]int{analyze.Granted: 1}, 0), nil
+	}, 0, nil)
+	var wg sync.WaitGroup
+	for _, target := range []string{"a:1", "a:1", "a:1", "b:1"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			get(t, h, "/probe?target="+target, nil)
+		}()
+	}
+	wg.Wait()
+	if most["a:1"] != 1 || most["b:1"] != 1 {
+		t.Errorf("most probes at once: %v, want 1 per target", most)
+	}
+
+	var locks targetLocks
+	unlock, err := locks.lock(context.Background(), "a:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := locks.lock(ctx, "a:1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second lock of a held target: %v, want the deadline", err)
+	}
+	unlock()
+	if len(locks.locks) != 0 {
+		t.Errorf("%d locks left, want none", len(locks.locks))
+	}
 }

@@ -80,15 +80,14 @@ func promQuery(ns netnslab.Netns, query string, at time.Time) ([]promSample, err
 	return ss, nil
 }
 
-// startPrometheus runs a real Prometheus server inside ns that scrapes
-// the targets every second, keeping its data in a temporary directory,
-// and waits until it is ready.
-func startPrometheus(t *testing.T, ns netnslab.Netns, targets ...string) {
+// startPrometheus runs a real Prometheus server inside ns with these
+// scrape_configs (YAML), scraping every second, keeping its data in a
+// temporary directory, and waits until it is ready.
+func startPrometheus(t *testing.T, ns netnslab.Netns, scrapeConfigs string) {
 	t.Helper()
 	bin := requireProm(t, "prometheus")
 	dir := t.TempDir()
-	config := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: tfopcap\n    static_configs:\n      - targets: [%s]\n",
-		strings.Join(targets, ", "))
+	config := "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n" + scrapeConfigs
 	cfgFile := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -157,7 +156,7 @@ func TestMetricsLabPrometheus(t *testing.T) {
 	// Prometheus first: it takes its first scrape some 5s after it starts
 	// (service discovery sends targets at most every 5s), time the build
 	// of tfopcap uses.
-	startPrometheus(t, p.Server, rootAddr, nobodyAddr)
+	startPrometheus(t, p.Server, fmt.Sprintf("  - job_name: tfopcap\n    static_configs:\n      - targets: [%s, %s]\n", rootAddr, nobodyAddr))
 	bin := buildTfopcap(t)
 	v4 := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(p.ServerV4, port) }
 	tfo, noTFO, plain := v4(8001), v4(8002), v4(8003)
@@ -368,4 +367,116 @@ func checkDashboardQueries(t *testing.T, ns netnslab.Netns, at time.Time) {
 	if n == 0 {
 		t.Error("the dashboard has no queries")
 	}
+}
+
+// TestProbeServePrometheus: tfopcap probe --metrics-addr as a
+// blackbox-style exporter, scraped by a real Prometheus with the relabel
+// configuration docs/metrics.md gives, probing Debian's nginx in another
+// namespace: a listener with TFO (fastopen=16), one without, a closed
+// port. What Prometheus stores must say which grants cookies and accepts
+// SYN data, and which one cannot be probed.
+func TestProbeServePrometheus(t *testing.T) {
+	requireProm(t, "prometheus")
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err = os.Stat("/usr/sbin/nginx"); err != nil {
+			t.Skip("nginx not installed (apt-get install nginx-light)")
+		}
+		nginx = "/usr/sbin/nginx"
+	}
+	p := netnslab.NewPair(t)
+	const agent = "127.0.0.1:9871"
+	// The scrape configuration of docs/metrics.md, "Fleet setup".
+	startPrometheus(t, p.Client, `  - job_name: tfo-probe
+    metrics_path: /probe
+    scrape_interval: 2s
+    scrape_timeout: 1900ms
+    static_configs:
+      - targets: [192.0.2.1:8081, 192.0.2.1:8082, 192.0.2.1:8083]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: `+agent+"\n")
+	bin := buildTfopcap(t)
+	startNginx(t, p.Server, nginx)
+	srv := p.Client.Command(bin, "probe", "--timeout", "500ms", "--metrics-addr", agent)
+	var stderr syncBuffer
+	srv.Stderr = &stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	t.Cleanup(func() {
+		srv.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("tfopcap probe --metrics-addr:\n%s", stderr.String())
+		}
+	})
+
+	want := map[string]string{
+		"192.0.2.1:8081": "success=1 granted=1 accepted=1 mptcp=0 verdict=grants",
+		"192.0.2.1:8082": "success=1 granted=0 accepted=0 mptcp=0 verdict=omits",
+		"192.0.2.1:8083": "success=0", // closed: the probe fails, and says so
+	}
+	got := map[string]string{}
+	for start := time.Now(); ; time.Sleep(250 * time.Millisecond) {
+		got = probeState(t, p.Client)
+		if maps.Equal(got, want) {
+			break
+		}
+		if time.Since(start) > 25*time.Second {
+			t.Fatalf("Prometheus holds %v, want %v", got, want)
+		}
+	}
+	if !strings.Contains(stderr.String(), "192.0.2.1:8083") {
+		t.Errorf("the failed probe of the closed port is not logged:\n%s", stderr.String())
+	}
+	if code := func() int {
+		srv.Process.Signal(os.Interrupt)
+		select {
+		case err := <-done:
+			done <- err
+			if err != nil {
+				return -1
+			}
+			return 0
+		case <-time.After(5 * time.Second):
+			return -2
+		}
+	}(); code != 0 {
+		t.Errorf("tfopcap probe --metrics-addr after SIGINT: %d, want exit 0", code)
+	}
+}
+
+// probeState renders what Prometheus holds of each probed target.
+func probeState(t *testing.T, ns netnslab.Netns) map[string]string {
+	t.Helper()
+	state := map[string][]string{}
+	for _, q := range []struct{ key, query string }{
+		{"success", "probe_success"}, {"granted", "tfopcap_probe_cookie_granted"},
+		{"accepted", "tfopcap_probe_syn_data_accepted"}, {"mptcp", "tfopcap_probe_mptcp"},
+		{"verdict", "tfopcap_probe_verdict == 1"},
+	} {
+		ss, err := promQuery(ns, q.query, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			v := strconv.Itoa(int(s.value))
+			if q.key == "verdict" {
+				v = s.labels["verdict"]
+			}
+			state[s.labels["instance"]] = append(state[s.labels["instance"]], q.key+"="+v)
+		}
+	}
+	out := map[string]string{}
+	for inst, parts := range state {
+		out[inst] = strings.Join(parts, " ")
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 )
 
 const probeUsage = `Usage: tfopcap probe [flags] HOST:PORT...
+       tfopcap probe --metrics-addr ADDR [flags]   (serve /probe?target=, docs/metrics.md)
 
 Asks each server for a TCP Fast Open cookie and says why it gives none.
 Rounds per target: a cookie request on a fresh cookie cache (the kernel's
@@ -52,6 +53,8 @@ func runProbe(args []string, st streams) error {
 	o.register(fs)
 	var po probeOptions
 	po.register(fs)
+	var ps probeServeOptions
+	ps.register(fs)
 	// The probe picks its own packets, and its few servers all use TFO.
 	ignored := []string{"server", "filter", "max-servers", "all-servers"}
 	for _, name := range ignored {
@@ -65,7 +68,7 @@ func runProbe(args []string, st streams) error {
 			return usagef("probe: --%s does not apply: the probe judges only its own connections", name)
 		}
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && ps.addr == "" {
 		return usagef("probe: no target given: HOST:PORT")
 	}
 	rounds, err := probe.ParseRounds(po.rounds)
@@ -86,6 +89,9 @@ func runProbe(args []string, st streams) error {
 		Capture: map[string]probe.CaptureMode{"auto": probe.CaptureAuto, "yes": probe.CaptureRequired, "no": probe.CaptureOff}[po.capture.value]}
 	cfg.NewEvidence = func(linkType uint16, snaplen int) (*engine.Evidence, error) {
 		return o.newEvidence(linkType, snaplen)
+	}
+	if ps.addr != "" {
+		return ps.serve(cfg, o.evidence, st)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
