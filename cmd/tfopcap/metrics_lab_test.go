@@ -423,7 +423,7 @@ func TestProbeServePrometheus(t *testing.T) {
 		"192.0.2.1:8082": "success=1 granted=0 accepted=0 mptcp=0 verdict=omits",
 		"192.0.2.1:8083": "success=0", // closed: the probe fails, and says so
 	}
-	got := map[string]string{}
+	var got map[string]string
 	for start := time.Now(); ; time.Sleep(250 * time.Millisecond) {
 		got = probeState(t, p.Client)
 		if maps.Equal(got, want) {
