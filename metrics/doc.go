@@ -21,8 +21,10 @@
 // pattern of client_golang), never from *Vec values that live forever:
 // at most MaxServers servers get a server label of their own, in the order
 // they are first seen with a TFO attempt (as the report lists them);
-// later ones are summed under server="other", and attempts to servers
-// that never used TFO under server="unlisted".
+// later ones are summed under server="other". Attempts to servers that
+// have not used TFO are summed in a gauge, tfopcap_unlisted_attempts,
+// until a server's first TFO attempt moves them into its counters, as
+// the report moves them into its row.
 //
 // # Concurrency and allocation
 //

@@ -55,6 +55,11 @@ type LiveConfig struct {
 // reads it from scrapes. Use NewLive.
 type Live struct {
 	cfg LiveConfig
+	// findingsAt and findingsJudged are when findings were last computed,
+	// and how many attempts had been judged then. Only Tick uses them,
+	// from the engine's goroutine: mu does not guard them.
+	findingsAt     time.Time
+	findingsJudged int
 
 	mu     sync.Mutex
 	index  map[netip.AddrPort]*series // listed servers, and those summed in other
@@ -69,10 +74,6 @@ type Live struct {
 	capture    capture.LiveStats
 	status     engine.Status
 	findings   []finding
-	// findingsAt and findingsJudged are when findings were last computed,
-	// and how many attempts had been judged then.
-	findingsAt     time.Time
-	findingsJudged int
 }
 
 // series is the counts behind one server label.

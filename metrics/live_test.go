@@ -225,3 +225,33 @@ func TestLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestLiveConcurrentScrape: scrapes read while the engine's goroutine
+// counts and ticks (go test -race checks the locking).
+func TestLiveConcurrentScrape(t *testing.T) {
+	l := NewLive(LiveConfig{MaxServers: 2})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		servers := []netip.AddrPort{srvA, srvB, srvC, srvD}
+		for i := range 2000 {
+			l.Attempt(attempt(servers[i%len(servers)], analyze.Outcome(i%12)))
+			if i%100 == 0 {
+				l.Tick(time.Now().Add(time.Duration(i)*time.Second), engine.Status{Judged: i}, capture.LiveStats{Received: i}, func() *analyze.Summary {
+					return &analyze.Summary{Servers: []analyze.ServerSummary{{Server: srvA, Findings: []analyze.Finding{{ID: analyze.FindOtherCauses}}}}}
+				})
+			}
+		}
+	}()
+	for scrapes := 0; ; scrapes++ {
+		select {
+		case <-done:
+			if n := testutil.CollectAndCount(l, "tfopcap_attempts_total"); n != 3*12 {
+				t.Errorf("%d attempt series after %d scrapes, want 36 (2 servers and other)", n, scrapes)
+			}
+			return
+		default:
+			testutil.CollectAndCount(l)
+		}
+	}
+}
