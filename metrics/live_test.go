@@ -138,6 +138,7 @@ func TestVerdictWindow(t *testing.T) {
 	}
 	for i, s := range steps {
 		c.t = c.t.Add(s.after)
+		l.Tick(c.t, engine.Status{}, capture.LiveStats{}, nil) // attempts count at the last tick
 		if s.feed {
 			l.Attempt(attempt(srvA, s.outcome))
 		}
@@ -253,5 +254,16 @@ func TestLiveConcurrentScrape(t *testing.T) {
 		default:
 			testutil.CollectAndCount(l)
 		}
+	}
+}
+
+// BenchmarkLiveAttempt is what --metrics-addr adds per judged attempt.
+func BenchmarkLiveAttempt(b *testing.B) {
+	l := NewLive(LiveConfig{})
+	l.Tick(time.Now(), engine.Status{}, capture.LiveStats{}, nil)
+	as := []*analyze.Attempt{attempt(srvA, analyze.Granted), attempt(srvB, analyze.Omitted), attempt(srvD, analyze.Plain)}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		l.Attempt(as[i%len(as)])
 	}
 }
