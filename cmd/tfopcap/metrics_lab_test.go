@@ -355,12 +355,28 @@ func checkDashboardQueries(t *testing.T, ns netnslab.Netns, at time.Time) {
 		t.Fatal(err)
 	}
 	vars := strings.NewReplacer("$__rate_interval", "1m", "$__range", "5m", "$instance", ".*", "$probe_job", "tfo-probe")
+	// What these panels show must be there: one omitting and one granting
+	// server, their verdicts, findings and the builds. (Rates may be 0 so
+	// soon, and no probe ran.)
+	want := map[string]int{"Servers that omit cookies now": 1, "Servers that grant cookies now": 1,
+		"Verdict by server": 4, "Findings": 1, "Versions": 2}
 	n := 0
 	for _, p := range d.Panels {
 		for _, tg := range p.Targets {
 			n++
-			if _, err := promQuery(ns, vars.Replace(tg.Expr), at); err != nil {
+			ss, err := promQuery(ns, vars.Replace(tg.Expr), at)
+			if err != nil {
 				t.Errorf("dashboard panel %q: %v", p.Title, err)
+			}
+			if len(ss) < want[p.Title] {
+				t.Errorf("dashboard panel %q: %d series, want %d or more: %v", p.Title, len(ss), want[p.Title], ss)
+			}
+			if p.Title == "Verdict by server" {
+				for _, s := range ss {
+					if code := map[string]float64{"grants": 1, "omits": 2}[s.labels["verdict"]]; s.value != code {
+						t.Errorf("dashboard panel %q: %v, want grants as 1 and omits as 2", p.Title, s)
+					}
+				}
 			}
 		}
 	}
