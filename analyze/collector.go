@@ -153,7 +153,7 @@ func (c *Collector) Attempt(a *Attempt) {
 		}
 	}
 	c.noteClient(a)
-	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
+	if !a.Counted() {
 		return
 	}
 	if c.nkept >= c.maxAttempts {

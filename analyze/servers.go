@@ -83,10 +83,17 @@ type listedServer struct {
 	stats serverStats
 }
 
-// usesTFO reports whether a's SYN or reply had a TFO option, or snaplen
+// UsesTFO reports whether a's SYN or reply had a TFO option, or snaplen
 // hid whether they had: what makes a server worth a row of its own.
-func usesTFO(a *Attempt) bool {
+func (a *Attempt) UsesTFO() bool {
 	return a.SYN.TFO.State != TFONone || a.SYN.MalformedCopy || a.Reply.TFO.State != TFONone || a.Truncated()
+}
+
+// Counted reports whether a counts in its server's outcomes (and so in
+// verdicts): an attempt whose options snaplen cut is counted apart, as
+// truncated, unless it was refused or unanswered, which needs no option.
+func (a *Attempt) Counted() bool {
+	return !a.Truncated() || a.Outcome == Refused || a.Outcome == Unanswered
 }
 
 // full returns the full counts for ap, making it a listed server (or one
@@ -166,7 +173,7 @@ func (t *serverTable) plainFor(ap netip.AddrPort) *plainStats {
 // listed when the attempt switched its deciding outcomes (change.go),
 // else -1; never for the "other" row, whose runs mix servers.
 func (t *serverTable) attempt(a *Attempt) (switched int) {
-	if t.all || usesTFO(a) {
+	if t.all || a.UsesTFO() {
 		return t.countFull(a)
 	}
 	p := t.plainFor(a.Server)
@@ -214,12 +221,12 @@ func (t *serverTable) orphan(ap netip.AddrPort) {
 // count adds one finalised attempt to s, and reports whether it switched
 // the deciding outcomes.
 func (s *serverStats) count(a *Attempt) (switched bool) {
-	if a.Truncated() && a.Outcome != Refused && a.Outcome != Unanswered {
+	if !a.Counted() {
 		s.truncated++
 		return false
 	}
 	s.outcomes[a.Outcome]++
-	if usesTFO(a) {
+	if a.UsesTFO() {
 		s.timeline.Add(a.SYN.Time, ClassOf(a.Outcome))
 	}
 	switched = s.change.add(a) > 0

@@ -74,6 +74,10 @@ type Status struct {
 	Judged   int
 	Outcomes analyze.OutcomeCounts
 	Open     int // attempts waiting for their reply
+	// Early counts attempts judged unanswered before their reply timeout,
+	// to keep memory bounded: too many open at once, or newer attempts on
+	// the same flow (the run's warnings say which).
+	Early int
 }
 
 // Summary is "12 attempts (granted 3, omitted 9)".
@@ -285,7 +289,8 @@ func (r *run) consume(f feed) error {
 }
 
 func (r *run) status() Status {
-	return Status{Judged: r.sink.judged, Outcomes: r.sink.outcomes, Open: r.tracker.Open()}
+	t := r.tracker
+	return Status{Judged: r.sink.judged, Outcomes: r.sink.outcomes, Open: t.Open(), Early: t.Early() + t.EarlyPerFlow().N}
 }
 
 // result closes the evidence file and sums up the run.

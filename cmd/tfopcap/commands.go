@@ -46,7 +46,7 @@ func commandTable() []command {
 		}, runDiff},
 		{clidoc.Command{
 			Name:        "probe",
-			Synopses:    []string{"[flags] HOST:PORT..."},
+			Synopses:    []string{"[flags] HOST:PORT...", "--metrics-addr ADDR [flags]"},
 			Summary:     "ask servers for a TFO cookie and say why they give none (Linux)",
 			Description: probeDescription,
 			Flags:       func() *pflag.FlagSet { return new(probeCommand).flagSet() },

@@ -43,6 +43,11 @@ filter. Attempts without a reply are judged unanswered after
 at once, as at the end of a file.
 --output, --plot and --junit write their files when the capture stops.
 
+--metrics-addr serves Prometheus metrics at /metrics while the capture
+runs (attempts by server and outcome, each server's verdict over the last
+--metrics-window, findings, capture drops; docs/metrics.md); the report
+still comes at the end.
+
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
 --fail-on, 2 usage error, the interface could not be opened, or --fail-on
@@ -119,10 +124,12 @@ func formatSize(n int) string {
 	return strconv.Itoa(n)
 }
 
-// liveCommand are live's flags: the report's and the capture's.
+// liveCommand are live's flags: the report's, the capture's and the
+// metrics endpoint's.
 type liveCommand struct {
 	reportOptions
 	liveOptions
+	metricsOptions
 }
 
 // flagSet returns live's flags, bound to c.
@@ -130,12 +137,13 @@ func (c *liveCommand) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	c.reportOptions.register(fs)
 	c.liveOptions.register(fs)
+	c.metricsOptions.register(fs)
 	return fs
 }
 
 func runLive(args []string, st streams) error {
 	var c liveCommand
-	o, lo := &c.reportOptions, &c.liveOptions
+	o, lo, mo := &c.reportOptions, &c.liveOptions, &c.metricsOptions
 	fs := c.flagSet()
 	if err := parseFlags(fs, args, st); err != nil {
 		return err
@@ -159,6 +167,9 @@ func runLive(args []string, st streams) error {
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
 	}
+	if err := mo.validate(); err != nil {
+		return err
+	}
 	servers, err := o.prepare()
 	if err != nil {
 		return err
@@ -171,6 +182,11 @@ func runLive(args []string, st streams) error {
 	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
 		return err
 	}
+	mx, err := mo.start(o.allServers, st.stderr)
+	if err != nil {
+		return err
+	}
+	defer mx.Close()
 
 	l, err := capture.OpenLive(capture.LiveConfig{
 		Interface:  iface,
@@ -242,6 +258,7 @@ func runLive(args []string, st streams) error {
 			}
 		}
 	}
+	cfg.OnAttempt = mx.onAttempt(cfg.OnAttempt)
 	start := time.Now()
 	nextSummary := start.Add(lo.interval)
 	cfg.OnTick = func(now time.Time, s engine.Status) {
@@ -253,6 +270,7 @@ func runLive(args []string, st streams) error {
 		case status:
 			fmt.Fprintf(st.stderr, "\r\033[K%s", statusLine(l, now.Sub(start), s))
 		}
+		mx.tick(now, s, l, coll)
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

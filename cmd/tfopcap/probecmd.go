@@ -26,7 +26,11 @@ with each server's probe rounds; without capture privileges it infers
 the rounds from the kernel's account (TCP_INFO, tcp_metrics) and says so.
 Linux only. Exit status: 0 done, 1 a server's verdict matched --fail-on,
 2 usage error or a target that could not be probed (unknown host, closed
-or filtered port, no route, client TFO off).`
+or filtered port, no route, client TFO off).
+
+With --metrics-addr ADDR it probes nothing at start: it serves
+/probe?target=HOST:PORT in the style of Prometheus's blackbox exporter,
+probing a target per scrape (docs/metrics.md).`
 
 type probeOptions struct {
 	rounds  string
@@ -41,10 +45,12 @@ func (o *probeOptions) register(fs *pflag.FlagSet) {
 	fs.Var(o.capture, "capture", "capture the probe's packets: auto (when allowed), yes (fail without), no (TCP_INFO only)")
 }
 
-// probeCommand is probe's flags: the report's and its own.
+// probeCommand is probe's flags: the report's, its own and those of the
+// blackbox-style endpoint (--metrics-addr).
 type probeCommand struct {
 	reportOptions
 	probeOptions
+	probeServeOptions
 }
 
 // probeIgnored are report flags that do not apply to a probe: it picks
@@ -56,6 +62,7 @@ func (c *probeCommand) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
 	c.reportOptions.register(fs)
 	c.probeOptions.register(fs)
+	c.probeServeOptions.register(fs)
 	for _, name := range probeIgnored {
 		_ = fs.MarkHidden(name)
 	}
@@ -64,7 +71,7 @@ func (c *probeCommand) flagSet() *pflag.FlagSet {
 
 func runProbe(args []string, st streams) error {
 	var c probeCommand
-	o, po := &c.reportOptions, &c.probeOptions
+	o, po, ps := &c.reportOptions, &c.probeOptions, &c.probeServeOptions
 	fs := c.flagSet()
 	if err := parseFlags(fs, args, st); err != nil {
 		return err
@@ -75,7 +82,7 @@ func runProbe(args []string, st streams) error {
 			return usagef("probe: --%s does not apply: the probe judges only its own connections", name)
 		}
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && ps.addr == "" {
 		return usagef("probe: no target given: HOST:PORT")
 	}
 	rounds, err := probe.ParseRounds(po.rounds)
@@ -96,6 +103,9 @@ func runProbe(args []string, st streams) error {
 		Capture: map[string]probe.CaptureMode{"auto": probe.CaptureAuto, "yes": probe.CaptureRequired, "no": probe.CaptureOff}[po.capture.value]}
 	cfg.NewEvidence = func(linkType uint16, snaplen int) (*engine.Evidence, error) {
 		return o.newEvidence(linkType, snaplen)
+	}
+	if ps.addr != "" {
+		return ps.serve(cfg, o.evidence, st)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

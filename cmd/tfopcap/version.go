@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+
+	"github.com/tfopcap/tfopcap/metrics"
 )
 
 // baseVersion names builds that carry no module version: go build in a
@@ -42,10 +44,7 @@ func printVersion(w io.Writer) {
 	if !ok {
 		return
 	}
-	settings := map[string]string{}
-	for _, s := range info.Settings {
-		settings[s.Key] = s.Value
-	}
+	settings := buildSettings(info)
 	if rev := settings["vcs.revision"]; rev != "" {
 		if settings["vcs.modified"] == "true" {
 			rev += " (modified)"
@@ -57,4 +56,23 @@ func printVersion(w io.Writer) {
 		fmt.Fprint(w, ", without cgo (no libpcap: live unavailable)")
 	}
 	fmt.Fprintln(w)
+}
+
+// buildSettings are the key=value settings Go stamped into the binary.
+func buildSettings(info *debug.BuildInfo) map[string]string {
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	return settings
+}
+
+// buildInfo names the build in tfopcap_build_info.
+func buildInfo() metrics.BuildInfo {
+	b := metrics.BuildInfo{Version: version}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		b.GoVersion = info.GoVersion
+		b.Revision = buildSettings(info)["vcs.revision"]
+	}
+	return b
 }

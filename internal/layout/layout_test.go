@@ -21,12 +21,13 @@ var layers = map[string][]string{
 	"report/plot":    {"analyze"},
 	"report/junit":   {"analyze", "report", "report/plot"},
 	"probe":          {"capture", "analyze", "engine", "report", "report/plot"},
+	"metrics":        {"capture", "analyze", "engine", "report", "report/plot"},
 	"host/sockdiag":  {},
 	"host/procs":     {},
 	"host/sysinfo":   {},
 	"host/selfprobe": {"analyze"},
 	"check":          {"analyze", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe",
+	"cmd/tfopcap": {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe", "metrics",
 		"check", "host/sockdiag", "host/procs", "host/sysinfo", "host/selfprobe"},
 	// clidoc renders any command table: it knows nothing of TFO.
 	"internal/clidoc": {},
@@ -72,4 +73,25 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap; host/* -> check -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap; host/* -> check -> cmd/tfopcap; engine, report -> metrics -> cmd/tfopcap"
+
+// TestOneImporterOfClientGolang keeps Prometheus's client library behind
+// package metrics: the rest of tfopcap does not know it exists.
+func TestOneImporterOfClientGolang(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, module+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], module)
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, "github.com/prometheus/") && pkg != "metrics" {
+				t.Errorf("%s imports %s: only package metrics may", pkg, imp)
+			}
+		}
+	}
+}
