@@ -95,6 +95,8 @@ type serverStats struct {
 	plainOmit    PacketRef // such an answer without a cookie: a plain listener omits
 	grant        PacketRef // a reply granting a cookie (E3)
 	mptcpGrant   PacketRef // a reply granting a cookie and carrying MPTCP (E2)
+	// timeline counts the attempts above over time (timeline.go).
+	timeline Timeline
 }
 
 // noteEvidence keeps the earliest frames that prove what the findings rest on.
@@ -213,6 +215,10 @@ type ServerSummary struct {
 	Change *Change
 	// Aggregated, in Other, counts the servers it sums.
 	Aggregated int
+	// Timeline counts the attempts that used TFO over time (plain ones
+	// may come before a server has a row to count their times in), its
+	// bucket 0 the earliest in use.
+	Timeline Timeline
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -283,7 +289,7 @@ func (c *Collector) Summary() *Summary {
 
 func serverSummary(ap netip.AddrPort, s *serverStats, findings []Finding) ServerSummary {
 	return ServerSummary{Server: ap, Verdict: s.outcomes.Verdict(), Outcomes: s.outcomes, MPTCP: s.mptcp,
-		Orphans: s.orphans, Truncated: s.truncated, TFOKinds: s.tfoKinds, Findings: findings}
+		Orphans: s.orphans, Truncated: s.truncated, TFOKinds: s.tfoKinds, Findings: findings, Timeline: s.timeline.normalized()}
 }
 
 // FormatAddr renders ip:port, or [ip]:port for IPv6, without zones.

@@ -20,6 +20,8 @@
 //	             with verdicts, counts and findings, capture-wide
 //	             findings, the attempts kept in detail
 //	servers.go   the bounded table of servers behind the Summary
+//	timeline.go  a server's TFO attempts over time, in a fixed number
+//	             of buckets whose width doubles as the capture grows
 //	change.go    change points: when a server's deciding outcomes switched
 //	             (grants to omissions, the reverse, or interleaved), kept
 //	             per server as attempts are judged

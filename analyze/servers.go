@@ -219,6 +219,9 @@ func (s *serverStats) count(a *Attempt) (switched bool) {
 		return false
 	}
 	s.outcomes[a.Outcome]++
+	if usesTFO(a) {
+		s.timeline.Add(a.SYN.Time, ClassOf(a.Outcome))
+	}
 	switched = s.change.add(a) > 0
 	s.noteEvidence(a)
 	s.vantage.add(a)

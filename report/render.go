@@ -19,7 +19,7 @@ type RenderOptions struct {
 	Attempts bool
 }
 
-// Render writes r in format "text", "json" or "markdown".
+// Render writes r in format "text", "json", "markdown" or "html".
 func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 	bw := bufio.NewWriter(w)
 	var err error
@@ -30,6 +30,8 @@ func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 		err = WriteJSON(bw, r)
 	case "markdown":
 		renderMarkdown(bw, r, opts)
+	case "html":
+		err = renderHTML(bw, r)
 	default:
 		return fmt.Errorf("unknown report format %q", format)
 	}
@@ -244,6 +246,7 @@ func renderChangesText(w io.Writer, servers []ServerReport) {
 // writeTextTail ends the text report with what does not depend on the
 // server table: the capture-wide findings and the attempt list.
 func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesText(w, r)
 	renderFindingsText(w, r.Findings)
 	if opts.Attempts {
 		fmt.Fprintln(w, "\nAttempts (input:frame SYN time (UTC); reply after ms from the first SYN; frames as Wireshark numbers them):")

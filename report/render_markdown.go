@@ -196,6 +196,7 @@ const shortHint = 80
 // writeMarkdownTail ends the markdown report with what does not depend on
 // the server table: the capture-wide findings and the attempt list.
 func writeMarkdownTail(m *mdOut, r *Report, opts RenderOptions) {
+	renderProbesMarkdown(m, r)
 	if len(r.Findings) > 0 {
 		m.printf("\n#### Capture-wide findings\n\n")
 		for i := range r.Findings {

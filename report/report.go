@@ -73,9 +73,15 @@ type ServerReport struct {
 	// Aggregated, in the row named analyze.OtherServers ("other"), counts the servers
 	// beyond --max-servers whose counts the row sums.
 	Aggregated int `json:"aggregated,omitempty"`
+	// Timeline counts the server's TFO attempts over time, for the
+	// picture (--plot, html); not part of the JSON contract, so a report
+	// read back has none.
+	Timeline analyze.Timeline `json:"-"`
 	// Change says when the server's deciding outcomes changed; absent
 	// when they did not (every verdict but mixed) and in "other".
 	Change *ChangeReport `json:"change,omitempty"`
+	// Probe says what `tfopcap probe` did to this server; nil otherwise.
+	Probe *ProbeReport `json:"probe,omitempty"`
 }
 
 // ChangeReport is when a server's deciding outcomes changed
@@ -311,6 +317,7 @@ func (r *Report) addServer(name string, s *analyze.ServerSummary) {
 		Hints:            []string{},
 		HintIDs:          []analyze.FindingID{},
 		Aggregated:       s.Aggregated,
+		Timeline:         s.Timeline,
 		Change:           newChangeReport(s.Change),
 	}
 	for i, kind := range [...]string{"34", "253", "254"} {

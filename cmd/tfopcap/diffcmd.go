@@ -15,9 +15,7 @@ import (
 	"github.com/tfopcap/tfopcap/report"
 )
 
-const diffUsage = `Usage: tfopcap diff [flags] OLD.json NEW.json [NEWER.json ...]
-
-Compares JSON reports (tfopcap analyze --format json; gzip-compressed is
+const diffDescription = `Compares JSON reports (tfopcap analyze --format json; gzip-compressed is
 fine, - is standard input) server by server, matching servers by
 address. A server regressed when its verdict went from grants to omits or
 mixed, or from mixed to omits; the reverse is an improvement. One that
@@ -32,25 +30,36 @@ first whose change from the first report fails; the diff of the first
 and the last is shown too.
 
 Exit status: 0 nothing failed, 1 a server's change matched --fail-on (or
-has a first bad report), 2 usage error or unreadable report.
-
-Flags:
-`
+has a first bad report), 2 usage error or unreadable report.`
 
 // errDiffFailed reports that a server's change matched --fail-on; its
 // message is already printed. It wraps errMatched, so it exits 1 like
 // analyze --fail-on.
 var errDiffFailed = fmt.Errorf("a server's change matched --fail-on: %w", errMatched)
 
-func runDiff(args []string, st streams) error {
+// diffOptions are diff's flags.
+type diffOptions struct {
+	format *enumFlag
+	failOn changesFlag
+}
+
+// flagSet returns diff's flags, bound to o.
+func (o *diffOptions) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("diff", pflag.ContinueOnError)
-	format := newEnum("text", "text", "json", "markdown")
-	fs.Var(format, "format", "diff format: text, json or markdown")
-	failOn := changesFlag{set: []report.Change{report.Regressed}}
-	fs.Var(&failOn, "fail-on", "exit 1 when a server's change is one of these: regressed, undecided, vanished, changed, new")
-	if err := parseFlags(fs, args, st, diffUsage); err != nil {
+	o.format = newEnum("text", "text", "json", "markdown")
+	fs.Var(o.format, "format", "diff format: text, json or markdown")
+	o.failOn = changesFlag{set: []report.Change{report.Regressed}}
+	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's change is one of these: regressed, undecided, vanished, changed, new")
+	return fs
+}
+
+func runDiff(args []string, st streams) error {
+	var o diffOptions
+	fs := o.flagSet()
+	if err := parseFlags(fs, args, st); err != nil {
 		return err
 	}
+	format := o.format
 	files := fs.Args()
 	if len(files) < 2 {
 		return usagef("diff: want at least two reports, OLD.json and NEW.json; got %d", len(files))
@@ -72,7 +81,7 @@ func runDiff(args []string, st streams) error {
 	d.Tool = toolName
 	d.Old.Name, d.New.Name = displayName(files[0]), displayName(files[last])
 	if len(reports) > 2 {
-		d.Series = report.Series(reports, failOn.has)
+		d.Series = report.Series(reports, o.failOn.has)
 		for i := range d.Series.Reports {
 			d.Series.Reports[i].Name = displayName(files[i])
 		}
@@ -86,14 +95,14 @@ func runDiff(args []string, st streams) error {
 			failed[ss.Change] = append(failed[ss.Change], fmt.Sprintf("%s from report %d (%s)", ss.Server, *ss.FirstBad, displayName(files[*ss.FirstBad])))
 		}
 	} else {
-		for _, sd := range d.Failing(failOn.has) {
+		for _, sd := range d.Failing(o.failOn.has) {
 			failed[sd.Change] = append(failed[sd.Change], sd.Server+" "+verdictMove(&sd))
 		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
-	for _, c := range failOn.set {
+	for _, c := range o.failOn.set {
 		if list := failed[c]; len(list) > 0 {
 			label := c.String()
 			if c == report.Regressed {
@@ -151,12 +160,22 @@ func (c *changesFlag) Set(s string) error {
 
 func (c *changesFlag) has(x report.Change) bool { return slices.Contains(c.set, x) }
 
-// displayName is how a report's source is named in output and errors.
-func displayName(name string) string {
-	if name == "-" {
-		return "standard input"
+// displayName is how a report's source is named in output and errors: as
+// analyze names its inputs ("-" for standard input).
+func displayName(name string) string { return capture.DisplayName(name) }
+
+// openReport opens a report file, with the errors analyze gives for a
+// capture file ("x.json: no such file", "x.json: is a directory").
+func openReport(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, capture.OpenError(name, err)
 	}
-	return capture.DisplayName(name)
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory", displayName(name))
+	}
+	return f, nil
 }
 
 // readReportFile reads the report in file name (- is stdin), gunzipping it
@@ -164,9 +183,9 @@ func displayName(name string) string {
 func readReportFile(name string, stdin io.Reader) (*report.Report, error) {
 	in := stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		f, err := openReport(name)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", displayName(name), capture.RootCause(err))
+			return nil, err
 		}
 		defer f.Close()
 		in = f
