@@ -9,8 +9,9 @@ package analyze
 //
 // The state is a few runs per server, updated as attempts are judged, so
 // that it is exact however many attempts a report keeps in detail. The
-// Collector gets attempts in no particular order (the tracker finalises
-// them a sweep at a time), so a decision may land before, between or
+// tracker judges a sweep's attempts in deadline order, which for answered
+// ones is reply order, yet not always (a sink may be fed by another
+// source, a clock steps), so a decision may land before, between or
 // inside runs; it never needs the attempts themselves.
 
 // ChangeKind says how a server's deciding outcomes changed over the capture.

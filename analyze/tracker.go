@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -414,8 +415,10 @@ func (a *Attempt) judge() Outcome {
 	return Unconfirmed
 }
 
-// Sink receives each attempt as it is finalised, in no particular order.
-// The Attempt is reused after the call returns.
+// Sink receives each attempt as it is finalised: in the order their
+// deadlines pass, so answered attempts mostly in the order of their replies
+// (a reply within a second of a sweep, or behind a stepped clock, may come
+// after a later one). The Attempt is reused after the call returns.
 type Sink interface {
 	Attempt(a *Attempt)
 	// OrphanReply counts a SYN-ACK that answers no SYN in the capture
@@ -503,6 +506,8 @@ type Tracker struct {
 	maxOpen int
 	early   int
 	scratch []int64
+	// due holds the attempts a sweep, shed or Flush finalises, reused.
+	due []openSlot
 	// earlyFlow counts unanswered attempts judged before their timeout
 	// because their flow had maxAttemptsPerFlow newer ones open.
 	earlyFlow Tally
@@ -647,12 +652,10 @@ func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 func (t *Tracker) Flush() {
 	t.expireParked(true)
 	t.flushing = true
-	for len(t.live) > 0 {
-		t.finalise(t.live[len(t.live)-1].a)
-	}
+	t.finaliseDue(append(t.due[:0], t.live...))
 	t.flushing = false
 	t.open = make(map[flowKey]*Attempt)
-	t.live, t.free, t.aliases, t.freeLogs = nil, nil, nil, nil
+	t.live, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
@@ -670,15 +673,30 @@ func (t *Tracker) sweep() {
 	if len(t.parked) > 0 {
 		t.expireParked(false)
 	}
-	for i := 0; i < len(t.live); {
-		s := t.live[i]
-		if t.now <= s.deadline {
-			i++
-			continue
+	due := t.due[:0]
+	for _, s := range t.live {
+		if t.now > s.deadline {
+			due = append(due, s)
 		}
-		t.unlink(s.a)
-		t.finalise(s.a) // moves the last slot to i, which is checked next
 	}
+	t.finaliseDue(due)
+}
+
+// finaliseDue finalises the open attempts in due in the order of their
+// deadlines, which for answered attempts is the order of their replies:
+// a Sink then sees what a sweep judges in time order, as later sweeps
+// judge later replies (analyze's change points rely on it; in slot order
+// the batch came first, then last to second). due is t.due's buffer.
+func (t *Tracker) finaliseDue(due []openSlot) {
+	slices.SortFunc(due, func(a, b openSlot) int {
+		return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.a.ID, b.a.ID))
+	})
+	for _, s := range due {
+		t.unlink(s.a)
+		t.finalise(s.a)
+	}
+	clear(due) // no stale pointers to reused attempts
+	t.due = due[:0]
 }
 
 // deadline is when a expires: it is finalised at the first sweep after it.
@@ -795,18 +813,16 @@ func (t *Tracker) shed() {
 	}
 	cutoff := nthSmallest(d, len(d)/8)
 	t.scratch = d
-	for i := 0; i < len(t.live); {
-		s := t.live[i]
-		if s.deadline > cutoff {
-			i++
-			continue
+	due := t.due[:0]
+	for _, s := range t.live {
+		if s.deadline <= cutoff {
+			if !s.a.Answered() {
+				t.early++
+			}
+			due = append(due, s)
 		}
-		if !s.a.Answered() {
-			t.early++
-		}
-		t.unlink(s.a)
-		t.finalise(s.a) // moves the last slot to i, which is checked next
 	}
+	t.finaliseDue(due)
 }
 
 // nthSmallest returns the value that would be at d[k] were d sorted, in
