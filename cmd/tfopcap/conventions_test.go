@@ -87,3 +87,25 @@ func TestFailOnListsServersPlainly(t *testing.T) {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }
+
+// TestWarningsOnStderr: a cut capture is warned about on stderr as well as
+// in the report, so a person sees it when stdout goes to a pipe.
+func TestWarningsOnStderr(t *testing.T) {
+	whole := mustRead(t, filepath.Join("..", "..", "testdata", "captures", "seed-6.1", "seed-eth.pcap"))
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, whole[:len(whole)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"analyze", "--format", format, cut}, streams{nil, &stdout, &stderr}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		if want := "tfopcap: warning: " + cut + ": capture cut short"; !strings.HasPrefix(stderr.String(), want) {
+			t.Errorf("%s: stderr %q, want it to start %q", format, stderr.String(), want)
+		}
+		if !strings.Contains(stdout.String(), "capture cut short") {
+			t.Errorf("%s: the report lacks the warning", format)
+		}
+	}
+}
