@@ -42,6 +42,8 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"tfopcap", "live", "-i", "an"}, "any"},
 		{[]string{"tfopcap", "live", "--verb"}, "--verbose"},
 		{[]string{"tfopcap", "diff", "--format", "j"}, "json"},
+		{[]string{"tfopcap", "analyze", "--fail-on", "m"}, "mixed"},
+		{[]string{"tfopcap", "live", "--evidence-outcomes", "acc"}, "accepted"},
 		{[]string{"tfopcap", "completion", "f"}, "fish"},
 		{[]string{"tfopcap", "help", "d"}, "diff"},
 		{[]string{"tfopcap", "analyze", "--server", ""}, ""},

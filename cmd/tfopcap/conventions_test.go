@@ -55,6 +55,16 @@ func TestTcpdumpLetters(t *testing.T) {
 	}
 }
 
+// TestLiveStrayFilter: live takes no operand, and a filter written as
+// tcpdump takes it points to -f.
+func TestLiveStrayFilter(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"live", "-i", "lo", "tcp", "port", "443"}, streams{nil, &stdout, &stderr})
+	if want := "tfopcap: live: unexpected argument \"tcp port 443\": a filter expression goes in -f 'tcp port 443'\n"; code != exitError || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr.String(), want)
+	}
+}
+
 // runOut runs tfopcap and returns its stdout, failing unless it exits
 // with want.
 func runOut(t *testing.T, want int, args ...string) string {
