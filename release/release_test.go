@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,6 +41,12 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 		t.Fatalf("dist holds binaries %q and packages %q", bins, debs)
 	}
 	checkStatic(t, bins[0])
+	// A Debian version starts with a digit; a bare commit would sort as
+	// a huge number above every real release.
+	version, err := exec.Command("dpkg-deb", "-f", debs[0], "Version").Output()
+	if v := strings.TrimSpace(string(version)); err != nil || !regexp.MustCompile(`^\d+\.\d+\.\d+(\+[0-9a-z.]+)?$`).MatchString(v) {
+		t.Errorf("the .deb's version %q (%v): want 1.2.3 or 0.1.0+gCOMMIT", v, err)
+	}
 
 	root := t.TempDir()
 	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates"} {
