@@ -89,6 +89,10 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 	}
 	if out, errOut, code := chrooted("version"); code != 0 || !strings.HasPrefix(out, "tfopcap v") || !strings.Contains(out, "linux/"+runtime.GOARCH) {
 		t.Errorf("version: exit %d: %q %q", code, out, errOut)
+	} else if head, _ := exec.Command("git", "rev-parse", "HEAD").Output(); plainClone() && !strings.Contains(out, "revision: "+strings.TrimSpace(string(head))) {
+		// Go stamps no VCS information in a git worktree (.git is a
+		// file there), only in a clone, as CI's.
+		t.Errorf("version does not name the commit %s:\n%s", head, out)
 	}
 	out, errOut, code := chrooted("analyze", "/seed.pcap")
 	if code != 0 || !strings.Contains(out, "10.77.0.1:8002  grants") || !strings.Contains(out, "[fd77::1]:8001  omits") {
@@ -103,6 +107,13 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 	default:
 		t.Errorf("live -D: exit %d:\n%s%s", code, out, errOut)
 	}
+}
+
+// plainClone reports whether the source is a git clone, not a worktree
+// (whose .git is a file, where Go stamps no VCS information).
+func plainClone() bool {
+	st, err := os.Stat(filepath.Join("..", ".git"))
+	return err == nil && st.IsDir()
 }
 
 // command is exec.Command run in dir.
