@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,45 @@ func TestZshFishCompletion(t *testing.T) {
 		}
 		if r.shell == "fish" && strings.Contains(strings.Join(r.args(script), " "), "complete -C") && !strings.Contains(string(out), "--format") {
 			t.Errorf("fish completes 'tfopcap analyze --form' to %q", out)
+		}
+	}
+}
+
+// zshTab types a line and Tab into an interactive zsh with the script
+// loaded (through zsh/zpty, as a terminal would), then comments the line
+// out and Enter, and prints what the terminal showed.
+const zshTab = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source $1; tfopcap() { : }"
+zpty -w -n z "$2"$'\t'
+sleep 1
+zpty -w -n z $'\C-a#\n'
+sleep 0.5
+out=""
+while zpty -r -t z line; do out+=$line; done
+print -r -- "$out"
+zpty -d z
+`
+
+// TestZshCompletes presses Tab in a real interactive zsh.
+func TestZshCompletes(t *testing.T) {
+	if _, err := exec.LookPath("zsh"); err != nil {
+		t.Skip("zsh not installed (.ci/run installs it)")
+	}
+	script := completionScript(t, "zsh")
+	escapes := regexp.MustCompile("\x1b\\[[0-9;?]*[a-zA-Z]|[\r\b]")
+	for line, want := range map[string]string{
+		"tfopcap comp":               "tfopcap completion",
+		"tfopcap analyze --format=j": "tfopcap analyze --format=json",
+		"tfopcap diff --format m":    "tfopcap diff --format markdown",
+		"tfopcap live --verb":        "tfopcap live --verbose",
+	} {
+		out, err := exec.Command("timeout", "20", "zsh", "-fc", zshTab, "zsh", script, line).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", line, err, out)
+		}
+		if screen := escapes.ReplaceAllString(string(out), ""); !strings.Contains(screen, want) {
+			t.Errorf("%q + Tab: want %q on the screen:\n%s", line, want, screen)
 		}
 	}
 }
