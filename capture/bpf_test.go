@@ -12,6 +12,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
+	xbpf "golang.org/x/net/bpf"
 )
 
 // publicFrame returns frame number n (1-based) of a public capture.
@@ -116,6 +117,9 @@ func TestLiveFilter(t *testing.T) {
 		{"SLL2 IPv4 data (2)", eth(sll2b, 16), false},
 		{"SLL2 IPv6 SYN (re-framed)", asSLL2(eth(v6, 1)), true},
 		{"SLL2 IPv6 data (re-framed)", asSLL2(eth(v6, 6)), false},
+		{"IPv4 SYN, later fragment", laterFragment(eth(v4, 1)), false},
+		{"802.1ad IPv4 SYN", withTag(eth(v4, 1), 0x88a8), true},
+		{"802.1ad IPv4 data", withTag(eth(v4, 3), 0x88a8), false},
 	}
 	progs := map[uint16]*pcap.BPF{}
 	for _, lt := range []uint16{linkTypeEthernet, 276} {
@@ -137,7 +141,55 @@ func TestLiveFilter(t *testing.T) {
 		if got := bpf.Matches(ci, data); got != r.want {
 			t.Errorf("%s (link type %d): match = %v, want %v", r.name, r.frame.LinkType, got, r.want)
 		}
+		if got := matchesSynRSTProgram(t, r.frame); got != r.want {
+			t.Errorf("%s (link type %d): AF_PACKET program match = %v, want %v", r.name, r.frame.LinkType, got, r.want)
+		}
 	}
+}
+
+// matchesSynRSTProgram runs the AF_PACKET backend's hand-assembled filter
+// on f as the kernel would: Ethernet frames whole, cooked frames from the
+// IP header on with the protocol (SKF_AD_PROTOCOL, which the Go VM lacks)
+// loaded from the SLL2 header instead.
+func matchesSynRSTProgram(t *testing.T, f Frame) bool {
+	t.Helper()
+	ethernet := f.LinkType == linkTypeEthernet
+	raw, err := synRSTProgram(ethernet, DefaultSnaplen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, ok := xbpf.Disassemble(raw)
+	if !ok {
+		t.Fatal("synRSTProgram: cannot disassemble")
+	}
+	data := f.Data
+	if !ethernet {
+		prog[0] = xbpf.LoadConstant{Dst: xbpf.RegA, Val: uint32(binary.BigEndian.Uint16(data[0:2]))}
+		data = data[sll2Len:]
+	}
+	vm, err := xbpf.NewVM(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := vm.Run(data[:min(len(data), DefaultSnaplen)])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// laterFragment makes an Ethernet IPv4 frame a non-first fragment.
+func laterFragment(f Frame) Frame {
+	f.Data = append([]byte(nil), f.Data...)
+	binary.BigEndian.PutUint16(f.Data[14+6:], 0x0010)
+	return f
+}
+
+// withTag is withVLAN with another tag protocol (802.1ad: 0x88a8).
+func withTag(f Frame, tpid uint16) Frame {
+	f = withVLAN(f)
+	binary.BigEndian.PutUint16(f.Data[12:], tpid)
+	return f
 }
 
 // TestLiveFilterUser checks that -f is ANDed with the SYN filter on both

@@ -49,16 +49,20 @@
 //
 // # Live capture
 //
-// OpenLive captures from an interface (or "any") through libpcap with a
-// kernel BPF filter, built by LiveFilter, that lets only TCP segments with
+// OpenLive captures from an interface (or "any") through a TPACKET_V3
+// ring of an AF_PACKET socket (Linux, pure Go) or through libpcap
+// (LiveConfig.Backend; libpcap for a -f expression), with a kernel BPF
+// filter, built by LiveFilter (and, for AF_PACKET, assembled by
+// synRSTProgram to match the same packets), that lets only TCP segments with
 // SYN or RST set into user space, over IPv4 and IPv6, 802.1Q-tagged or not:
 // the one place this package knows a TCP flag, because filtering in the
 // kernel is what keeps a busy interface cheap to watch. Live.Next has the
 // FileReader's contract (Frame.Data valid until the next call; io.EOF at
-// the end; Data is copied out of libpcap's ring, so that a Close from
+// the end; Data is copied out of the kernel's ring, so that a Close from
 // another goroutine cannot free it under a decoder), Stop ends the capture
 // after draining what the kernel holds,
-// SaveTo tees the frames into a pcap, and Stats returns libpcap's counters.
+// SaveTo tees the frames into a pcap, and Stats returns the kernel's
+// counters.
 // Errors for the operator's usual mistakes wrap ErrPermission,
 // ErrNoSuchInterface and ErrInterfaceDown.
 //

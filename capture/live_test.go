@@ -19,10 +19,34 @@ import (
 	"github.com/tfopcap/tfopcap/internal/netnslab"
 )
 
+// testBackend is the capture backend openIn asks for when the config
+// names none; TestLivePcap sets it to rerun the tests through libpcap.
+var testBackend = BackendAuto
+
+// TestLivePcap reruns the live tests through libpcap (the others run
+// through the default, AF_PACKET): both backends must pass the same
+// tests.
+func TestLivePcap(t *testing.T) {
+	testBackend = BackendPcap
+	defer func() { testBackend = BackendAuto }()
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"Veth", TestLiveVeth}, {"Any", TestLiveAny}, {"VLAN", TestLiveVLAN},
+		{"Errors", TestLiveErrors}, {"Drops", TestLiveDrops}, {"CloseWhileDecoding", TestLiveCloseWhileDecoding},
+	} {
+		t.Run(tc.name, tc.test)
+	}
+}
+
 // openIn opens a live capture from inside a namespace (the packet socket
 // then belongs to it) and closes it when the test ends.
 func openIn(t *testing.T, ns netnslab.Netns, cfg LiveConfig) *Live {
 	t.Helper()
+	if cfg.Backend == "" {
+		cfg.Backend = testBackend
+	}
 	var l *Live
 	err := ns.Do(func() error {
 		var err error
@@ -294,7 +318,7 @@ func TestLiveErrors(t *testing.T) {
 	}
 	try := func(name string) error {
 		return p.Client.Do(func() error {
-			l, err := OpenLive(LiveConfig{Interface: name})
+			l, err := OpenLive(LiveConfig{Interface: name, Backend: testBackend})
 			if err == nil {
 				l.Close()
 			}

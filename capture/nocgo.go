@@ -3,34 +3,47 @@
 package capture
 
 import (
-	"errors"
-	"io"
+	"net"
+	"net/netip"
+	"runtime"
 )
 
-// errNoLibpcap is what live capture and filters say in a build without
-// cgo: reading capture files needs no C, but these need libpcap.
-var errNoLibpcap = errors.New("live capture and -f filters need libpcap, and this tfopcap " +
-	"was built without cgo: install gcc and libpcap-dev, then build it again")
+// pcapBuilt: this build has no libpcap backend.
+const pcapBuilt = false
 
-// Live is live capture, absent from builds without cgo.
-type Live struct{}
+func openPcap(LiveConfig) (*Live, error) { return nil, errNoLibpcap }
 
-// OpenLive fails: live capture needs libpcap.
-func OpenLive(LiveConfig) (*Live, error) { return nil, errNoLibpcap }
-
-// Interfaces fails: listing interfaces needs libpcap.
-func Interfaces() ([]Interface, error) { return nil, errNoLibpcap }
-
-func (l *Live) Name() string           { return "" }
-func (l *Live) LinkType() uint16       { return 0 }
-func (l *Live) Snaplen() int           { return 0 }
-func (l *Live) Filter() string         { return "" }
-func (l *Live) SaveTo(io.Writer) error { return errNoLibpcap }
-func (l *Live) Next(*Frame) error      { return errNoLibpcap }
-func (l *Live) Stats() LiveStats       { return LiveStats{} }
-func (l *Live) Stop()                  {}
-func (l *Live) Close() error           { return nil }
-func (l *Live) Info() Info             { return Info{} }
+// Interfaces lists the interfaces of this network namespace, in the
+// kernel's order, and "any" on Linux (libpcap, absent here, would list
+// what tcpdump -D does).
+func Interfaces() ([]Interface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Interface, 0, len(ifs)+1)
+	for _, ifc := range ifs {
+		i := Interface{
+			Name:     ifc.Name,
+			Up:       ifc.Flags&net.FlagUp != 0,
+			Running:  ifc.Flags&net.FlagRunning != 0,
+			Loopback: ifc.Flags&net.FlagLoopback != 0,
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				if p, err := netip.ParsePrefix(n.String()); err == nil {
+					i.Addrs = append(i.Addrs, p)
+				}
+			}
+		}
+		out = append(out, i)
+	}
+	if runtime.GOOS == "linux" {
+		out = append(out, Interface{Name: "any", Description: "Pseudo-device that captures on all interfaces", Up: true, Running: true})
+	}
+	return out, nil
+}
 
 // Filter is a tcpdump-syntax filter, absent from builds without cgo.
 type Filter struct{ expr string }

@@ -22,7 +22,11 @@ server. Files are named as operands or with -r, as tcpdump reads them.
 without -f is refused, unless a file of that name exists. Exit status: 0
 analysed, 1 a server's verdict matched --fail-on, 2 usage error,
 unreadable input, or --fail-on with nothing to judge (a --server that
-matched no packet, or no packet at all).`
+matched no packet, or no packet at all).
+
+The report goes to standard output in --format. --output FORMAT=FILE
+(repeatable), --plot and --junit write more files from the same pass, so
+that a pipeline reads the capture once.`
 
 // reportOptions are the flags analyze and live share.
 type reportOptions struct {
@@ -39,12 +43,18 @@ type reportOptions struct {
 	allServers  bool
 	verbose     bool
 	noResolve   bool
+	// files, plots and junit name the files written besides stdout
+	// (reportfiles.go); toWrite lists them all once prepared.
+	files   outputsFlag
+	plots   []string
+	junit   string
+	toWrite []reportFile
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
-	o.format = newEnum("text", "text", "json", "markdown")
-	fs.Var(o.format, "format", "report format: text, json or markdown")
-	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt (text and markdown; json always does)")
+	o.format = newEnum("text", reportFormats...)
+	fs.Var(o.format, "format", "report format on standard output: text, json, markdown or html")
+	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt, with its time and SYN-to-reply time (text and markdown; json always does)")
 	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
@@ -57,6 +67,7 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	fs.IntVar(&o.evidenceMax, "evidence-max", engine.DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "more detail: every attempt, as --attempts, and each input's frame counts by decode result on stderr")
 	fs.BoolVarP(&o.noResolve, "numeric", "n", false, "accepted for tcpdump's -n: addresses are always shown as numbers")
+	o.registerFiles(fs)
 }
 
 // applyVerbose makes -v imply --attempts.
@@ -92,7 +103,7 @@ func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*engine.Evide
 
 // outputs are the files the report options write.
 func (o *reportOptions) outputs() []namedPath {
-	return []namedPath{{"--evidence", o.evidence}}
+	return append([]namedPath{{"--evidence", o.evidence}}, o.filePaths()...)
 }
 
 // prepare checks the flags that need more than parsing, before any input is
@@ -107,6 +118,11 @@ func (o *reportOptions) prepare() (*engine.ServerFilter, error) {
 	if o.maxServers < 1 {
 		return nil, usagef("--max-servers must be at least 1")
 	}
+	files, err := o.reportFiles()
+	if err != nil {
+		return nil, err
+	}
+	o.toWrite = files
 	servers, err := o.serverFilter()
 	if err != nil {
 		return nil, err
@@ -174,7 +190,11 @@ func gateWarnings(r *report.Report, servers *engine.ServerFilter) []string {
 // gateWarnings, already in the report and on stderr.
 func (o *reportOptions) finish(r *report.Report, gate []string, st streams) error {
 	if err := report.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
+		o.closeFiles()
 		return fmt.Errorf("write report: %w", err)
+	}
+	if err := o.writeFiles(r, gate); err != nil {
+		return err
 	}
 	if len(o.failOn.set) > 0 && len(gate) > 0 {
 		return fmt.Errorf("--fail-on %s cannot pass: %s", o.failOn.String(), gate[0])
@@ -257,6 +277,9 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	if err := o.createFiles(); err != nil {
+		return err
+	}
 	coll := o.newCollector()
 	var prog *progress
 	if !o.quiet {
@@ -265,6 +288,7 @@ func runAnalyze(args []string, st streams) error {
 	res, err := engine.Files(context.Background(), inputs, engine.Config{Sink: coll, Servers: servers, Filter: o.filter, Evidence: ev})
 	prog.Stop()
 	if err != nil {
+		o.closeFiles()
 		return err
 	}
 	o.printDecodeCounts(st.stderr, res.Sources)

@@ -45,6 +45,13 @@ func commandTable() []command {
 			Args:        clidoc.Args{Files: true},
 		}, runDiff},
 		{clidoc.Command{
+			Name:        "probe",
+			Synopses:    []string{"[flags] HOST:PORT..."},
+			Summary:     "ask servers for a TFO cookie and say why they give none (Linux)",
+			Description: probeDescription,
+			Flags:       func() *pflag.FlagSet { return new(probeCommand).flagSet() },
+		}, runProbe},
+		{clidoc.Command{
 			Name:        "help",
 			Synopses:    []string{"[COMMAND]"},
 			Summary:     "print the help of tfopcap or of a command",

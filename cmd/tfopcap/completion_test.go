@@ -32,14 +32,20 @@ func TestBashCompletion(t *testing.T) {
 		t.Skip("no bash")
 	}
 	script := completionScript(t, "bash")
+	var commands []string // every visible command, in the table's order
+	for _, c := range commandTable() {
+		if !c.Hidden {
+			commands = append(commands, c.Name)
+		}
+	}
 	for _, r := range []struct {
 		line []string // the words, the last one being completed
 		want string
 	}{
 		{[]string{"tfopcap", "an"}, "analyze"},
-		{[]string{"tfopcap", ""}, "analyze live diff help completion version"},
+		{[]string{"tfopcap", ""}, strings.Join(commands, " ")},
 		{[]string{"tfopcap", "analyze", "--fo"}, "--format"},
-		{[]string{"tfopcap", "analyze", "--format", ""}, "text json markdown"},
+		{[]string{"tfopcap", "analyze", "--format", ""}, "text json markdown html"},
 		{[]string{"tfopcap", "live", "-i", "an"}, "any"},
 		{[]string{"tfopcap", "live", "--verb"}, "--verbose"},
 		{[]string{"tfopcap", "diff", "--format", "j"}, "json"},

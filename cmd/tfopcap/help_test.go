@@ -44,7 +44,7 @@ func TestManPage(t *testing.T) {
 // same text, which shows every flag as a switch or with an upper-case
 // placeholder, never pflag's [=true|false] or a Go type name.
 func TestHelp(t *testing.T) {
-	placeholder := regexp.MustCompile(`^[A-Z][A-Z0-9_.|,\[\]]*$|^[a-z]+(\|[a-z]+)+$`)
+	placeholder := regexp.MustCompile(`^[A-Z][A-Z0-9_.|,=\[\]]*$|^[a-z]+(\|[a-z]+)+$`)
 	for _, c := range commandTable() {
 		var want, stderr bytes.Buffer
 		if code := run([]string{"help", c.Name}, streams{nil, &want, &stderr}); code != exitOK {

@@ -23,9 +23,14 @@ import (
 const liveDescription = `Captures on a network interface (or "any"; -i also takes the number -D
 prints, as tcpdump does) and judges TCP Fast Open as analyze does, from
 the SYNs, SYN-ACKs and RSTs only: a kernel filter keeps everything else
-out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or
---count and prints the same report as analyze, with libpcap's packet and
-drop counters. A second Ctrl-C stops at once.
+out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or --count and prints
+the same report as analyze, with the kernel's packet and drop counters. A
+second Ctrl-C stops at once.
+
+On Linux it reads the kernel's packet ring directly (AF_PACKET, TPACKET_V3,
+no libpcap needed); -f needs libpcap's filter compiler, so with -f it
+captures through libpcap. --capture-backend chooses: auto (that), afpacket
+or pcap.
 
 While it runs, a status line on a terminal's stderr shows the attempts
 judged so far; --interval prints one-line summaries instead (for logs).
@@ -35,6 +40,7 @@ and markdown, which keep stdout for the report). -f is ANDed with the kernel
 filter. Attempts without a reply are judged unanswered after
 --reply-timeout, and those still waiting when the capture stops are judged
 at once, as at the end of a file.
+--output, --plot and --junit write their files when the capture stops.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
@@ -53,6 +59,7 @@ type liveOptions struct {
 	duration     time.Duration
 	count        int
 	interval     time.Duration
+	backend      *enumFlag
 }
 
 func (o *liveOptions) register(fs *pflag.FlagSet) {
@@ -67,6 +74,9 @@ func (o *liveOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (e.g. 30s, 10m)")
 	fs.IntVarP(&o.count, "count", "c", 0, "stop after `N` attempts are judged (the report holds exactly these)")
 	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary every `DURATION` on stderr instead of the status line")
+	o.backend = newEnum(capture.BackendAuto, capture.Backends...)
+	fs.Var(o.backend, "capture-backend",
+		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap, needed by -f), or auto (afpacket on Linux unless -f is given)")
 }
 
 // sizeFlag is a buffer size. A bare number counts KiB, as tcpdump's -B
@@ -168,6 +178,7 @@ func runLive(args []string, st streams) error {
 		BufferSize: int(lo.bufferSize),
 		Promisc:    !lo.noPromisc,
 		Filter:     o.filter,
+		Backend:    lo.backend.String(),
 	})
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
@@ -187,8 +198,12 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
 	}
-	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
-		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)))
+	if err := o.createFiles(); err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	defer o.closeFiles()
+	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s, %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
+		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)), l.Backend())
 
 	// Where --attempts lines go, and whether a status line is drawn.
 	attemptsOut := st.stderr

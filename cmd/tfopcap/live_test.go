@@ -391,8 +391,12 @@ func TestLiveStops(t *testing.T) {
 
 	counted := startLive(t, bin, p.Server, "count", "-i", p.ServerIf, "--format", "json", "--count", "2", "--reply-timeout", "1s")
 	timed := startLive(t, bin, p.Client, "duration", "-i", p.ClientIf, "--duration", "1500ms", "--interval", "400ms")
-	// Plain clients: --all-servers lists their server.
-	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown", "--all-servers")
+	// Plain clients: --all-servers lists their server. The files besides
+	// stdout are written when the capture stops.
+	files := t.TempDir()
+	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown", "--all-servers",
+		"--output", "json="+filepath.Join(files, "r.json"), "--plot", filepath.Join(files, "t.svg"),
+		"--junit", filepath.Join(files, "j.xml"), "--fail-on", "omits")
 	for range 3 {
 		if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
 			t.Fatal(err)
@@ -423,6 +427,14 @@ func TestLiveStops(t *testing.T) {
 	}
 	if md := termed.stdout.String(); !strings.Contains(md, srv.Addr().String()) || !strings.Contains(md, "inconclusive") {
 		t.Errorf("SIGTERM: markdown report:\n%s", md)
+	}
+	for _, f := range []struct{ name, holds string }{
+		{"r.json", `"server": "` + srv.Addr().String() + `"`}, {"t.svg", "<svg"},
+		{"j.xml", `<testcase name="` + srv.Addr().String() + `" classname="tfopcap.server">`},
+	} {
+		if b, err := os.ReadFile(filepath.Join(files, f.name)); err != nil || !strings.Contains(string(b), f.holds) {
+			t.Errorf("SIGTERM: %s (%v) lacks %s:\n%s", f.name, err, f.holds, b)
+		}
 	}
 }
 

@@ -1,0 +1,436 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// afpacketBuilt: this build has the AF_PACKET backend.
+const afpacketBuilt = true
+
+// The ring's geometry. A block is what the kernel hands over at once: it
+// fills one with frames and passes it to user space when it is full or
+// when ringBlockTimeout has passed since its first frame, so one wake-up
+// serves a few thousand SYNs at a flood's rate and a quiet link waits at
+// most the timeout for its frame.
+const (
+	ringBlockSize    = 256 << 10
+	ringMinBlocks    = 4
+	ringFrameSize    = 2048 // TPACKET_V3 frames are variable; the kernel only checks this
+	ringBlockTimeout = 10   // milliseconds
+)
+
+// Offsets in the ring (linux/if_packet.h). A block starts with struct
+// tpacket_block_desc; each frame with struct tpacket3_hdr, then a struct
+// sockaddr_ll at TPACKET_ALIGN(sizeof(tpacket3_hdr)).
+const (
+	blockStatus   = 8  // hdr.bh1.block_status
+	blockNumPkts  = 12 // hdr.bh1.num_pkts
+	blockFirstPkt = 16 // hdr.bh1.offset_to_first_pkt
+
+	pktNextOffset = 0
+	pktSec        = 4
+	pktNsec       = 8
+	pktSnaplen    = 12
+	pktLen        = 16
+	pktStatus     = 20
+	pktMac        = 24
+	pktNet        = 26
+	pktVlanTCI    = 32
+	pktVlanTPID   = 36
+	pktAddr       = 48 // struct sockaddr_ll
+
+	sllProtocol = 2
+	sllIfindex  = 4
+	sllHatype   = 8
+	sllPkttype  = 10
+	sllHalen    = 11
+	sllAddr     = 12
+)
+
+// ringMode is how frames come off the socket.
+type ringMode int
+
+const (
+	modeEthernet ringMode = iota // SOCK_RAW, Ethernet header (also loopback)
+	modeRaw                      // SOCK_RAW, IP directly (tun, ARPHRD_NONE)
+	modeCooked                   // SOCK_DGRAM, a Linux cooked v2 header made here
+)
+
+// ringSource reads a TPACKET_V3 ring of an AF_PACKET socket: no system
+// call while frames are waiting, one poll when the ring is empty.
+type ringSource struct {
+	mode    ringMode
+	loIndex int // the loopback's ifindex: its outgoing copies are skipped
+	snaplen int
+
+	mu        sync.Mutex // guards ring and fd against close
+	closed    bool
+	fd        int
+	ring      []byte
+	blockSize int
+	blocks    int
+
+	// the reader's place: the block it is in, what is left of it
+	cur      int // block index
+	left     int // frames left in it
+	off      int // ring offset of the next frame
+	received int // counters added up: PACKET_STATISTICS resets on read
+	dropped  int
+}
+
+// openAFPacket opens cfg.Interface through an AF_PACKET socket with a
+// TPACKET_V3 receive ring and the SYN/RST filter as a classic BPF program.
+func openAFPacket(cfg LiveConfig) (*Live, error) {
+	name := cfg.Interface
+	ifindex, mode, err := ringModeOf(name)
+	if err != nil {
+		return nil, err
+	}
+	sockType := unix.SOCK_RAW
+	if mode == modeCooked {
+		sockType = unix.SOCK_DGRAM
+	}
+	// Protocol 0 receives nothing until bind, so no packet gets in before
+	// the filter is attached.
+	fd, err := unix.Socket(unix.AF_PACKET, sockType|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("%s: %w: %s", name, ErrPermission, permissionHint())
+		}
+		return nil, fmt.Errorf("%s: cannot capture: socket: %v", name, err)
+	}
+	s := &ringSource{fd: fd, mode: mode, snaplen: cfg.Snaplen, loIndex: loopbackIndex()}
+	if err := s.setup(ifindex, cfg); err != nil {
+		s.close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	linkType := uint16(linkTypeEthernet)
+	switch mode {
+	case modeRaw:
+		linkType = linkTypeRaw
+	case modeCooked:
+		linkType = linkTypeSLL2
+	}
+	return &Live{src: s, name: name, linkType: linkType, snaplen: cfg.Snaplen,
+		filter: LiveFilter(linkType, "")}, nil
+}
+
+// ringModeOf returns the interface's index and how to read it: Ethernet
+// and loopback as they are, raw IP interfaces as raw IP, everything else
+// (and "any") cooked, as libpcap does.
+func ringModeOf(name string) (int, ringMode, error) {
+	if name == "any" {
+		return 0, modeCooked, nil
+	}
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", name, ErrNoSuchInterface)
+	}
+	hatype, err := hardwareType(name)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: cannot capture: %v", name, err)
+	}
+	switch hatype {
+	case unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK:
+		return ifc.Index, modeEthernet, nil
+	case unix.ARPHRD_NONE, unix.ARPHRD_RAWIP:
+		return ifc.Index, modeRaw, nil
+	}
+	return ifc.Index, modeCooked, nil
+}
+
+// hardwareType is the interface's ARPHRD_ type (SIOCGIFHWADDR).
+func hardwareType(name string) (uint16, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFHWADDR, ifr); err != nil {
+		return 0, fmt.Errorf("SIOCGIFHWADDR: %v", err)
+	}
+	return ifr.Uint16(), nil // sa_family of ifr_hwaddr
+}
+
+// loopbackIndex is the ifindex of the loopback interface, 0 if none.
+func loopbackIndex() int {
+	ifs, _ := net.Interfaces()
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagLoopback != 0 {
+			return ifc.Index
+		}
+	}
+	return 0
+}
+
+// setup attaches the filter, maps the ring and binds the socket, which
+// starts the capture.
+func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
+	raw, err := synRSTProgram(s.mode == modeEthernet, s.snaplen)
+	if err != nil {
+		return fmt.Errorf("kernel filter: %v", err)
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+		return fmt.Errorf("cannot attach the kernel filter: %v", err)
+	}
+	if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return fmt.Errorf("cannot capture: TPACKET_V3: %v", err)
+	}
+	s.blockSize, s.blocks = ringGeometry(cfg.BufferSize)
+	req := unix.TpacketReq3{
+		Block_size:     uint32(s.blockSize),
+		Block_nr:       uint32(s.blocks),
+		Frame_size:     ringFrameSize,
+		Frame_nr:       uint32(s.blocks * (s.blockSize / ringFrameSize)),
+		Retire_blk_tov: ringBlockTimeout,
+	}
+	if err := unix.SetsockoptTpacketReq3(s.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return fmt.Errorf("cannot set up a capture ring of %s: %v (try a smaller --buffer-size)",
+			formatBytes(s.blockSize*s.blocks), err)
+	}
+	ring, err := unix.Mmap(s.fd, 0, s.blockSize*s.blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("cannot map the capture ring: %v", err)
+	}
+	s.ring = ring
+	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}
+	if err := unix.Bind(s.fd, sa); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return ErrNoSuchInterface
+		}
+		return fmt.Errorf("cannot capture: bind: %v", err)
+	}
+	if cfg.Promisc && ifindex != 0 {
+		mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(s.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return fmt.Errorf("cannot enter promiscuous mode: %v", err)
+		}
+	}
+	return nil
+}
+
+// ringGeometry splits a buffer of size bytes into blocks: ringBlockSize
+// each, or fewer bytes for small buffers, which still get ringMinBlocks
+// (the kernel fills one while the reader empties another), each a power of
+// two of pages.
+func ringGeometry(size int) (blockSize, blocks int) {
+	blockSize = ringBlockSize
+	for blockSize > unix.Getpagesize() && blockSize*ringMinBlocks > size {
+		blockSize /= 2
+	}
+	return blockSize, max(ringMinBlocks, size/blockSize)
+}
+
+func formatBytes(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// read returns the next frame of the ring. The block it is in goes back
+// to the kernel as soon as its last frame is copied out.
+func (s *ringSource) read(buf []byte) ([]byte, int, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.closed {
+			return buf, 0, 0, io.EOF
+		}
+		if s.left > 0 {
+			if frame, wireLen, t, ok := s.take(buf); ok {
+				return frame, wireLen, t, nil
+			}
+			continue
+		}
+		if s.enterBlock() {
+			continue
+		}
+		if err := s.wait(); err != nil {
+			return buf, 0, 0, err
+		}
+	}
+}
+
+// buffered reports whether a frame is waiting in the ring. Called by the
+// reader's goroutine, which owns left: only a look at the next block needs
+// the lock.
+func (s *ringSource) buffered() bool {
+	if s.left > 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.blockReady()
+}
+
+// status is the block's block_status word, shared with the kernel.
+func (s *ringSource) status() *uint32 {
+	return (*uint32)(unsafe.Pointer(&s.ring[s.cur*s.blockSize+blockStatus]))
+}
+
+func (s *ringSource) blockReady() bool {
+	return atomic.LoadUint32(s.status())&unix.TP_STATUS_USER != 0
+}
+
+// enterBlock starts on the current block if the kernel has handed it
+// over.
+func (s *ringSource) enterBlock() bool {
+	if !s.blockReady() {
+		return false
+	}
+	base := s.cur * s.blockSize
+	s.left = int(binary.NativeEndian.Uint32(s.ring[base+blockNumPkts:]))
+	s.off = base + int(binary.NativeEndian.Uint32(s.ring[base+blockFirstPkt:]))
+	if s.left == 0 {
+		s.releaseBlock()
+	}
+	return true
+}
+
+// releaseBlock hands the current block back to the kernel and moves on.
+func (s *ringSource) releaseBlock() {
+	atomic.StoreUint32(s.status(), unix.TP_STATUS_KERNEL)
+	s.cur = (s.cur + 1) % s.blocks
+	s.left = 0
+}
+
+// take copies the frame at s.off into buf and steps past it, handing the
+// block back after its last frame. It returns false for the loopback's
+// outgoing copies, which the incoming copy repeats (libpcap skips them
+// too).
+func (s *ringSource) take(buf []byte) ([]byte, int, int64, bool) {
+	h := s.ring[s.off:]
+	frame, wireLen, t, ok := s.copyFrame(buf, h)
+	s.off += int(binary.NativeEndian.Uint32(h[pktNextOffset:]))
+	if s.left--; s.left == 0 {
+		s.releaseBlock()
+	}
+	return frame, wireLen, t, ok
+}
+
+// copyFrame copies the frame whose tpacket3_hdr starts h.
+func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64, bool) {
+	ne := binary.NativeEndian
+	addr := h[pktAddr:]
+	if s.loIndex != 0 && addr[sllPkttype] == unix.PACKET_OUTGOING && int(ne.Uint32(addr[sllIfindex:])) == s.loIndex {
+		return buf, 0, 0, false
+	}
+	start := int(ne.Uint16(h[pktMac:]))
+	if s.mode == modeCooked {
+		start = int(ne.Uint16(h[pktNet:]))
+	}
+	data := h[start : start+int(ne.Uint32(h[pktSnaplen:]))]
+	wireLen := int(ne.Uint32(h[pktLen:]))
+	t := int64(ne.Uint32(h[pktSec:]))*1e9 + int64(ne.Uint32(h[pktNsec:]))
+	buf = buf[:0]
+	switch {
+	case s.mode == modeCooked:
+		buf = appendSLL2(buf, addr)
+		wireLen += sll2Len
+	case s.mode == modeEthernet && vlanStripped(h) && len(data) >= 12:
+		// The kernel took the 802.1Q tag off (VLAN offload); put it back
+		// where the frame had it, as libpcap does.
+		buf = append(buf, data[:12]...)
+		buf = binary.BigEndian.AppendUint16(buf, vlanTPID(h))
+		buf = binary.BigEndian.AppendUint16(buf, uint16(ne.Uint32(h[pktVlanTCI:])))
+		data = data[12:]
+		wireLen += 4
+	}
+	buf = append(buf, data...)
+	return buf[:min(len(buf), s.snaplen)], wireLen, t, true
+}
+
+func vlanStripped(h []byte) bool {
+	return binary.NativeEndian.Uint32(h[pktStatus:])&unix.TP_STATUS_VLAN_VALID != 0
+}
+
+func vlanTPID(h []byte) uint16 {
+	if binary.NativeEndian.Uint32(h[pktStatus:])&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+		return binary.NativeEndian.Uint16(h[pktVlanTPID:])
+	}
+	return 0x8100
+}
+
+// appendSLL2 appends a Linux cooked v2 header made from the frame's
+// sockaddr_ll (whose protocol is already in network order).
+func appendSLL2(buf, addr []byte) []byte {
+	ne := binary.NativeEndian
+	buf = append(buf, addr[sllProtocol], addr[sllProtocol+1], 0, 0)
+	buf = binary.BigEndian.AppendUint32(buf, ne.Uint32(addr[sllIfindex:]))
+	buf = binary.BigEndian.AppendUint16(buf, ne.Uint16(addr[sllHatype:]))
+	buf = append(buf, addr[sllPkttype], addr[sllHalen])
+	return append(buf, addr[sllAddr:sllAddr+8]...)
+}
+
+// wait sleeps in poll until the kernel hands over a block, for at most
+// liveReadTimeout; s.mu is released meanwhile, so that close can run.
+func (s *ringSource) wait() error {
+	fds := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN | unix.POLLERR}}
+	s.mu.Unlock()
+	n, err := unix.Poll(fds, int(liveReadTimeout.Milliseconds()))
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		return io.EOF
+	case err != nil && !errors.Is(err, unix.EINTR):
+		return fmt.Errorf("poll: %v", err)
+	case n == 0 || err != nil:
+		return errTimeout
+	case fds[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0:
+		soErr, _ := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if soErr == int(unix.ENETDOWN) {
+			return errors.New("the interface went down or disappeared")
+		}
+		return fmt.Errorf("socket error: %v", unix.Errno(soErr))
+	}
+	return nil
+}
+
+// counters reads PACKET_STATISTICS, which the kernel resets at each read,
+// and adds it up. tp_packets counts the dropped packets too.
+func (s *ringSource) counters() (LiveStats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return LiveStats{Received: s.received, Dropped: s.dropped}, nil
+	}
+	st, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return LiveStats{}, err
+	}
+	s.received += int(st.Packets)
+	s.dropped += int(st.Drops)
+	return LiveStats{Received: s.received, Dropped: s.dropped}, nil
+}
+
+// close unmaps the ring and closes the socket. A read waiting in poll
+// returns io.EOF when the poll ends (within liveReadTimeout).
+func (s *ringSource) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.ring != nil {
+		unix.Munmap(s.ring)
+		s.ring = nil
+	}
+	unix.Close(s.fd)
+}
