@@ -107,16 +107,17 @@ func TestZshFishCompletion(t *testing.T) {
 
 // zshTab types a line and Tab into an interactive zsh with the script
 // loaded (through zsh/zpty, as a terminal would), then comments the line
-// out and Enter, and prints what the terminal showed.
+// out and Enter, and prints what the terminal showed. No sleeps: it reads
+// up to markers that only the commands' output holds (READY2, DONE2, not
+// the $((1+1)) the terminal echoes), so a loaded machine only slows it.
 const zshTab = `zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source $1; tfopcap() { : }"
+zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source $1; tfopcap() { : }; print READY\$((1+1))"
+zpty -r z out '*READY2*'
 zpty -w -n z "$2"$'\t'
-sleep 1
 zpty -w -n z $'\C-a#\n'
-sleep 0.5
-out=""
-while zpty -r -t z line; do out+=$line; done
+zpty -w z 'print DONE$((1+1))'
+zpty -r z out '*DONE2*'
 print -r -- "$out"
 zpty -d z
 `
@@ -134,7 +135,7 @@ func TestZshCompletes(t *testing.T) {
 		"tfopcap diff --format m":    "tfopcap diff --format markdown",
 		"tfopcap live --verb":        "tfopcap live --verbose",
 	} {
-		out, err := exec.Command("timeout", "20", "zsh", "-fc", zshTab, "zsh", script, line).CombinedOutput()
+		out, err := exec.Command("timeout", "60", "zsh", "-fc", zshTab, "zsh", script, line).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%q: %v\n%s", line, err, out)
 		}
