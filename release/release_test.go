@@ -112,7 +112,7 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 // bash connects to a closed port, and the kernel answers RST.
 const liveScript = `ip link set lo up
 chroot "$1" /usr/bin/tfopcap live -i lo --count 1 --format json >"$2" 2>"$3" &
-for i in $(seq 100); do grep -q "listening on" "$3" && break; sleep 0.1; done
+for i in $(seq 300); do grep -q "listening on" "$3" && break; sleep 0.1; done
 (echo >/dev/tcp/127.0.0.1/9) 2>/dev/null
 wait $!
 `
@@ -128,7 +128,7 @@ func liveInChroot(t *testing.T, root string) {
 	}
 	dir := t.TempDir()
 	report, stderr := filepath.Join(dir, "live.json"), filepath.Join(dir, "live.err")
-	out, err := exec.Command("timeout", "30", "unshare", "-n", "--", "bash", "-c", liveScript, "bash", root, report, stderr).CombinedOutput()
+	out, err := exec.Command("timeout", "60", "unshare", "-n", "--", "bash", "-c", liveScript, "bash", root, report, stderr).CombinedOutput()
 	errOut, _ := os.ReadFile(stderr)
 	if err != nil {
 		t.Fatalf("live in the chroot: %v\n%s%s", err, out, errOut)
