@@ -312,7 +312,11 @@ func runAnalyze(args []string, st streams) error {
 func printWarnings(w io.Writer, r *report.Report) {
 	for _, in := range r.Inputs {
 		for _, warn := range in.Warnings {
-			fmt.Fprintf(w, "tfopcap: warning: %s: %s\n", in.Name, warn)
+			// A reader's error names its file already.
+			if !strings.HasPrefix(warn, capture.DisplayName(in.Name)+": ") {
+				warn = capture.DisplayName(in.Name) + ": " + warn
+			}
+			fmt.Fprintf(w, "tfopcap: warning: %s\n", warn)
 		}
 	}
 	for _, warn := range r.Warnings {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,6 +49,8 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"tfopcap", "live", "-i", "an"}, "any"},
 		{[]string{"tfopcap", "live", "--verb"}, "--verbose"},
 		{[]string{"tfopcap", "diff", "--format", "j"}, "json"},
+		{[]string{"tfopcap", "analyze", "--fail-on", "m"}, "mixed"},
+		{[]string{"tfopcap", "live", "--evidence-outcomes", "acc"}, "accepted"},
 		{[]string{"tfopcap", "completion", "f"}, "fish"},
 		{[]string{"tfopcap", "help", "d"}, "diff"},
 		{[]string{"tfopcap", "analyze", "--server", ""}, ""},
@@ -98,6 +101,46 @@ func TestZshFishCompletion(t *testing.T) {
 		}
 		if r.shell == "fish" && strings.Contains(strings.Join(r.args(script), " "), "complete -C") && !strings.Contains(string(out), "--format") {
 			t.Errorf("fish completes 'tfopcap analyze --form' to %q", out)
+		}
+	}
+}
+
+// zshTab types a line and Tab into an interactive zsh with the script
+// loaded (through zsh/zpty, as a terminal would), then comments the line
+// out and Enter, and prints what the terminal showed. No sleeps: it reads
+// up to markers that only the commands' output holds (READY2, DONE2, not
+// the $((1+1)) the terminal echoes), so a loaded machine only slows it.
+const zshTab = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; autoload -Uz compinit; compinit -u -D; source $1; tfopcap() { : }; print READY\$((1+1))"
+zpty -r z out '*READY2*'
+zpty -w -n z "$2"$'\t'
+zpty -w -n z $'\C-a#\n'
+zpty -w z 'print DONE$((1+1))'
+zpty -r z out '*DONE2*'
+print -r -- "$out"
+zpty -d z
+`
+
+// TestZshCompletes presses Tab in a real interactive zsh.
+func TestZshCompletes(t *testing.T) {
+	if _, err := exec.LookPath("zsh"); err != nil {
+		t.Skip("zsh not installed (.ci/run installs it)")
+	}
+	script := completionScript(t, "zsh")
+	escapes := regexp.MustCompile("\x1b\\[[0-9;?]*[a-zA-Z]|[\r\b]")
+	for line, want := range map[string]string{
+		"tfopcap comp":               "tfopcap completion",
+		"tfopcap analyze --format=j": "tfopcap analyze --format=json",
+		"tfopcap diff --format m":    "tfopcap diff --format markdown",
+		"tfopcap live --verb":        "tfopcap live --verbose",
+	} {
+		out, err := exec.Command("timeout", "60", "zsh", "-fc", zshTab, "zsh", script, line).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", line, err, out)
+		}
+		if screen := escapes.ReplaceAllString(string(out), ""); !strings.Contains(screen, want) {
+			t.Errorf("%q + Tab: want %q on the screen:\n%s", line, want, screen)
 		}
 	}
 }

@@ -55,6 +55,16 @@ func TestTcpdumpLetters(t *testing.T) {
 	}
 }
 
+// TestLiveStrayFilter: live takes no operand, and a filter written as
+// tcpdump takes it points to -f.
+func TestLiveStrayFilter(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"live", "-i", "lo", "tcp", "port", "443"}, streams{nil, &stdout, &stderr})
+	if want := "tfopcap: live: unexpected argument \"tcp port 443\": a filter expression goes in -f 'tcp port 443'\n"; code != exitError || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr.String(), want)
+	}
+}
+
 // runOut runs tfopcap and returns its stdout, failing unless it exits
 // with want.
 func runOut(t *testing.T, want int, args ...string) string {
@@ -85,5 +95,27 @@ func TestFailOnListsServersPlainly(t *testing.T) {
 	}
 	if want := "tfopcap: --fail-on omits matched: 10.77.0.1:8001 omits, 10.77.0.1:8004 omits, [fd77::1]:8001 omits\n"; stderr.String() != want {
 		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+// TestWarningsOnStderr: a cut capture is warned about on stderr as well as
+// in the report, so a person sees it when stdout goes to a pipe.
+func TestWarningsOnStderr(t *testing.T) {
+	whole := mustRead(t, filepath.Join("..", "..", "testdata", "captures", "seed-6.1", "seed-eth.pcap"))
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(cut, whole[:len(whole)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"analyze", "--format", format, cut}, streams{nil, &stdout, &stderr}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		if want := "tfopcap: warning: " + cut + ": capture cut short"; !strings.HasPrefix(stderr.String(), want) {
+			t.Errorf("%s: stderr %q, want it to start %q", format, stderr.String(), want)
+		}
+		if !strings.Contains(stdout.String(), "capture cut short") {
+			t.Errorf("%s: the report lacks the warning", format)
+		}
 	}
 }

@@ -50,6 +50,17 @@ func (v *verdictsFlag) String() string {
 
 func (v *verdictsFlag) Type() string { return "VERDICT[,VERDICT]" }
 
+// Completions offers each verdict to shell completion.
+func (v *verdictsFlag) Completions() []string {
+	var names []string
+	for x := analyze.Verdict(0); ; x++ {
+		if _, ok := analyze.ParseVerdict(x.String()); !ok {
+			return names
+		}
+		names = append(names, x.String())
+	}
+}
+
 func (v *verdictsFlag) Set(s string) error {
 	for _, name := range strings.Split(s, ",") {
 		x, ok := analyze.ParseVerdict(strings.TrimSpace(name))
@@ -75,6 +86,17 @@ func (o *outcomesFlag) String() string {
 }
 
 func (o *outcomesFlag) Type() string { return "OUTCOME[,OUTCOME]" }
+
+// Completions offers each outcome to shell completion.
+func (o *outcomesFlag) Completions() []string {
+	var names []string
+	for x := analyze.Outcome(0); ; x++ {
+		if _, ok := analyze.ParseOutcome(x.String()); !ok {
+			return names
+		}
+		names = append(names, x.String())
+	}
+}
 
 func (o *outcomesFlag) Set(s string) error {
 	o.set = o.set[:0]

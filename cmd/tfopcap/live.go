@@ -150,7 +150,8 @@ func runLive(args []string, st streams) error {
 	}
 	o.applyVerbose()
 	if fs.NArg() > 0 {
-		return usagef("live: unexpected argument %q (the filter goes in -f 'EXPR')", fs.Arg(0))
+		expr := strings.Join(fs.Args(), " ")
+		return usagef("live: unexpected argument %q: a filter expression goes in -f '%s'", expr, expr)
 	}
 	if lo.list {
 		return listInterfaces(st)

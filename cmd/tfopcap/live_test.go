@@ -513,14 +513,17 @@ func TestLiveErrors(t *testing.T) {
 		if number == nil {
 			t.Fatalf("-D does not list %s:\n%s", p.ClientIf, list)
 		}
-		live := startLive(t, bin, p.Client, "-i N", "-i", number[1], "-B", "2048", "-n", "--duration", "200ms")
+		live := startLive(t, bin, p.Client, "-i N", "-i", number[1], "-B", "2048", "-n", "-v", "--duration", "200ms")
 		if code := live.wait(t, nil); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		// tcpdump's letters: -i 3 is the third interface -D lists, -B 2048
-		// is 2 MiB, -n is accepted.
+		// is 2 MiB, -n is accepted, -v counts the frames.
 		if want := "listening on " + p.ClientIf + ", link-type EN10MB, snapshot length 192 bytes, buffer 2MiB"; !strings.Contains(live.stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, live.stderr.String())
+		}
+		if !regexp.MustCompile(`(?m)^tfopcap: \S+: \d+ frames`).MatchString(live.stderr.String()) {
+			t.Errorf("-v: no frame counts on stderr:\n%s", live.stderr.String())
 		}
 	})
 

@@ -53,7 +53,12 @@ func printVersion(w io.Writer) {
 	}
 	fmt.Fprintf(w, "go: %s %s/%s", info.GoVersion, settings["GOOS"], settings["GOARCH"])
 	if settings["CGO_ENABLED"] == "0" {
-		fmt.Fprint(w, ", without cgo (no libpcap: live unavailable)")
+		// What a static build (a release binary) can and cannot do.
+		if settings["GOOS"] == "linux" {
+			fmt.Fprint(w, ", without cgo: live captures through AF_PACKET; -f filters need libpcap")
+		} else {
+			fmt.Fprint(w, ", without cgo: live capture and -f filters need libpcap")
+		}
 	}
 	fmt.Fprintln(w)
 }

@@ -68,16 +68,6 @@ func (p *Program) visible() []Command {
 	return cs
 }
 
-// Lookup returns the command called name.
-func (p *Program) Lookup(name string) (Command, bool) {
-	for _, c := range p.Commands {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return Command{}, false
-}
-
 // WriteUsage writes the program's own help: its summary, one synopsis line
 // per command with the command's summary, and a pointer to command help.
 func (p *Program) WriteUsage(w io.Writer) {

@@ -174,13 +174,13 @@ func zshSpecs(f Flag, repeatable bool) []string {
 	switch f.kind() {
 	case noValue:
 	case wordValue:
-		action = ":" + strings.ToLower(f.Placeholder) + ":(" + strings.Join(f.Values, " ") + ")"
+		action = ":" + f.Long + ":(" + strings.Join(f.Values, " ") + ")"
 	case fileValue:
 		action = ":file:_files"
 	case ifaceValue:
 		action = ":interface:_net_interfaces"
 	default:
-		action = ":" + strings.ToLower(f.Placeholder) + ": "
+		action = ":" + f.Long + ": "
 	}
 	names := []string{"--" + f.Long}
 	if f.Short != "" {
