@@ -18,14 +18,13 @@ const afpacketBuilt = true
 
 // The ring's geometry. A block is what the kernel hands over at once: it
 // fills one with frames and passes it to user space when it is full or
-// when ringBlockTimeout has passed since its first frame, so one wake-up
+// when blockTimeout has passed since its first frame, so one wake-up
 // serves a few thousand SYNs at a flood's rate and a quiet link waits at
 // most the timeout for its frame.
 const (
-	ringBlockSize    = 256 << 10
-	ringMinBlocks    = 4
-	ringFrameSize    = 2048 // TPACKET_V3 frames are variable; the kernel only checks this
-	ringBlockTimeout = 10   // milliseconds
+	ringBlockSize = 256 << 10
+	ringMinBlocks = 4
+	ringFrameSize = 2048 // TPACKET_V3 frames are variable; the kernel only checks this
 )
 
 // Offsets in the ring (linux/if_packet.h). A block starts with struct
@@ -200,7 +199,7 @@ func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
 		Block_nr:       uint32(s.blocks),
 		Frame_size:     ringFrameSize,
 		Frame_nr:       uint32(s.blocks * (s.blockSize / ringFrameSize)),
-		Retire_blk_tov: ringBlockTimeout,
+		Retire_blk_tov: uint32(blockTimeout.Milliseconds()),
 	}
 	if err := unix.SetsockoptTpacketReq3(s.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return fmt.Errorf("cannot set up a capture ring of %s: %v (try a smaller --buffer-size)",

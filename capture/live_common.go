@@ -142,9 +142,19 @@ type Live struct {
 }
 
 // liveReadTimeout bounds how long a read waits before Next looks at Stop
-// and refreshes the counters; through libpcap it is also how long a
-// lone packet may wait in its ring block (AF_PACKET's is ringBlockTimeout).
+// and refreshes the counters.
 const liveReadTimeout = 100 * time.Millisecond
+
+// blockTimeout is how long the kernel holds a ring block that is not full
+// before it hands the block over: how late a lone SYN reaches the tracker.
+// Both backends use TPACKET_V3 blocks; libpcap takes its read timeout for
+// it.
+const blockTimeout = 10 * time.Millisecond
+
+// drainSettle is how long after Stop a read that finds nothing ends the
+// capture: long enough for the kernel to hand over the block that held
+// the last packets.
+const drainSettle = 3 * blockTimeout
 
 // stopDrain bounds how long Next goes on returning packets after Stop when
 // they keep coming.
@@ -277,7 +287,7 @@ func (l *Live) Next(f *Frame) error {
 		if now-l.polled >= int64(statsEvery) {
 			l.poll(now)
 		}
-		if l.stopping.Load() && (err != nil || now > l.stopAt.Load()) {
+		if l.stopping.Load() && l.drained(err, now) {
 			return l.end(nil)
 		}
 		switch {
@@ -311,6 +321,18 @@ func (l *Live) Next(f *Frame) error {
 		}
 		return nil
 	}
+}
+
+// drained reports whether a capture being stopped may end after a read
+// that returned err at now (Unix ns): the kernel held nothing more once
+// drainSettle had passed, or stopDrain is over.
+func (l *Live) drained(err error, now int64) bool {
+	deadline := l.stopAt.Load()
+	if now > deadline {
+		return true
+	}
+	settled := now >= deadline-int64(stopDrain-drainSettle)
+	return err != nil && (settled || !errors.Is(err, errTimeout))
 }
 
 // Buffered reports whether Next would return a frame without waiting, as

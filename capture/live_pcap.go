@@ -40,10 +40,10 @@ func openPcap(cfg LiveConfig) (*Live, error) {
 		func() error { return in.SetSnapLen(cfg.Snaplen) },
 		func() error { return in.SetBufferSize(cfg.BufferSize) },
 		// Not immediate: libpcap's TPACKET_V3 blocks then wake the
-		// reader once a block (or liveReadTimeout), not once a packet,
+		// reader once a block (or blockTimeout), not once a packet,
 		// which cut its system time by half on a replayed SYN flood.
 		func() error { return in.SetImmediateMode(false) },
-		func() error { return in.SetTimeout(liveReadTimeout) },
+		func() error { return in.SetTimeout(blockTimeout) },
 		// "any" has no promiscuous mode; asking makes libpcap warn, which
 		// gopacket turns into a failure.
 		func() error { return in.SetPromisc(cfg.Promisc && name != "any") },

@@ -35,6 +35,7 @@ func TestLivePcap(t *testing.T) {
 	}{
 		{"Veth", TestLiveVeth}, {"Any", TestLiveAny}, {"VLAN", TestLiveVLAN},
 		{"Errors", TestLiveErrors}, {"Drops", TestLiveDrops}, {"CloseWhileDecoding", TestLiveCloseWhileDecoding},
+		{"Loopback", TestLiveLoopback}, {"Gone", TestLiveInterfaceGone}, {"NextAllocs", TestLiveNextAllocs},
 	} {
 		t.Run(tc.name, tc.test)
 	}
@@ -222,6 +223,72 @@ func TestLiveAny(t *testing.T) {
 	}
 }
 
+// TestLiveLoopback captures a connection over lo, where the kernel shows
+// each packet twice (going out and coming in): each must come once, as
+// Ethernet, and Received counts both copies.
+func TestLiveLoopback(t *testing.T) {
+	p := netnslab.NewPair(t)
+	srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.MustParseAddrPort("127.0.0.1:8100"), FastOpen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	l := openIn(t, p.Server, LiveConfig{Interface: "lo"})
+	if l.LinkType() != linkTypeEthernet {
+		t.Errorf("lo: link type %d, want EN10MB", l.LinkType())
+	}
+	stop := collect(t, l)
+	if _, err := p.Server.Dial(netnslab.DialConfig{Server: srv.Addr(), FastOpen: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = p.Server.Dial(netnslab.DialConfig{Server: netip.MustParseAddrPort("127.0.0.1:8101")}) // refused
+	segs, err := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := flagNames(segs); got != "S SA S R" {
+		t.Errorf("lo: %q, want %q", got, "S SA S R")
+	}
+	if st := l.Stats(); st.Received != 2*st.Captured || st.Captured != 4 {
+		t.Errorf("lo: stats %+v, want 4 captured of 8 received", st)
+	}
+}
+
+// TestLiveInterfaceGone deletes the interface under a capture: Next must
+// end with one line that says so, not hang or report an empty capture.
+func TestLiveInterfaceGone(t *testing.T) {
+	p := netnslab.NewPair(t)
+	if _, err := p.Client.Run("ip", "link", "add", "gone0", "type", "veth", "peer", "name", "gone1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client.Run("ip", "link", "set", "gone0", "up"); err != nil {
+		t.Fatal(err)
+	}
+	l := openIn(t, p.Client, LiveConfig{Interface: "gone0"})
+	done := make(chan error, 1)
+	go func() {
+		var f Frame
+		for {
+			if err := l.Next(&f); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := p.Client.Run("ip", "link", "del", "gone0"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == io.EOF || !strings.Contains(err.Error(), "gone0: read: ") || !strings.Contains(err.Error(), "disappeared") {
+			t.Errorf("Next after the interface went: %v, want an error saying it disappeared", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Next still waiting 3s after the interface went")
+	}
+}
+
 // TestLiveVLAN sends 802.1Q-tagged copies of a real connection's frames
 // (all of them: SYN, SYN-ACK, ACKs, data, FINs) from the client's veth
 // end. On the sending side the tag is in the frame; on the receiving side
@@ -371,7 +438,27 @@ func TestLiveDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	// Record one real SYN.
+	const sent = 3000
+	syn := recordSYN(t, p, srv)
+	l := openIn(t, p.Server, LiveConfig{Interface: p.ServerIf, BufferSize: 64 << 10})
+	inject(t, p, syn, sent)
+	stop := collect(t, l)
+	segs, err := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	t.Logf("sent %d, captured %d, stats %+v", sent, len(segs), st)
+	if st.Received != sent || st.Dropped == 0 || st.Captured+st.Dropped != sent || st.Captured != len(segs) {
+		t.Errorf("stats %+v after %d SYNs into a 64 KiB ring read late (captured %d): want all received, some dropped, the rest captured", st, sent, len(segs))
+	}
+}
+
+// recordSYN returns a real SYN to srv as the client's veth sends it,
+// readdressed to a MAC nobody has, so that the server's stack ignores it
+// (no RSTs) while a capture on its veth still sees it.
+func recordSYN(t *testing.T, p *netnslab.Pair, srv *netnslab.Server) []byte {
+	t.Helper()
 	rec := openIn(t, p.Client, LiveConfig{Interface: p.ClientIf})
 	if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
 		t.Fatal(err)
@@ -382,33 +469,49 @@ func TestLiveDrops(t *testing.T) {
 	}
 	syn := f.Clone().Data
 	rec.Close()
-	// Addressed to a MAC nobody has, so the server's stack ignores it
-	// (no RSTs), but a capture on its veth still sees it.
 	copy(syn[0:6], mac("02:00:00:00:00:99"))
+	return syn
+}
 
-	const sent = 3000
-	l := openIn(t, p.Server, LiveConfig{Interface: p.ServerIf, BufferSize: 64 << 10})
-	var inject *pcap.Handle
+// inject sends frame n times from the client's veth.
+func inject(t *testing.T, p *netnslab.Pair, frame []byte, n int) {
+	t.Helper()
+	var h *pcap.Handle
 	if err := p.Client.Do(func() (err error) {
-		inject, err = pcap.OpenLive(p.ClientIf, 256, false, pcap.BlockForever)
+		h, err = pcap.OpenLive(p.ClientIf, 256, false, pcap.BlockForever)
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	defer inject.Close()
-	for range sent {
-		if err := inject.WritePacketData(syn); err != nil {
+	defer h.Close()
+	for range n {
+		if err := h.WritePacketData(frame); err != nil {
 			t.Fatal(err)
 		}
 	}
-	stop := collect(t, l)
-	segs, err := stop()
+}
+
+// TestLiveNextAllocs: reading frames the kernel holds allocates nothing.
+func TestLiveNextAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	p := netnslab.NewPair(t)
+	srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV4, 8001)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := l.Stats()
-	t.Logf("sent %d, captured %d, stats %+v", sent, len(segs), st)
-	if st.Received != sent || st.Dropped == 0 || st.Captured+st.Dropped != sent || st.Captured != len(segs) {
-		t.Errorf("stats %+v after %d SYNs into a 64 KiB ring read late (captured %d): want all received, some dropped, the rest captured", st, sent, len(segs))
+	defer srv.Close()
+	syn := recordSYN(t, p, srv)
+	l := openIn(t, p.Server, LiveConfig{Interface: p.ServerIf})
+	inject(t, p, syn, 600)
+	var f Frame
+	allocs := testing.AllocsPerRun(500, func() {
+		if err := l.Next(&f); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%s: Next allocates %.1f times a frame, want 0", l.Backend(), allocs)
 	}
 }
