@@ -193,7 +193,7 @@ func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
 	if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return fmt.Errorf("cannot capture: TPACKET_V3: %v", err)
 	}
-	s.blockSize, s.blocks = ringGeometry(cfg.BufferSize)
+	s.blockSize, s.blocks = ringGeometry(cfg.BufferSize, s.snaplen)
 	req := unix.TpacketReq3{
 		Block_size:     uint32(s.blockSize),
 		Block_nr:       uint32(s.blocks),
@@ -229,14 +229,23 @@ func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
 // ringGeometry splits a buffer of size bytes into blocks: ringBlockSize
 // each, or fewer bytes for small buffers, which still get ringMinBlocks
 // (the kernel fills one while the reader empties another), each a power of
-// two of pages.
-func ringGeometry(size int) (blockSize, blocks int) {
+// two of pages. A block holds at least one frame of snaplen bytes with its
+// headers: the kernel truncates frames that do not fit.
+func ringGeometry(size, snaplen int) (blockSize, blocks int) {
 	blockSize = ringBlockSize
-	for blockSize > unix.Getpagesize() && blockSize*ringMinBlocks > size {
+	for blockSize > unix.Getpagesize() && blockSize*ringMinBlocks > size && blockSize/2 >= snaplen+ringFrameOverhead {
 		blockSize /= 2
+	}
+	for blockSize < snaplen+ringFrameOverhead {
+		blockSize *= 2
 	}
 	return blockSize, max(ringMinBlocks, size/blockSize)
 }
+
+// ringFrameOverhead bounds what a block spends on its header and a frame's
+// headers besides the frame's bytes (block descriptor 48, tpacket3_hdr and
+// sockaddr_ll 68, alignment).
+const ringFrameOverhead = 256
 
 func formatBytes(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
 
