@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 package capture
 
@@ -9,11 +9,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/pcap"
+	"golang.org/x/sys/unix"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/internal/netnslab"
@@ -36,6 +38,7 @@ func TestLivePcap(t *testing.T) {
 		{"Veth", TestLiveVeth}, {"Any", TestLiveAny}, {"VLAN", TestLiveVLAN},
 		{"Errors", TestLiveErrors}, {"Drops", TestLiveDrops}, {"CloseWhileDecoding", TestLiveCloseWhileDecoding},
 		{"Loopback", TestLiveLoopback}, {"Gone", TestLiveInterfaceGone}, {"NextAllocs", TestLiveNextAllocs},
+		{"Tun", TestLiveTun},
 	} {
 		t.Run(tc.name, tc.test)
 	}
@@ -251,6 +254,48 @@ func TestLiveLoopback(t *testing.T) {
 	}
 	if st := l.Stats(); st.Received != 2*st.Captured || st.Captured != 4 {
 		t.Errorf("lo: stats %+v, want 4 captured of 8 received", st)
+	}
+}
+
+// TestLiveTun captures on a tun device, which carries bare IP packets:
+// the frames are RAW, and the SYN sent through it is seen.
+func TestLiveTun(t *testing.T) {
+	p := netnslab.NewPair(t)
+	var tun *os.File
+	if err := p.Client.Do(func() error {
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		tun = os.NewFile(uintptr(fd), "tun")
+		ifr, err := unix.NewIfreq("lvtun0")
+		if err != nil {
+			return err
+		}
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		return unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	}); err != nil {
+		t.Skipf("no tun device: %v", err)
+	}
+	defer tun.Close() // the device goes with its last descriptor
+	for _, args := range [][]string{{"addr", "add", "198.51.100.1/24", "dev", "lvtun0"}, {"link", "set", "lvtun0", "up"}} {
+		if _, err := p.Client.Run("ip", args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := openIn(t, p.Client, LiveConfig{Interface: "lvtun0"})
+	if l.LinkType() != linkTypeRaw {
+		t.Errorf("tun: link type %d, want RAW (101)", l.LinkType())
+	}
+	stop := collect(t, l)
+	// Nobody answers on the other side of the tun: the dial times out.
+	_, _ = p.Client.Dial(netnslab.DialConfig{Server: netip.MustParseAddrPort("198.51.100.7:80"), Timeout: 100 * time.Millisecond})
+	segs, err := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) == 0 || flagNames(segs[:1]) != "S" || segs[0].dst.String() != "198.51.100.7:80" {
+		t.Errorf("tun: %q %v, want the SYN to 198.51.100.7:80", flagNames(segs), segs)
 	}
 }
 
