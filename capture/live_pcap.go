@@ -125,7 +125,7 @@ func (s pcapSource) read(buf []byte) ([]byte, int, int64, error) {
 	case errors.Is(err, pcap.NextErrorReadError):
 		// gopacket says only "Read Error"; libpcap says what happened
 		// ("The interface disappeared").
-		return buf, 0, 0, errors.New(s.handle.Error().Error())
+		return buf, 0, 0, s.handle.Error()
 	}
 	return buf, 0, 0, err
 }
