@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,10 +88,22 @@ type ringSource struct {
 }
 
 // openAFPacket opens cfg.Interface through an AF_PACKET socket with a
-// TPACKET_V3 receive ring and the SYN/RST filter as a classic BPF program.
+// TPACKET_V3 receive ring and, as a classic BPF program, the SYN/RST
+// filter (or, with -f, LiveFilter's expression compiled by libpcap).
 func openAFPacket(cfg LiveConfig) (*Live, error) {
 	name := cfg.Interface
 	ifindex, mode, err := ringModeOf(name)
+	if err != nil {
+		return nil, err
+	}
+	linkType := uint16(linkTypeEthernet)
+	switch mode {
+	case modeRaw:
+		linkType = linkTypeRaw
+	case modeCooked:
+		linkType = linkTypeSLL2
+	}
+	prog, err := ringProgram(mode, linkType, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -108,19 +121,37 @@ func openAFPacket(cfg LiveConfig) (*Live, error) {
 		return nil, fmt.Errorf("%s: cannot capture: socket: %v", name, err)
 	}
 	s := &ringSource{fd: fd, mode: mode, snaplen: cfg.Snaplen, loIndex: loopbackIndex()}
-	if err := s.setup(ifindex, cfg); err != nil {
+	if err := s.setup(ifindex, cfg, prog); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	linkType := uint16(linkTypeEthernet)
-	switch mode {
-	case modeRaw:
-		linkType = linkTypeRaw
-	case modeCooked:
-		linkType = linkTypeSLL2
-	}
 	return &Live{src: s, name: name, linkType: linkType, snaplen: cfg.Snaplen,
-		filter: LiveFilter(linkType, "")}, nil
+		filter: LiveFilter(linkType, cfg.Filter)}, nil
+}
+
+// ringProgram is the kernel filter for the socket: synRSTProgram, or with
+// -f the whole LiveFilter expression compiled by libpcap, which cannot be
+// done for a cooked socket (see errRingCannotFilter).
+func ringProgram(mode ringMode, linkType uint16, cfg LiveConfig) ([]unix.SockFilter, error) {
+	var raw []bpf.RawInstruction
+	var err error
+	switch {
+	case cfg.Filter == "":
+		if raw, err = synRSTProgram(mode == modeEthernet, cfg.Snaplen); err != nil {
+			return nil, fmt.Errorf("%s: kernel filter: %v", cfg.Interface, err)
+		}
+	case mode == modeCooked:
+		return nil, fmt.Errorf("%s: %w", cfg.Interface, errRingCannotFilter)
+	default:
+		if raw, err = compileRingFilter(linkType, cfg.Snaplen, LiveFilter(linkType, cfg.Filter)); err != nil {
+			return nil, fmt.Errorf("filter %q: %v", cfg.Filter, err)
+		}
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return prog, nil
 }
 
 // ringModeOf returns the interface's index and how to read it: Ethernet
@@ -177,15 +208,7 @@ func loopbackIndex() int {
 
 // setup attaches the filter, maps the ring and binds the socket, which
 // starts the capture.
-func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
-	raw, err := synRSTProgram(s.mode == modeEthernet, s.snaplen)
-	if err != nil {
-		return fmt.Errorf("kernel filter: %v", err)
-	}
-	prog := make([]unix.SockFilter, len(raw))
-	for i, r := range raw {
-		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
+func (s *ringSource) setup(ifindex int, cfg LiveConfig, prog []unix.SockFilter) error {
 	if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
 		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
 		return fmt.Errorf("cannot attach the kernel filter: %v", err)

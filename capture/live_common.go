@@ -30,8 +30,8 @@ var (
 
 // Capture backends a LiveConfig may ask for.
 const (
-	// BackendAuto is AF_PACKET on Linux, unless a tcpdump filter (-f) is
-	// given and libpcap is there to compile it; libpcap elsewhere.
+	// BackendAuto is AF_PACKET on Linux, libpcap elsewhere, and libpcap
+	// for the -f filters AF_PACKET cannot run (see ringFilters).
 	BackendAuto = "auto"
 	// BackendAFPacket is the pure-Go TPACKET_V3 ring (Linux only).
 	BackendAFPacket = "afpacket"
@@ -191,6 +191,11 @@ func OpenLive(cfg LiveConfig) (*Live, error) {
 		open = openAFPacket
 	}
 	l, err := open(cfg)
+	if errors.Is(err, errRingCannotFilter) && cfg.Backend != BackendAFPacket {
+		// auto with -f on a cooked interface
+		backend = BackendPcap
+		l, err = openPcap(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,28 +208,43 @@ func OpenLive(cfg LiveConfig) (*Live, error) {
 func chooseBackend(backend, filter string) (string, error) {
 	switch backend {
 	case "", BackendAuto:
-		if !afpacketBuilt || (filter != "" && pcapBuilt) {
-			backend = BackendPcap
-		} else {
+		if afpacketBuilt && (filter == "" || ringFilters(filter)) {
 			backend = BackendAFPacket
+		} else {
+			backend = BackendPcap
 		}
 	case BackendAFPacket, BackendPcap:
 	default:
 		return "", fmt.Errorf("unknown capture backend %q (want one of %s)", backend, strings.Join(Backends, ", "))
 	}
 	switch {
+	case filter != "" && !pcapBuilt:
+		return "", errFilterNeedsLibpcap
 	case backend == BackendPcap && !pcapBuilt:
-		if filter != "" {
-			return "", errFilterNeedsLibpcap
-		}
 		return "", errNoLibpcap
 	case backend == BackendAFPacket && !afpacketBuilt:
 		return "", errors.New("the afpacket capture backend is Linux-only")
-	case backend == BackendAFPacket && filter != "":
-		return "", errors.New("-f filters need libpcap's compiler: use the pcap capture backend")
+	case backend == BackendAFPacket && filter != "" && !ringFilters(filter):
+		return "", errRingCannotFilter
 	}
 	return backend, nil
 }
+
+// ringFilters reports whether the AF_PACKET backend can run the -f
+// expression: libpcap compiles it (so only with cgo), but not one that
+// names an encapsulation (vlan, mpls, ...). libpcap's live Linux handle
+// tests VLAN tags the driver took off through the kernel's ancillary
+// data; its compiler without a handle looks for them in the frame, where
+// they no longer are.
+func ringFilters(filter string) bool {
+	return pcapBuilt && !encapsulation.MatchString(filter)
+}
+
+// errRingCannotFilter is AF_PACKET asked for a -f it cannot run: one
+// naming an encapsulation, or one for a cooked capture ("any"), whose
+// filter libpcap rewrites for the kernel in ways only it knows.
+var errRingCannotFilter = errors.New("this -f filter needs the pcap capture backend " +
+	"(with vlan, mpls, pppoe, geneve or vxlan, or on \"any\" and other cooked interfaces)")
 
 // errNoLibpcap is what the pcap backend and filters say in a build without
 // cgo: reading capture files needs no C, but these need libpcap.

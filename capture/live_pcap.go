@@ -15,6 +15,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
+	"golang.org/x/net/bpf"
 )
 
 // pcapBuilt: this build has the libpcap backend.
@@ -113,6 +114,25 @@ func dltToLinkType(dlt int) uint16 {
 		return 103
 	}
 	return uint16(dlt)
+}
+
+// compileRingFilter compiles expr with libpcap for an AF_PACKET socket of
+// linkType (Ethernet or RAW) that keeps snaplen bytes: the program a live
+// libpcap handle would attach, but for VLAN tests (see ringFilters).
+func compileRingFilter(linkType uint16, snaplen int, expr string) ([]bpf.RawInstruction, error) {
+	dlt := layers.LinkType(linkType)
+	if linkType == linkTypeRaw {
+		dlt = layers.LinkType(C.DLT_RAW)
+	}
+	ins, err := pcap.CompileBPFFilter(dlt, snaplen, expr)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]bpf.RawInstruction, len(ins))
+	for i, in := range ins {
+		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return raw, nil
 }
 
 func (s pcapSource) read(buf []byte) ([]byte, int, int64, error) {

@@ -38,7 +38,7 @@ func TestLivePcap(t *testing.T) {
 		{"Veth", TestLiveVeth}, {"Any", TestLiveAny}, {"VLAN", TestLiveVLAN},
 		{"Errors", TestLiveErrors}, {"Drops", TestLiveDrops}, {"CloseWhileDecoding", TestLiveCloseWhileDecoding},
 		{"Loopback", TestLiveLoopback}, {"Gone", TestLiveInterfaceGone}, {"NextAllocs", TestLiveNextAllocs},
-		{"Tun", TestLiveTun},
+		{"Tun", TestLiveTun}, {"UserFilter", TestLiveUserFilter},
 	} {
 		t.Run(tc.name, tc.test)
 	}
@@ -254,6 +254,65 @@ func TestLiveLoopback(t *testing.T) {
 	}
 	if st := l.Stats(); st.Received != 2*st.Captured || st.Captured != 4 {
 		t.Errorf("lo: stats %+v, want 4 captured of 8 received", st)
+	}
+}
+
+// TestLiveUserFilter: -f narrows the capture on either backend. auto
+// runs it through AF_PACKET, but for the filters only libpcap's live
+// handle gets right (an encapsulation, a cooked interface), which it
+// hands to libpcap.
+func TestLiveUserFilter(t *testing.T) {
+	p := netnslab.NewPair(t)
+	var srvs []*netnslab.Server
+	for _, port := range []uint16{8001, 8002} {
+		srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV4, port)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		srvs = append(srvs, srv)
+	}
+	want := func(auto string) string {
+		if testBackend == BackendPcap {
+			return BackendPcap
+		}
+		return auto
+	}
+	for _, tc := range []struct {
+		iface, filter, backend string
+		flags                  string // of the segments to port 8001
+	}{
+		{p.ClientIf, "tcp port 8001", want(BackendAFPacket), "S SA"},
+		{p.ClientIf, "vlan", BackendPcap, ""}, // the traffic is untagged
+		{"any", "tcp port 8001", BackendPcap, "S SA"},
+	} {
+		l := openIn(t, p.Client, LiveConfig{Interface: tc.iface, Filter: tc.filter})
+		if l.Backend() != tc.backend {
+			t.Errorf("-i %s -f %q: backend %s, want %s", tc.iface, tc.filter, l.Backend(), tc.backend)
+		}
+		stop := collect(t, l)
+		for _, srv := range srvs {
+			if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		segs, err := stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := flagNames(segs); got != tc.flags || (len(segs) > 0 && segs[0].dst.Port() != 8001) {
+			t.Errorf("-i %s -f %q: %q %v, want %q to port 8001", tc.iface, tc.filter, got, segs, tc.flags)
+		}
+		l.Close()
+	}
+	if testBackend == BackendAuto {
+		err := p.Client.Do(func() error {
+			_, err := OpenLive(LiveConfig{Interface: "any", Filter: "port 1", Backend: BackendAFPacket})
+			return err
+		})
+		if !errors.Is(err, errRingCannotFilter) {
+			t.Errorf("afpacket, -i any -f: %v, want %v", err, errRingCannotFilter)
+		}
 	}
 }
 

@@ -30,9 +30,9 @@ everything else out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or
 and drop counters. A second Ctrl-C stops at once.
 
 On Linux it reads the kernel's packet ring directly (AF_PACKET, TPACKET_V3,
-no libpcap needed); -f needs libpcap's filter compiler, so with -f it
-captures through libpcap. --capture-backend chooses: auto (that), afpacket
-or pcap.
+no libpcap needed). -f needs libpcap's compiler, and libpcap's capture for
+filters naming vlan, mpls, pppoe, geneve or vxlan and on "any": auto (the
+default --capture-backend) picks that, afpacket or pcap insist.
 
 While it runs, a status line on a terminal's stderr shows the attempts
 judged so far; --interval prints one-line summaries instead (for logs).
@@ -79,7 +79,7 @@ func (o *liveOptions) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.count, "count", "c", 0, "stop after this many attempts are judged (the report holds exactly these)")
 	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary this often on stderr instead of the status line")
 	fs.StringVar(&o.backend, "capture-backend", capture.BackendAuto,
-		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap, needed by -f), or auto (afpacket on Linux unless -f is given)")
+		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap), or auto (afpacket on Linux unless -f needs libpcap's capture)")
 }
 
 // sizeFlag is a byte count with an optional binary unit: 4194304, 4096K,
