@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -237,20 +236,15 @@ func chooseBackend(backend, filter string) (string, error) {
 // tests VLAN tags the driver took off through the kernel's ancillary
 // data; its compiler without a handle looks for them in the frame, where
 // they no longer are.
-// The same goes for the direction and interface qualifiers, which a live
-// handle compiles to ancillary loads and a compiler without one refuses.
 func ringFilters(filter string) bool {
-	return pcapBuilt && !encapsulation.MatchString(filter) && !liveOnly.MatchString(filter)
+	return pcapBuilt && !encapsulation.MatchString(filter)
 }
-
-// liveOnly matches the qualifiers only libpcap's live Linux handle compiles.
-var liveOnly = regexp.MustCompile(`\b(inbound|outbound|ifindex)\b`)
 
 // errRingCannotFilter is AF_PACKET asked for a -f it cannot run: one
 // naming an encapsulation, or one for a cooked capture ("any"), whose
 // filter libpcap rewrites for the kernel in ways only it knows.
 var errRingCannotFilter = errors.New("this -f filter needs the pcap capture backend " +
-	"(with vlan, mpls, pppoe, geneve, vxlan, inbound, outbound or ifindex, or on \"any\" and other cooked interfaces)")
+	"(with vlan, mpls, pppoe, geneve or vxlan, or on \"any\" and other cooked interfaces)")
 
 // errNoLibpcap is what the pcap backend and filters say in a build without
 // cgo: reading capture files needs no C, but these need libpcap.

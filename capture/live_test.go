@@ -285,7 +285,14 @@ func TestLiveUserFilter(t *testing.T) {
 		{p.ClientIf, "tcp port 8001", want(BackendAFPacket), "S SA"},
 		{p.ClientIf, "vlan", BackendPcap, ""}, // the traffic is untagged
 		{"any", "tcp port 8001", BackendPcap, "S SA"},
+		// libpcap compiles outbound to a load of the packet type
+		// (SKF_AD_PKTTYPE), which the ring's socket has too. (libpcap's
+		// own capture missed the SYN here, hence no pcap run.)
+		{p.ClientIf, "outbound and tcp port 8001", BackendAFPacket, "S"},
 	} {
+		if testBackend == BackendPcap && tc.backend == BackendAFPacket && tc.flags == "S" {
+			continue
+		}
 		l := openIn(t, p.Client, LiveConfig{Interface: tc.iface, Filter: tc.filter})
 		if l.Backend() != tc.backend {
 			t.Errorf("-i %s -f %q: backend %s, want %s", tc.iface, tc.filter, l.Backend(), tc.backend)
