@@ -52,6 +52,9 @@ type serverStats struct {
 	mptcpOmitting int
 	// vantage is what copies at several vantage points showed (vantage.go).
 	vantage vantageStats
+	// change is when the deciding outcomes changed (change.go); meaningless
+	// in the "other" row, which sums servers.
+	change changeLog
 	// The earliest frame of each kind of evidence the findings name
 	// (hints.go); each is valid iff its Frame != 0.
 	mptcpReply   PacketRef // a SYN-ACK carrying MPTCP: the listener is MPTCP (E1 yes)
@@ -59,6 +62,8 @@ type serverStats struct {
 	plainOmit    PacketRef // such an answer without a cookie: a plain listener omits
 	grant        PacketRef // a reply granting a cookie (E3)
 	mptcpGrant   PacketRef // a reply granting a cookie and carrying MPTCP (E2)
+	// timeline counts the attempts above over time (timeline.go).
+	timeline Timeline
 }
 
 // noteEvidence keeps the earliest frames that prove what the findings rest on.
@@ -167,8 +172,15 @@ type ServerSummary struct {
 	// TFOKinds counts attempts by the TFO kind their SYN used: 34, 253, 254.
 	TFOKinds [3]int
 	Findings []Finding // none for Other
+	// Change is when the deciding outcomes changed; nil when they did
+	// not, and for Other.
+	Change *Change
 	// Aggregated, in Other, counts the servers it sums.
 	Aggregated int
+	// Timeline counts the attempts that used TFO over time (plain ones
+	// may come before a server has a row to count their times in), its
+	// bucket 0 the earliest in use.
+	Timeline Timeline
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -214,7 +226,9 @@ func (c *Collector) Summary() *Summary {
 	sum.Servers = make([]ServerSummary, 0, len(order))
 	for _, i := range order {
 		ap, s := t.listed[i].addr, &t.listed[i].stats
-		sum.Servers = append(sum.Servers, serverSummary(ap, s, hints(ap, s, s.outcomes.Verdict(), hosts[ap.Addr()])))
+		ss := serverSummary(ap, s, hints(ap, s, s.outcomes.Verdict(), hosts[ap.Addr()]))
+		ss.Change = s.change.change()
+		sum.Servers = append(sum.Servers, ss)
 	}
 	if t.otherServers > 0 || t.other.outcomes.Total() > 0 || t.other.truncated > 0 || t.other.orphans > 0 {
 		o := serverSummary(netip.AddrPort{}, &t.other, nil)
@@ -237,7 +251,7 @@ func (c *Collector) Summary() *Summary {
 
 func serverSummary(ap netip.AddrPort, s *serverStats, findings []Finding) ServerSummary {
 	return ServerSummary{Server: ap, Verdict: s.outcomes.Verdict(), Outcomes: s.outcomes, MPTCP: s.mptcp,
-		Orphans: s.orphans, Truncated: s.truncated, TFOKinds: s.tfoKinds, Findings: findings}
+		Orphans: s.orphans, Truncated: s.truncated, TFOKinds: s.tfoKinds, Findings: findings, Timeline: s.timeline.normalized()}
 }
 
 // FormatAddr renders ip:port, or [ip]:port for IPv6, without zones.

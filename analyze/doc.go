@@ -20,6 +20,8 @@
 //	             with verdicts, counts and findings, capture-wide
 //	             findings, the attempts kept in detail
 //	servers.go   the bounded table of servers behind the Summary
+//	timeline.go  a server's TFO attempts over time, in a fixed number
+//	             of buckets whose width doubles as the capture grows
 //	findings.go  finding IDs (a contract, like outcome names)
 //	hints.go     server findings from the whole capture: E1/E2/E3 across
 //	             the listeners of one host IP

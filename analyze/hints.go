@@ -81,6 +81,25 @@ func (e evidence) valid() bool { return e.at.Frame != 0 }
 // frame names the frame as the text report's attempt lines do: input:frame.
 func (e evidence) frame() string { return frameName(e.at) }
 
+// mixedHint says what the change of a mixed server's outcomes suggests.
+func mixedHint(c *Change) string {
+	switch {
+	case c == nil:
+		return hintMixed
+	case c.Kind == Interleaved:
+		return fmt.Sprintf("Grants and omissions alternate (%d switches): several backends behind one address, "+
+			"some without TFO, or a listener changing back and forth; compare the attempts' times and frames.", c.Switches)
+	}
+	before, after := frameName(c.Before.Reply), frameName(c.After.Reply)
+	if c.Kind == StoppedGranting {
+		return "It granted cookies until " + before + " and omitted them from " + after + " on: the listener " +
+			"changed during the capture (restarted without TFO, a new configuration or kernel), or traffic " +
+			"moved to another backend."
+	}
+	return "It omitted cookies until " + before + " and granted them from " + after + " on: the listener " +
+		"changed during the capture (restarted with TFO, a fix), or traffic moved to another backend."
+}
+
 func frameName(r PacketRef) string { return fmt.Sprintf("frame %d:%d", r.Input, r.Frame) }
 
 // hostFacts is what the listeners of one host IP show together: for each
@@ -158,7 +177,7 @@ func hints(ap netip.AddrPort, s *serverStats, v Verdict, host hostFacts) []Findi
 	}
 	h = append(h, s.vantage.findings()...)
 	if v == Mixed {
-		h = append(h, Finding{FindMixedAnswers, hintMixed})
+		h = append(h, Finding{FindMixedAnswers, mixedHint(s.change.change())})
 	}
 	if s.tfoKinds[0] > 0 && s.tfoKinds[1]+s.tfoKinds[2] > 0 {
 		h = append(h, Finding{FindKindAlternation, hintAlternation})

@@ -209,6 +209,10 @@ func (s *serverStats) count(a *Attempt) {
 		return
 	}
 	s.outcomes[a.Outcome]++
+	if usesTFO(a) {
+		s.timeline.Add(a.SYN.Time, ClassOf(a.Outcome))
+	}
+	s.change.add(a)
 	s.noteEvidence(a)
 	s.vantage.add(a)
 	if a.SYN.MPTCP.Present {

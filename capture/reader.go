@@ -178,6 +178,10 @@ func openFile(name string, bufSize int) (*FileReader, error) {
 	return r, nil
 }
 
+// OpenError is how every command words a file it cannot open: one line
+// naming the file ("x.pcap: no such file"), wrapping err.
+func OpenError(name string, err error) error { return openError(name, err) }
+
 // openError turns an error from os.Open into one line naming the file.
 // It wraps the underlying error, so errors.Is(err, fs.ErrNotExist) holds.
 func openError(name string, err error) error {

@@ -1,8 +1,9 @@
 // Package engine runs the pipeline every subcommand shares: frames in from
 // sources (capture files, a live interface), judged attempts and source
 // statistics out. It knows no flags and no report format: analyze, live
-// and later probe wire a Sink (the report's collector), an evidence file
-// and stop conditions into Config, and build their output from the Result.
+// and probe (its own handshakes, through Live) wire a Sink (the report's
+// collector), an evidence file and stop conditions into Config, and build
+// their output from the Result.
 //
 // The flow, and the file for each step:
 //

@@ -9,6 +9,10 @@
 //	render.go          Render: text, and the dispatch to json and markdown
 //	render_json.go     the JSON writer, streaming the attempts
 //	render_markdown.go markdown, with tables that render in pandoc
+//	render_html.go     one self-contained HTML page (render_html.tmpl):
+//	                   inline CSS, the timeline as inline SVG, no script
+//	render_plot.go     WritePlot: the timeline picture of the servers with
+//	                   the most TFO attempts, drawn by report/plot
 //	readreport.go      ReadReport: a JSON report back, checked
 //	diff.go            Diff: what changed per server between two reports;
 //	                   render_diff.go renders it

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 )
@@ -17,7 +19,7 @@ type RenderOptions struct {
 	Attempts bool
 }
 
-// Render writes r in format "text", "json" or "markdown".
+// Render writes r in format "text", "json", "markdown" or "html".
 func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 	bw := bufio.NewWriter(w)
 	var err error
@@ -28,6 +30,8 @@ func Render(w io.Writer, r *Report, format string, opts RenderOptions) error {
 		err = WriteJSON(bw, r)
 	case "markdown":
 		renderMarkdown(bw, r, opts)
+	case "html":
+		err = renderHTML(bw, r)
 	default:
 		return fmt.Errorf("unknown report format %q", format)
 	}
@@ -190,6 +194,7 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	if u := unlistedLine(r); u != "" {
 		fmt.Fprintln(w, wrap(u, textWidth, "", ""))
 	}
+	renderChangesText(w, r.Servers)
 
 	// A hint shared by several servers is printed once, with its servers,
 	// causes of failure first.
@@ -222,12 +227,29 @@ func renderText(w io.Writer, r *Report, opts RenderOptions) {
 	writeTextTail(w, r, opts)
 }
 
+// renderChangesText says, for each server whose outcomes changed, when.
+func renderChangesText(w io.Writer, servers []ServerReport) {
+	header := false
+	for i := range servers {
+		s := &servers[i]
+		if s.Change == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nChanges (input:frame of the SYN-ACK that decided):")
+			header = true
+		}
+		fmt.Fprintln(w, wrap(s.Server+" "+changeSentence(s.Change), textWidth, "* ", "    "))
+	}
+}
+
 // writeTextTail ends the text report with what does not depend on the
 // server table: the capture-wide findings and the attempt list.
 func writeTextTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesText(w, r)
 	renderFindingsText(w, r.Findings)
 	if opts.Attempts {
-		fmt.Fprintln(w, "\nAttempts (input:frame; frames as Wireshark numbers them):")
+		fmt.Fprintln(w, "\nAttempts (input:frame SYN time (UTC); reply after ms from the first SYN; frames as Wireshark numbers them):")
 		for i := range r.Attempts {
 			fmt.Fprintln(w, attemptLine(&r.Attempts[i]))
 			if p := pathText(&r.Attempts[i]); p != "" {
@@ -290,7 +312,8 @@ func AttemptLine(a *AttemptReport) string { return attemptLine(a) }
 // back, and the outcome.
 func attemptLine(a *AttemptReport) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d:%d %s > %s  SYN %s", a.Input, a.SYN.Frame, a.Client, a.Server, tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie))
+	fmt.Fprintf(&b, "%d:%d %s %s > %s  SYN %s", a.Input, a.SYN.Frame, clockTime(a.SYN.Time), a.Client, a.Server,
+		tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie))
 	switch {
 	case a.SYN.Fragmented:
 		fmt.Fprintf(&b, " data >=%d (IP-fragmented)", a.SYN.DataLen)
@@ -309,7 +332,7 @@ func attemptLine(a *AttemptReport) string {
 	if a.Reply == nil {
 		b.WriteString(" -> no reply")
 	} else {
-		fmt.Fprintf(&b, " -> %d:%d %s", a.Reply.Input, a.Reply.Frame, strings.ToUpper(a.Reply.Kind))
+		fmt.Fprintf(&b, " -> %d:%d after %s %s", a.Reply.Input, a.Reply.Frame, rttText(a.Reply.RTTMicros), strings.ToUpper(a.Reply.Kind))
 		if a.Reply.Kind == analyze.ReplySYNACK.String() {
 			fmt.Fprintf(&b, " %s", tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie))
 			if a.Reply.AckedData > 0 {
@@ -323,6 +346,20 @@ func attemptLine(a *AttemptReport) string {
 	fmt.Fprintf(&b, "  => %s", a.Outcome)
 	return b.String()
 }
+
+// clockTime shows a report time as the time of day, to the microsecond,
+// in UTC: "23:05:21.964217" (the inputs' first and last give the date).
+// A time it cannot parse is shown as it is.
+func clockTime(rfc3339 string) string {
+	t, err := time.Parse(time.RFC3339Nano, rfc3339)
+	if err != nil {
+		return rfc3339
+	}
+	return t.UTC().Format("15:04:05.000000")
+}
+
+// rttText shows a SYN-to-reply time in milliseconds: "0.058 ms".
+func rttText(us int64) string { return strconv.FormatFloat(float64(us)/1e3, 'f', 3, 64) + " ms" }
 
 // plainRetryInput is the input of the SYN's plain retry; reports from
 // before plain_retry_input had it in the SYN's own input.

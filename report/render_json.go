@@ -120,7 +120,7 @@ var attemptJSONFields = map[string][]string{
 	"RewrittenReport": {"client", "server"},
 	"SYNReport": {"frame", "time", "tfo", "tfo_kind", "cookie", "data_len", "mptcp", "retransmits", "duplicates",
 		"plain_retry_frame,omitempty", "plain_retry_input,omitempty", "truncated,omitempty", "fragmented,omitempty", "stripped,omitempty", "seen,omitempty"},
-	"ReplyReport":    {"input", "frame", "time", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen,omitempty"},
+	"ReplyReport":    {"input", "frame", "time", "rtt_us", "kind", "tfo", "cookie", "acked_data", "mptcp", "truncated,omitempty", "seen,omitempty"},
 	"SightingReport": {"input", "section,omitempty", "interface", "ifindex,omitempty", "frame", "send", "tfo"},
 }
 
@@ -169,6 +169,7 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 		b = appendIntField(b, in2, "input", int64(r.Input), false)
 		b = appendIntField(b, in2, "frame", int64(r.Frame), true)
 		b = appendStringField(b, in2, "time", r.Time)
+		b = appendIntField(b, in2, "rtt_us", r.RTTMicros, true)
 		b = appendStringField(b, in2, "kind", r.Kind)
 		b = appendStringField(b, in2, "tfo", r.TFO)
 		b = appendStringField(b, in2, "cookie", r.Cookie)

@@ -79,6 +79,9 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 			continue
 		}
 		fmt.Fprintf(w, "\n#### %s %s\n\n", mdCode(s.Server), s.Verdict)
+		if s.Change != nil {
+			fmt.Fprintf(w, "- **Change:** %s\n", mdText(changeSentence(s.Change)))
+		}
 		for j, h := range s.Hints {
 			// Hints are tfopcap's own markdown (they quote commands in
 			// backticks), but a report read back may carry anything.
@@ -94,6 +97,7 @@ func renderMarkdown(w io.Writer, r *Report, opts RenderOptions) {
 // writeMarkdownTail ends the markdown report with what does not depend on
 // the server table: the capture-wide findings and the attempt list.
 func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
+	renderProbesMarkdown(w, r)
 	if len(r.Findings) > 0 {
 		fmt.Fprint(w, "\n#### Capture-wide findings\n\n")
 		for i := range r.Findings {
@@ -120,6 +124,7 @@ func writeMarkdownTail(w io.Writer, r *Report, opts RenderOptions) {
 func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	var picked []AttemptReport
 	omitting, granting := 0, 0
+	grant, lastGrant := -1, false // where in picked the grant shown is, and whether it is the change's
 	for i := range r.Attempts {
 		a := &r.Attempts[i]
 		if canonicalAddr(a.Server) != canonicalAddr(s.Server) {
@@ -134,7 +139,11 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 		case a.Outcome.Grants():
 			granting++
 			if granting == 1 && s.Verdict == analyze.Mixed {
+				grant = len(picked)
 				picked = append(picked, *a)
+			} else if isDecision(a, changeGrant(s.Change)) && grant >= 0 {
+				picked[grant] = *a // the grant next to the change shows more than the first
+				lastGrant = true
 			}
 		}
 	}
@@ -155,6 +164,8 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	case s.Verdict != analyze.Mixed || granting == 0:
 	case granting == 1:
 		what += ", and the one that was granted, accepted or renewed"
+	case lastGrant:
+		what += fmt.Sprintf(", and of %d that were granted, accepted or renewed the one next to the change", granting)
 	default:
 		what += fmt.Sprintf(", and the first of %d that were granted, accepted or renewed", granting)
 	}
@@ -162,10 +173,26 @@ func renderEvidence(w io.Writer, r *Report, s *ServerReport) {
 	attemptTable(w, picked)
 }
 
+// changeGrant is the deciding attempt of a change that granted, or nil.
+func changeGrant(c *ChangeReport) *DecisionReport {
+	switch {
+	case c == nil || c.Before == nil || c.After == nil:
+		return nil
+	case c.Before.Outcome.Grants():
+		return c.Before
+	}
+	return c.After
+}
+
+// isDecision reports whether a is the attempt d names.
+func isDecision(a *AttemptReport, d *DecisionReport) bool {
+	return d != nil && a.Reply != nil && a.Reply.Input == d.Input && a.Reply.Frame == d.Frame
+}
+
 // attemptTable writes attempts as a table, one row each.
 func attemptTable(w io.Writer, attempts []AttemptReport) {
-	fmt.Fprintln(w, "| SYN | client | server | SYN options | reply | reply options | outcome |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| SYN | time (UTC) | client | server | SYN options | reply | after | reply options | outcome |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---:|---|---|")
 	for i := range attempts {
 		a := &attempts[i]
 		synOpts := tfoDesc(a.SYN.TFO, a.SYN.TFOKind, a.SYN.Cookie)
@@ -184,9 +211,10 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 		if p := pathText(a); p != "" {
 			synOpts += "; " + p
 		}
-		reply, replyOpts := "none", "-"
+		reply, rtt, replyOpts := "none", "-", "-"
 		if a.Reply != nil {
 			reply = fmt.Sprintf("%d:%d", a.Reply.Input, a.Reply.Frame)
+			rtt = rttText(a.Reply.RTTMicros)
 			replyOpts = a.Reply.Kind
 			if a.Reply.Kind == analyze.ReplySYNACK.String() {
 				replyOpts += " " + tfoDesc(a.Reply.TFO, 0, a.Reply.Cookie)
@@ -198,8 +226,8 @@ func attemptTable(w io.Writer, attempts []AttemptReport) {
 				}
 			}
 		}
-		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdCode(a.Client),
-			mdCode(a.Server), mdText(synOpts), reply, mdText(replyOpts), a.Outcome)
+		fmt.Fprintf(w, "| %d:%d | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Input, a.SYN.Frame, mdText(clockTime(a.SYN.Time)),
+			mdCode(a.Client), mdCode(a.Server), mdText(synOpts), reply, rtt, mdText(replyOpts), a.Outcome)
 	}
 }
 

@@ -124,8 +124,8 @@ func TestRenderMarkdownTables(t *testing.T) {
 		"Evidence (input:frame, numbered from 1 as in Wireshark): the first 5 of 7 attempts that omitted or were rejected.",
 		"#### `192.0.2.2:8003` mixed",
 		"all 2 attempts that omitted or were rejected, and the first of 2 that were granted, accepted or renewed.",
-		"| 0:23 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | syn-ack cookie 0102030405060708 | granted |",
-		"| 0:29 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | syn-ack no-TFO | rejected |",
+		"| 0:23 | 16:00:55.000000 | `192.0.2.1:40200` | `192.0.2.2:8003` | request (kind 34) | 0:24 | 1.000 ms | syn-ack cookie 0102030405060708 | granted |",
+		"| 0:29 | 16:01:10.000000 | `192.0.2.1:40203` | `192.0.2.2:8003` | cookie 0102030405060708 (kind 34), data 11 | 0:30 | 1.000 ms | syn-ack no-TFO | rejected |",
 		"| 2025-11-24T16:00:00Z | 2025-11-24T16:01:56.001Z | 1m56.001s |",
 		// A granting server gets a section only for its hints.
 		"#### `192.0.2.2:8001` grants\n\n- [kind-alternation] Clients alternated TFO option kinds 34 and 254",

@@ -73,6 +73,58 @@ type ServerReport struct {
 	// Aggregated, in the row named analyze.OtherServers ("other"), counts the servers
 	// beyond --max-servers whose counts the row sums.
 	Aggregated int `json:"aggregated,omitempty"`
+	// Timeline counts the server's TFO attempts over time, for the
+	// picture (--plot, html); not part of the JSON contract, so a report
+	// read back has none.
+	Timeline analyze.Timeline `json:"-"`
+	// Change says when the server's deciding outcomes changed; absent
+	// when they did not (every verdict but mixed) and in "other".
+	Change *ChangeReport `json:"change,omitempty"`
+	// Probe says what `tfopcap probe` did to this server; nil otherwise.
+	Probe *ProbeReport `json:"probe,omitempty"`
+}
+
+// ChangeReport is when a server's deciding outcomes changed
+// (analyze.Change; docs/report.md, "Change points").
+type ChangeReport struct {
+	// Kind is "stopped-granting", "started-granting" or "interleaved".
+	Kind     string `json:"kind"`
+	Switches int    `json:"switches"`
+	// Inexact: switches may be off by a few (interleaved only).
+	Inexact bool `json:"inexact,omitempty"`
+	// Before is the last deciding attempt before the first switch, After
+	// the first after it; absent when attempts judged out of order hid
+	// them (interleaved only).
+	Before *DecisionReport `json:"before,omitempty"`
+	After  *DecisionReport `json:"after,omitempty"`
+}
+
+// DecisionReport is a deciding attempt: its outcome, the reply that
+// decided it (input, frame, time) and its SYN.
+type DecisionReport struct {
+	Outcome  analyze.Outcome `json:"outcome"`
+	Input    int             `json:"input"`
+	Frame    int             `json:"frame"`
+	Time     string          `json:"time"`
+	SYNInput int             `json:"syn_input"`
+	SYNFrame int             `json:"syn_frame"`
+	SYNTime  string          `json:"syn_time"`
+}
+
+func newChangeReport(c *analyze.Change) *ChangeReport {
+	if c == nil {
+		return nil
+	}
+	return &ChangeReport{Kind: c.Kind.String(), Switches: c.Switches, Inexact: c.Inexact,
+		Before: newDecisionReport(c.Before), After: newDecisionReport(c.After)}
+}
+
+func newDecisionReport(d analyze.Decision) *DecisionReport {
+	if d.Reply.Frame == 0 {
+		return nil
+	}
+	return &DecisionReport{Outcome: d.Outcome, Input: d.Reply.Input, Frame: d.Reply.Frame, Time: FormatTime(d.Reply.Time),
+		SYNInput: d.SYN.Input, SYNFrame: d.SYN.Frame, SYNTime: FormatTime(d.SYN.Time)}
 }
 
 // MPTCPCounts counts attempts whose SYN or reply carried MPTCP (kind 30).
@@ -144,9 +196,13 @@ type SightingReport struct {
 
 // ReplyReport is the server's answer to an attempt.
 type ReplyReport struct {
-	Input     int    `json:"input"`
-	Frame     int    `json:"frame"`
-	Time      string `json:"time"`
+	Input int    `json:"input"`
+	Frame int    `json:"frame"`
+	Time  string `json:"time"`
+	// RTTMicros is how long after the first SYN the reply came, in
+	// microseconds: the handshake's round trip, plus the client's
+	// retransmission timeouts when the SYN was resent.
+	RTTMicros int64  `json:"rtt_us"`
 	Kind      string `json:"kind"`
 	TFO       string `json:"tfo"`
 	Cookie    string `json:"cookie"`
@@ -213,6 +269,7 @@ func NewAttemptReport(a *analyze.Attempt) AttemptReport {
 			Input:     a.Reply.Input,
 			Frame:     a.Reply.Frame,
 			Time:      FormatTime(a.Reply.Time),
+			RTTMicros: (a.Reply.Time - a.SYN.Time) / 1e3,
 			Kind:      a.Reply.Kind.String(),
 			TFO:       a.Reply.TFO.State.String(),
 			Cookie:    hex.EncodeToString(a.Reply.TFO.Cookie()),
@@ -260,6 +317,8 @@ func (r *Report) addServer(name string, s *analyze.ServerSummary) {
 		Hints:            []string{},
 		HintIDs:          []analyze.FindingID{},
 		Aggregated:       s.Aggregated,
+		Timeline:         s.Timeline,
+		Change:           newChangeReport(s.Change),
 	}
 	for i, kind := range [...]string{"34", "253", "254"} {
 		if n := s.TFOKinds[i]; n > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -14,16 +15,18 @@ import (
 	"github.com/tfopcap/tfopcap/report"
 )
 
-const analyzeUsage = `Usage: tfopcap analyze [flags] FILE...
-
-Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
+const analyzeDescription = `Reads capture files (pcap, pcapng, either gzip-compressed; - is standard
 input) as one capture, merged by timestamp, and prints a TFO verdict per
-server. Exit status: 0 analysed, 1 a server's verdict matched --fail-on,
-2 usage error, unreadable input, or --fail-on with nothing to judge (a
---server that matched no packet, or no packet at all).
+server. Files are named as operands or with -r, as tcpdump reads them.
+-f filters with a tcpdump expression; a filter written after the files
+without -f is refused, unless a file of that name exists. Exit status: 0
+analysed, 1 a server's verdict matched --fail-on, 2 usage error,
+unreadable input, or --fail-on with nothing to judge (a --server that
+matched no packet, or no packet at all).
 
-Flags:
-`
+The report goes to standard output in --format. --output FORMAT=FILE
+(repeatable), --plot and --junit write more files from the same pass, so
+that a pipeline reads the capture once.`
 
 // reportOptions are the flags analyze and live share.
 type reportOptions struct {
@@ -38,12 +41,20 @@ type reportOptions struct {
 	evidenceMax int
 	maxServers  int
 	allServers  bool
+	verbose     bool
+	noResolve   bool
+	// files, plots and junit name the files written besides stdout
+	// (reportfiles.go); toWrite lists them all once prepared.
+	files   outputsFlag
+	plots   []string
+	junit   string
+	toWrite []reportFile
 }
 
 func (o *reportOptions) register(fs *pflag.FlagSet) {
-	o.format = newEnum("text", "text", "json", "markdown")
-	fs.Var(o.format, "format", "report format: text, json or markdown")
-	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt (text and markdown; json always does)")
+	o.format = newEnum("text", reportFormats...)
+	fs.Var(o.format, "format", "report format on standard output: text, json, markdown or html")
+	fs.BoolVar(&o.attempts, "attempts", false, "list every attempt, with its time and SYN-to-reply time (text and markdown; json always does)")
 	fs.StringArrayVar(&o.servers, "server", nil, "only the server at `ADDR`: IP, IP:PORT or [IPv6]:PORT (repeatable)")
 	fs.StringVarP(&o.filter, "filter", "f", "", "apply the tcpdump filter `EXPR` to every frame first")
 	fs.Var(&o.failOn, "fail-on", "exit 1 when a server's verdict is one of these (e.g. omits,mixed)")
@@ -54,6 +65,27 @@ func (o *reportOptions) register(fs *pflag.FlagSet) {
 	o.evOutcomes.set = []analyze.Outcome{analyze.Omitted, analyze.Rejected}
 	fs.Var(&o.evOutcomes, "evidence-outcomes", "outcomes whose packets --evidence keeps")
 	fs.IntVar(&o.evidenceMax, "evidence-max", engine.DefaultEvidenceMax, "--evidence keeps at most `N` attempts per server (0: all)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "more detail: every attempt, as --attempts, and each input's frame counts by decode result on stderr")
+	fs.BoolVarP(&o.noResolve, "numeric", "n", false, "accepted for tcpdump's -n: addresses are always shown as numbers")
+	o.registerFiles(fs)
+}
+
+// applyVerbose makes -v imply --attempts.
+func (o *reportOptions) applyVerbose() {
+	if o.verbose {
+		o.attempts = true
+	}
+}
+
+// printDecodeCounts is -v's line per input on stderr: what its frames
+// decoded to.
+func (o *reportOptions) printDecodeCounts(w io.Writer, sources []engine.SourceResult) {
+	if !o.verbose {
+		return
+	}
+	for _, src := range sources {
+		fmt.Fprintf(w, "tfopcap: %s: %s\n", src.Info.Name, src.Stats.DecodeCounts())
+	}
 }
 
 // newEvidence creates the evidence file --evidence asks for (nil without
@@ -71,7 +103,7 @@ func (o *reportOptions) newEvidence(linkType uint16, snaplen int) (*engine.Evide
 
 // outputs are the files the report options write.
 func (o *reportOptions) outputs() []namedPath {
-	return []namedPath{{"--evidence", o.evidence}}
+	return append([]namedPath{{"--evidence", o.evidence}}, o.filePaths()...)
 }
 
 // prepare checks the flags that need more than parsing, before any input is
@@ -86,6 +118,11 @@ func (o *reportOptions) prepare() (*engine.ServerFilter, error) {
 	if o.maxServers < 1 {
 		return nil, usagef("--max-servers must be at least 1")
 	}
+	files, err := o.reportFiles()
+	if err != nil {
+		return nil, err
+	}
+	o.toWrite = files
 	servers, err := o.serverFilter()
 	if err != nil {
 		return nil, err
@@ -153,7 +190,11 @@ func gateWarnings(r *report.Report, servers *engine.ServerFilter) []string {
 // gateWarnings, already in the report and on stderr.
 func (o *reportOptions) finish(r *report.Report, gate []string, st streams) error {
 	if err := report.Render(st.stdout, r, o.format.value, o.renderOptions()); err != nil && !stdoutClosed(err) {
+		o.closeFiles()
 		return fmt.Errorf("write report: %w", err)
+	}
+	if err := o.writeFiles(r, gate); err != nil {
+		return err
 	}
 	if len(o.failOn.set) > 0 && len(gate) > 0 {
 		return fmt.Errorf("--fail-on %s cannot pass: %s", o.failOn.String(), gate[0])
@@ -170,26 +211,44 @@ func (o *reportOptions) finish(r *report.Report, gate []string, st streams) erro
 		matched = append(matched, fmt.Sprintf("%d unlisted server(s) inconclusive", u.Servers))
 	}
 	if len(matched) > 0 {
-		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %v\n", o.failOn.String(), matched)
+		fmt.Fprintf(st.stderr, "tfopcap: --fail-on %s matched: %s\n", o.failOn.String(), strings.Join(matched, ", "))
 		return errMatched
 	}
 	return nil
 }
 
-func runAnalyze(args []string, st streams) error {
+// analyzeOptions are analyze's flags.
+type analyzeOptions struct {
+	reportOptions
+	read  []string
+	quiet bool
+}
+
+// flagSet returns analyze's flags, bound to o.
+func (o *analyzeOptions) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
-	var o reportOptions
 	o.register(fs)
-	quiet := fs.BoolP("quiet", "q", false, "no progress bar (drawn on standard error only when it is a terminal)")
-	if err := parseFlags(fs, args, st, analyzeUsage); err != nil {
+	fs.StringArrayVarP(&o.read, "read", "r", nil, "read the capture `FILE` (as tcpdump -r; repeatable, and operands may name more)")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (drawn on standard error only when it is a terminal)")
+	return fs
+}
+
+func runAnalyze(args []string, st streams) error {
+	var o analyzeOptions
+	fs := o.flagSet()
+	if err := parseFlags(fs, args, st); err != nil {
 		return err
 	}
-	files := fs.Args()
+	o.applyVerbose()
+	files := append(slices.Clone(o.read), fs.Args()...)
 	if len(files) == 0 {
 		return usagef("analyze: no capture file given (use - for standard input)")
 	}
 	if stdins := len(slices.DeleteFunc(slices.Clone(files), func(f string) bool { return f != "-" })); stdins > 1 {
 		return usagef("analyze: standard input (-) can be read only once")
+	}
+	if err := strayFilter(fs.Args()); err != nil {
+		return err
 	}
 	servers, err := o.prepare()
 	if err != nil {
@@ -218,16 +277,21 @@ func runAnalyze(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	if err := o.createFiles(); err != nil {
+		return err
+	}
 	coll := o.newCollector()
 	var prog *progress
-	if !*quiet {
+	if !o.quiet {
 		prog = startProgress(st.stderr, progressSources(inputs))
 	}
 	res, err := engine.Files(context.Background(), inputs, engine.Config{Sink: coll, Servers: servers, Filter: o.filter, Evidence: ev})
 	prog.Stop()
 	if err != nil {
+		o.closeFiles()
 		return err
 	}
+	o.printDecodeCounts(st.stderr, res.Sources)
 	r := report.Build(toolName, inputReports(res.Sources), coll.Summary())
 	r.Warnings = append(r.Warnings, res.Warnings...)
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)

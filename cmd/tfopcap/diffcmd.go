@@ -14,30 +14,36 @@ import (
 	"github.com/tfopcap/tfopcap/report"
 )
 
-const diffUsage = `Usage: tfopcap diff [flags] OLD.json NEW.json
-
-Compares two JSON reports (tfopcap analyze --format json; gzip-compressed
+const diffDescription = `Compares two JSON reports (tfopcap analyze --format json; gzip-compressed
 is fine, - is standard input) server by server, matching servers by
 address. A server regressed when its verdict went from grants to omits or
 mixed, or from mixed to omits; the reverse is an improvement. Moves to or
 from inconclusive, changed outcome counts, and servers found in only one
 report are shown but are neither. Exit status: 0 no server regressed,
-1 a server regressed, 2 usage error or unreadable report.
-
-Flags:
-`
+1 a server regressed, 2 usage error or unreadable report.`
 
 // errRegressed reports that diff found a regression; its message is
 // already printed. It wraps errMatched, so it exits 1 like --fail-on.
 var errRegressed = fmt.Errorf("a server regressed: %w", errMatched)
 
-func runDiff(args []string, st streams) error {
+// diffOptions are diff's flags.
+type diffOptions struct{ format *enumFlag }
+
+// flagSet returns diff's flags, bound to o.
+func (o *diffOptions) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("diff", pflag.ContinueOnError)
-	format := newEnum("text", "text", "json", "markdown")
-	fs.Var(format, "format", "diff format: text, json or markdown")
-	if err := parseFlags(fs, args, st, diffUsage); err != nil {
+	o.format = newEnum("text", "text", "json", "markdown")
+	fs.Var(o.format, "format", "diff format: text, json or markdown")
+	return fs
+}
+
+func runDiff(args []string, st streams) error {
+	var o diffOptions
+	fs := o.flagSet()
+	if err := parseFlags(fs, args, st); err != nil {
 		return err
 	}
+	format := o.format
 	files := fs.Args()
 	if len(files) != 2 {
 		return usagef("diff: want two reports, OLD.json and NEW.json; got %d", len(files))
@@ -73,12 +79,22 @@ func runDiff(args []string, st streams) error {
 	return errRegressed
 }
 
-// displayName is how a report's source is named in output and errors.
-func displayName(name string) string {
-	if name == "-" {
-		return "standard input"
+// displayName is how a report's source is named in output and errors: as
+// analyze names its inputs ("-" for standard input).
+func displayName(name string) string { return capture.DisplayName(name) }
+
+// openReport opens a report file, with the errors analyze gives for a
+// capture file ("x.json: no such file", "x.json: is a directory").
+func openReport(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, capture.OpenError(name, err)
 	}
-	return capture.DisplayName(name)
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory", displayName(name))
+	}
+	return f, nil
 }
 
 // readReportFile reads the report in file name (- is stdin), gunzipping it
@@ -86,9 +102,9 @@ func displayName(name string) string {
 func readReportFile(name string, stdin io.Reader) (*report.Report, error) {
 	in := stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		f, err := openReport(name)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", displayName(name), capture.RootCause(err))
+			return nil, err
 		}
 		defer f.Close()
 		in = f

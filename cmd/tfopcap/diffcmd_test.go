@@ -119,7 +119,7 @@ func TestDiffCommand(t *testing.T) {
 			stdout: []string{"### TCP Fast Open diff: regression", "| `" + a + "` | **regressed** | grants → omits |"},
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
 		{name: "old report from stdin", args: []string{"-", omitsA}, stdin: string(validJSON), exit: exitMatched,
-			stdout: []string{"old: standard input (" + toolName + ")"},
+			stdout: []string{"old: - (" + toolName + ")"},
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
 		{name: "gzip-compressed report", args: []string{gzipped, omitsA}, exit: exitMatched,
 			stderr: "tfopcap: regression: " + a + " grants -> omits\n"},
@@ -139,9 +139,9 @@ func TestDiffCommand(t *testing.T) {
 		{name: "corrupt gzip", args: []string{badGzip, grantsA}, exit: exitError,
 			stderr: "tfopcap: " + badGzip + ": gzip: invalid header\n"},
 		{name: "missing file", args: []string{missing, grantsA}, exit: exitError,
-			stderr: "tfopcap: " + missing + ": no such file or directory\n"},
+			stderr: "tfopcap: " + missing + ": no such file\n"},
 		{name: "empty stdin", args: []string{grantsA, "-"}, exit: exitError,
-			stderr: "tfopcap: standard input: empty, not a tfopcap report\n"},
+			stderr: "tfopcap: -: empty, not a tfopcap report\n"},
 		{name: "one report", args: []string{grantsA}, exit: exitError,
 			stderr: "tfopcap: diff: want two reports, OLD.json and NEW.json; got 1\n"},
 		{name: "three reports", args: []string{grantsA, grantsA, grantsA}, exit: exitError,
@@ -227,5 +227,19 @@ func TestDiffGolden(t *testing.T) {
 			}
 			checkGolden(t, filepath.Join(dir, tc.golden), stdout.Bytes())
 		})
+	}
+}
+
+// TestDiffNamesFilesAsAnalyze: a file that cannot be read gets the same
+// line from diff as from analyze.
+func TestDiffNamesFilesAsAnalyze(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{filepath.Join(dir, "missing.json"), dir, "a\nb.json"} {
+		var aOut, aErr, dOut, dErr bytes.Buffer
+		run([]string{"analyze", name}, streams{strings.NewReader(""), &aOut, &aErr})
+		run([]string{"diff", name, name + "2"}, streams{strings.NewReader(""), &dOut, &dErr})
+		if aErr.String() != dErr.String() || strings.Count(aErr.String(), "\n") != 1 {
+			t.Errorf("%q: analyze says %q, diff says %q", name, aErr.String(), dErr.String())
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,6 +25,10 @@ func newEnum(def string, allowed ...string) *enumFlag {
 
 func (e *enumFlag) String() string { return e.value }
 func (e *enumFlag) Type() string   { return strings.Join(e.allowed, "|") }
+
+// Completions offers the allowed values to shell completion.
+func (e *enumFlag) Completions() []string { return e.allowed }
+
 func (e *enumFlag) Set(s string) error {
 	if !slices.Contains(e.allowed, s) {
 		return fmt.Errorf("want one of %s", strings.Join(e.allowed, ", "))
@@ -83,24 +86,6 @@ func (o *outcomesFlag) Set(s string) error {
 		if !slices.Contains(o.set, x) {
 			o.set = append(o.set, x)
 		}
-	}
-	return nil
-}
-
-// parseFlags parses args with fs, turning pflag's errors into usage errors
-// and --help into errHelp after printing usage to stdout.
-func parseFlags(fs *pflag.FlagSet, args []string, st streams, usage string) error {
-	fs.SetOutput(st.stderr)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprint(st.stdout, usage)
-		fs.SetOutput(st.stdout)
-		fs.PrintDefaults()
-		return errHelp
-	}
-	if err != nil {
-		return usagef("%s: %v", fs.Name(), err)
 	}
 	return nil
 }

@@ -30,10 +30,14 @@ func goldenCases() []goldenCase {
 		{name: "help-analyze.txt", args: []string{"analyze", "--help"}},
 		{name: "help-live.txt", args: []string{"live", "--help"}},
 		{name: "help-diff.txt", args: []string{"diff", "--help"}},
+		{name: "help-probe.txt", args: []string{"probe", "--help"}},
 		{name: "seed-6.1.txt", args: []string{"analyze", lab("seed-6.1/seed-eth.pcap")}},
 		{name: "seed-6.1-attempts.txt", args: []string{"analyze", "--attempts", lab("seed-6.1/seed.pcapng")}},
 		{name: "seed-6.1.md", args: []string{"analyze", "--format", "markdown", lab("seed-6.1/seed-any-sll2.pcap")}},
 		{name: "seed-6.1.json", args: []string{"analyze", "--format", "json", lab("seed-6.1/seed-nsec.pcap")}},
+		{name: "seed-6.1.html", args: []string{"analyze", "--format", "html", lab("seed-6.1/seed.pcapng")}},
+		{name: "change-6.18.html", args: []string{"analyze", "--format", "html", lab("change-6.18/change.pcap")}},
+		{name: "findings-6.18-listeners.html", args: []string{"analyze", "--format", "html", lab("findings-6.18/listeners.pcap")}},
 		{name: "seed-6.1-fail-on.txt", args: []string{"analyze", "--fail-on", "omits,mixed", "--server", "10.77.0.1", lab("seed-6.1/seed-vlan100.pcap")}, exit: exitMatched},
 		{name: "host-6.18.txt", args: []string{"analyze", lab("host-6.18/host-eth.pcap")}},
 		{name: "host-6.18-attempts.txt", args: []string{"analyze", "--attempts", "--server", "[fd77::1]:8006", "--server", "10.77.0.1:8001", lab("host-6.18/host.pcapng")}},
@@ -51,6 +55,9 @@ func goldenCases() []goldenCase {
 		{name: "path-6.18-two-sides.json", args: []string{"analyze", "--format", "json", lab("path-6.18/path-client-side.pcap"), lab("path-6.18/path-server-side.pcap")}},
 		{name: "path-6.18-two-idbs.md", args: []string{"analyze", "--format", "markdown", "--attempts", lab("path-6.18/path-router.pcapng")}},
 		{name: "path-6.18-client-side-only.txt", args: []string{"analyze", lab("path-6.18/path-client-side.pcap")}},
+		{name: "change-6.18-attempts.txt", args: []string{"analyze", "--attempts", lab("change-6.18/change.pcap")}},
+		{name: "change-6.18.json", args: []string{"analyze", "--format", "json", lab("change-6.18/change.pcap")}},
+		{name: "change-6.18.md", args: []string{"analyze", "--format", "markdown", "--attempts", lab("change-6.18/change.pcap")}},
 		{name: "host-and-seed-together.txt", args: []string{"analyze", lab("host-6.18/host-nsec.pcap"), lab("seed-6.1/seed-eth.pcap")}},
 		{name: "public-tfo-mptcp-sll2.txt", args: []string{"analyze", "--attempts", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
 		{name: "public-tfo-mptcp-sll2.json", args: []string{"analyze", "--format", "json", pub("ptcpdump_tfo-mptcp-sll2.pcap")}, public: true},
@@ -107,25 +114,26 @@ func checkGolden(t *testing.T, path string, got []byte) {
 }
 
 // TestUsageDoc keeps docs/usage.md, the man-page style reference, in step
-// with the commands' own help texts (go test -update rewrites it).
+// with the commands' own help texts, all from commandTable (go test
+// -update rewrites it).
 func TestUsageDoc(t *testing.T) {
 	var doc bytes.Buffer
-	doc.WriteString("# tfopcap usage\n\nThe help text of each command, as `tfopcap COMMAND --help` prints it.\n")
-	for _, c := range []struct{ title, name string }{
-		{"tfopcap", "help.txt"}, {"tfopcap analyze", "help-analyze.txt"},
-		{"tfopcap live", "help-live.txt"}, {"tfopcap diff", "help-diff.txt"},
-	} {
+	doc.WriteString("# tfopcap usage\n\nThe help text of each command, as `tfopcap help COMMAND` and `tfopcap COMMAND --help` print it.\n" +
+		"Generated from the command table in cmd/tfopcap/commands.go, like the man page docs/tfopcap.1 and\n" +
+		"`tfopcap completion`: after changing a command or a flag, run\n" +
+		"`go test ./cmd/tfopcap -run 'TestUsageDoc|TestManPage' -update`.\n")
+	titles := [][]string{{"tfopcap", "help"}}
+	for _, c := range program().Commands {
+		if !c.Hidden {
+			titles = append(titles, []string{"tfopcap " + c.Name, "help", c.Name})
+		}
+	}
+	for _, c := range titles {
 		var stdout, stderr bytes.Buffer
-		var args []string
-		if c.name == "help.txt" {
-			args = []string{"help"}
-		} else {
-			args = []string{strings.Fields(c.title)[1], "--help"}
+		if code := run(c[1:], streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", c[1:], code, stderr.String())
 		}
-		if code := run(args, streams{strings.NewReader(""), &stdout, &stderr}); code != exitOK {
-			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
-		}
-		doc.WriteString("\n## " + c.title + "\n\n```\n" + stdout.String() + "```\n")
+		doc.WriteString("\n## " + c[0] + "\n\n```\n" + stdout.String() + "```\n")
 	}
 	checkGolden(t, filepath.Join("..", "..", "docs", "usage.md"), doc.Bytes())
 }

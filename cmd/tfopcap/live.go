@@ -20,14 +20,12 @@ import (
 	"github.com/tfopcap/tfopcap/report"
 )
 
-const liveUsage = `Usage: tfopcap live -i IFACE [flags]
-       tfopcap live -D
-
-Captures on a network interface (or "any") and judges TCP Fast Open as
-analyze does, from the SYNs, SYN-ACKs and RSTs only: a kernel filter keeps
-everything else out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or
---count and prints the same report as analyze, with the kernel's packet
-and drop counters. A second Ctrl-C stops at once.
+const liveDescription = `Captures on a network interface (or "any"; -i also takes the number -D
+prints, as tcpdump does) and judges TCP Fast Open as analyze does, from
+the SYNs, SYN-ACKs and RSTs only: a kernel filter keeps everything else
+out. Stops on Ctrl-C (SIGINT), SIGTERM, --duration or --count and prints
+the same report as analyze, with the kernel's packet and drop counters. A
+second Ctrl-C stops at once.
 
 On Linux it reads the kernel's packet ring directly (AF_PACKET, TPACKET_V3,
 no libpcap needed). -f needs libpcap's compiler, and libpcap's capture for
@@ -42,14 +40,12 @@ and markdown, which keep stdout for the report). -f is ANDed with the kernel
 filter. Attempts without a reply are judged unanswered after
 --reply-timeout, and those still waiting when the capture stops are judged
 at once, as at the end of a file.
+--output, --plot and --junit write their files when the capture stops.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
 --fail-on, 2 usage error, the interface could not be opened, or --fail-on
-with nothing to judge (a --server that matched no packet, or no packet).
-
-Flags:
-`
+with nothing to judge (a --server that matched no packet, or no packet).`
 
 // liveOptions are live's own flags.
 type liveOptions struct {
@@ -63,34 +59,36 @@ type liveOptions struct {
 	duration     time.Duration
 	count        int
 	interval     time.Duration
-	backend      string
+	backend      *enumFlag
 }
 
 func (o *liveOptions) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.iface, "interface", "i", "", `interface to capture on, or "any" for all`)
+	fs.StringVarP(&o.iface, "interface", "i", "", "capture on `IFACE`: a name, \"any\" for all, or the number -D prints")
 	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces one can capture on, and exit")
-	fs.StringVarP(&o.write, "write", "w", "", "also save the captured packets to this pcap file (for analyze later)")
-	fs.IntVarP(&o.snaplen, "snaplen", "s", capture.DefaultSnaplen, "bytes kept of each packet (every header and option fits the default)")
+	fs.StringVarP(&o.write, "write", "w", "", "also save the captured packets to the pcap `FILE` (for analyze later)")
+	fs.IntVarP(&o.snaplen, "snaplen", "s", capture.DefaultSnaplen, "keep `BYTES` of each packet (every header and option fits the default)")
 	o.bufferSize = sizeFlag(capture.DefaultBufferSize)
-	fs.VarP(&o.bufferSize, "buffer-size", "B", "kernel capture buffer, e.g. 16MiB: raise it when packets are dropped")
+	fs.VarP(&o.bufferSize, "buffer-size", "B", "kernel capture buffer in KiB as tcpdump's -B (4096 is 4MiB), or with a unit (16MiB): raise it when packets are dropped")
 	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
-	fs.DurationVar(&o.replyTimeout, "reply-timeout", 5*time.Second, "judge an attempt unanswered after waiting this long for a reply")
-	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
-	fs.IntVarP(&o.count, "count", "c", 0, "stop after this many attempts are judged (the report holds exactly these)")
-	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary this often on stderr instead of the status line")
-	fs.StringVar(&o.backend, "capture-backend", capture.BackendAuto,
+	fs.DurationVar(&o.replyTimeout, "reply-timeout", 5*time.Second, "judge an attempt unanswered after waiting `DURATION` for a reply")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (e.g. 30s, 10m)")
+	fs.IntVarP(&o.count, "count", "c", 0, "stop after `N` attempts are judged (the report holds exactly these)")
+	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary every `DURATION` on stderr instead of the status line")
+	o.backend = newEnum(capture.BackendAuto, capture.Backends...)
+	fs.Var(o.backend, "capture-backend",
 		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap), or auto (afpacket on Linux unless -f needs libpcap's capture)")
 }
 
-// sizeFlag is a byte count with an optional binary unit: 4194304, 4096K,
-// 4M, 4MiB, 1G.
+// sizeFlag is a buffer size. A bare number counts KiB, as tcpdump's -B
+// does (-B 4096 is 4 MiB); a binary unit says otherwise: 512K, 4M, 4MiB,
+// 1G, 65536B.
 type sizeFlag int
 
 func (s *sizeFlag) String() string { return formatSize(int(*s)) }
 func (s *sizeFlag) Type() string   { return "SIZE" }
 func (s *sizeFlag) Set(v string) error {
 	num := strings.TrimSpace(v)
-	mult := 1
+	mult := 1 << 10
 	lower := strings.ToLower(num)
 	for _, u := range []struct {
 		suffix string
@@ -104,7 +102,7 @@ func (s *sizeFlag) Set(v string) error {
 	}
 	n, err := strconv.Atoi(num)
 	if err != nil || n <= 0 || n > (1<<31-1)/mult {
-		return fmt.Errorf("want a size in bytes such as 4194304, 4096K or 16MiB (up to 2GiB)")
+		return fmt.Errorf("want a size in KiB as tcpdump's -B (4096 is 4MiB) or with a unit such as 512K, 16MiB or 65536B (up to 2GiB)")
 	}
 	*s = sizeFlag(n * mult)
 	return nil
@@ -120,15 +118,28 @@ func formatSize(n int) string {
 	return strconv.Itoa(n)
 }
 
-func runLive(args []string, st streams) error {
+// liveCommand are live's flags: the report's and the capture's.
+type liveCommand struct {
+	reportOptions
+	liveOptions
+}
+
+// flagSet returns live's flags, bound to c.
+func (c *liveCommand) flagSet() *pflag.FlagSet {
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
-	var o reportOptions
-	o.register(fs)
-	var lo liveOptions
-	lo.register(fs)
-	if err := parseFlags(fs, args, st, liveUsage); err != nil {
+	c.reportOptions.register(fs)
+	c.liveOptions.register(fs)
+	return fs
+}
+
+func runLive(args []string, st streams) error {
+	var c liveCommand
+	o, lo := &c.reportOptions, &c.liveOptions
+	fs := c.flagSet()
+	if err := parseFlags(fs, args, st); err != nil {
 		return err
 	}
+	o.applyVerbose()
 	if fs.NArg() > 0 {
 		return usagef("live: unexpected argument %q (the filter goes in -f 'EXPR')", fs.Arg(0))
 	}
@@ -144,8 +155,6 @@ func runLive(args []string, st streams) error {
 		return usagef("live: --duration and --interval must be positive")
 	case lo.replyTimeout <= 0:
 		return usagef("live: --reply-timeout must be positive")
-	case !slices.Contains(capture.Backends, lo.backend):
-		return usagef("live: --capture-backend wants one of %s", strings.Join(capture.Backends, ", "))
 	case lo.snaplen < 64 || lo.snaplen > capture.MaxCaptureLength:
 		return usagef("live: --snaplen must be between 64 and %d", capture.MaxCaptureLength)
 	}
@@ -153,18 +162,22 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return err
 	}
+	iface, err := resolveInterface(lo.iface)
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
 
 	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
 		return err
 	}
 
 	l, err := capture.OpenLive(capture.LiveConfig{
-		Interface:  lo.iface,
+		Interface:  iface,
 		Snaplen:    lo.snaplen,
 		BufferSize: int(lo.bufferSize),
 		Promisc:    !lo.noPromisc,
 		Filter:     o.filter,
-		Backend:    lo.backend,
+		Backend:    lo.backend.String(),
 	})
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
@@ -184,6 +197,10 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
 	}
+	if err := o.createFiles(); err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	defer o.closeFiles()
 	fmt.Fprintf(st.stderr, "tfopcap: listening on %s, link-type %s, snapshot length %d bytes, buffer %s, %s (SYN, SYN-ACK and RST only); Ctrl-C stops and reports\n",
 		l.Name(), analyze.LinkTypeName(l.LinkType()), l.Snaplen(), formatSize(int(lo.bufferSize)), l.Backend())
 
@@ -239,6 +256,7 @@ func runLive(args []string, st streams) error {
 	if err != nil {
 		return fmt.Errorf("live: %w", err)
 	}
+	o.printDecodeCounts(st.stderr, res.Sources)
 	src := res.Sources[0]
 	stats := l.Stats()
 	r := report.Build(toolName, []report.InputReport{inputReport(src)}, coll.Summary())
@@ -289,6 +307,26 @@ func dropWarnings(s capture.LiveStats) []string {
 		w = append(w, fmt.Sprintf("the interface dropped %d packets before capture: attempts may be missing or misjudged", s.IfDropped))
 	}
 	return w
+}
+
+// resolveInterface is the interface -i names: a number that no interface
+// is called is the position in the list -D prints, as in tcpdump.
+func resolveInterface(name string) (string, error) {
+	n, err := strconv.Atoi(name)
+	if err != nil || n < 1 {
+		return name, nil
+	}
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(ifs, func(ifc capture.Interface) bool { return ifc.Name == name }) {
+		return name, nil
+	}
+	if n > len(ifs) {
+		return "", fmt.Errorf("-i %d: there are %d interfaces (tfopcap live -D lists them)", n, len(ifs))
+	}
+	return ifs[n-1].Name, nil
 }
 
 // listInterfaces prints what -D shows: one interface a line, numbered as

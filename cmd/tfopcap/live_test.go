@@ -391,8 +391,12 @@ func TestLiveStops(t *testing.T) {
 
 	counted := startLive(t, bin, p.Server, "count", "-i", p.ServerIf, "--format", "json", "--count", "2", "--reply-timeout", "1s")
 	timed := startLive(t, bin, p.Client, "duration", "-i", p.ClientIf, "--duration", "1500ms", "--interval", "400ms")
-	// Plain clients: --all-servers lists their server.
-	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown", "--all-servers")
+	// Plain clients: --all-servers lists their server. The files besides
+	// stdout are written when the capture stops.
+	files := t.TempDir()
+	termed := startLive(t, bin, p.Client, "sigterm", "-i", "any", "--format", "markdown", "--all-servers",
+		"--output", "json="+filepath.Join(files, "r.json"), "--plot", filepath.Join(files, "t.svg"),
+		"--junit", filepath.Join(files, "j.xml"), "--fail-on", "omits")
 	for range 3 {
 		if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
 			t.Fatal(err)
@@ -424,6 +428,14 @@ func TestLiveStops(t *testing.T) {
 	if md := termed.stdout.String(); !strings.Contains(md, srv.Addr().String()) || !strings.Contains(md, "inconclusive") {
 		t.Errorf("SIGTERM: markdown report:\n%s", md)
 	}
+	for _, f := range []struct{ name, holds string }{
+		{"r.json", `"server": "` + srv.Addr().String() + `"`}, {"t.svg", "<svg"},
+		{"j.xml", `<testcase name="` + srv.Addr().String() + `" classname="tfopcap.server">`},
+	} {
+		if b, err := os.ReadFile(filepath.Join(files, f.name)); err != nil || !strings.Contains(string(b), f.holds) {
+			t.Errorf("SIGTERM: %s (%v) lacks %s:\n%s", f.name, err, f.holds, b)
+		}
+	}
 }
 
 // TestLiveErrors runs the binary the ways operators get it wrong: each
@@ -445,7 +457,8 @@ func TestLiveErrors(t *testing.T) {
 		{"interface down", nil, []string{"-i", "down0"}, "down0: interface is down (bring it up: ip link set dev down0 up)"},
 		{"no interface", nil, nil, "no interface given"},
 		{"bad filter", nil, []string{"-i", p.ClientIf, "-f", "port"}, `filter "port"`},
-		{"bad size", nil, []string{"-i", p.ClientIf, "-B", "lots"}, "want a size in bytes"},
+		{"bad size", nil, []string{"-i", p.ClientIf, "-B", "lots"}, "want a size in KiB as tcpdump's -B"},
+		{"interface number past -D's list", nil, []string{"-i", "99"}, "-i 99: there are "},
 		{"no CAP_NET_RAW", []string{"setpriv", "--bounding-set=-net_raw", "--"}, []string{"-i", p.ClientIf}, "no permission to capture: the process lacks CAP_NET_RAW"},
 		{"not root", []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"}, []string{"-i", "any"}, "no permission to capture: the process lacks CAP_NET_RAW"},
 	}
@@ -473,6 +486,26 @@ func TestLiveErrors(t *testing.T) {
 		})
 	}
 
+	t.Run("interface by -D number", func(t *testing.T) {
+		list, err := p.Client.Run(bin, "live", "-D")
+		if err != nil {
+			t.Fatal(err)
+		}
+		number := regexp.MustCompile(`(?m)^(\d+)\.` + regexp.QuoteMeta(p.ClientIf) + ` `).FindStringSubmatch(list)
+		if number == nil {
+			t.Fatalf("-D does not list %s:\n%s", p.ClientIf, list)
+		}
+		live := startLive(t, bin, p.Client, "-i N", "-i", number[1], "-B", "2048", "-n", "--duration", "200ms")
+		if code := live.wait(t, nil); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		// tcpdump's letters: -i 3 is the third interface -D lists, -B 2048
+		// is 2 MiB, -n is accepted.
+		if want := "listening on " + p.ClientIf + ", link-type EN10MB, snapshot length 192 bytes, buffer 2MiB"; !strings.Contains(live.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, live.stderr.String())
+		}
+	})
+
 	t.Run("list interfaces", func(t *testing.T) {
 		out, err := p.Client.Run(bin, "live", "-D")
 		if err != nil {
@@ -496,14 +529,16 @@ func TestDropWarnings(t *testing.T) {
 	}
 }
 
+// TestSizeFlag: -B counts KiB as tcpdump's does (tcpdump -B 4096 is a
+// 4 MiB buffer), and units say otherwise.
 func TestSizeFlag(t *testing.T) {
-	for in, want := range map[string]int{"4194304": 4 << 20, "4096K": 4 << 20, "4M": 4 << 20, "16MiB": 16 << 20, "1G": 1 << 30, "512kb": 512 << 10, "100b": 100} {
+	for in, want := range map[string]int{"4096": 4 << 20, "1": 1 << 10, "4194304B": 4 << 20, "4096K": 4 << 20, "4M": 4 << 20, "16MiB": 16 << 20, "1G": 1 << 30, "512kb": 512 << 10, "100b": 100} {
 		var s sizeFlag
 		if err := s.Set(in); err != nil || int(s) != want {
 			t.Errorf("%q: %d, %v; want %d", in, s, err, want)
 		}
 	}
-	for _, in := range []string{"", "lots", "-1", "0", "4T", "3G", "1.5M"} {
+	for _, in := range []string{"", "lots", "-1", "0", "4T", "3G", "1.5M", "4194304"} {
 		var s sizeFlag
 		if err := s.Set(in); err == nil {
 			t.Errorf("%q accepted as %d", in, s)

@@ -34,17 +34,6 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 // errMatched reports that --fail-on matched; its message is already printed.
 var errMatched = errors.New("a server matched --fail-on")
 
-const mainUsage = `tfopcap tells, from packets alone, whether TCP servers really do TCP Fast Open.
-
-Usage:
-  tfopcap analyze [flags] FILE...   verdicts from capture files (pcap, pcapng, gzip; - is stdin)
-  tfopcap live -i IFACE [flags]     verdicts from a live interface
-  tfopcap diff OLD.json NEW.json    compare two JSON reports; exit 1 on a regression
-  tfopcap version                   print the version
-
-Run 'tfopcap COMMAND --help' for a command's flags.
-`
-
 func main() {
 	// A reader that goes away (tfopcap ... | head) must not kill the
 	// process mid-write: with SIGPIPE ignored, writes to the closed pipe
@@ -59,27 +48,25 @@ func main() {
 // status still tells --fail-on's answer, but the end of its output.
 func stdoutClosed(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
-// run routes to a subcommand and maps its error to an exit code: the one
-// place where errors become exit codes.
+// run routes to a subcommand of commandTable and maps its error to an exit
+// code: the one place where errors become exit codes.
 func run(args []string, st streams) int {
 	if len(args) == 0 {
-		fmt.Fprint(st.stderr, mainUsage)
+		program().WriteUsage(st.stderr)
 		return exitError
 	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "--version":
+		name = "version"
+	case "-h", "--help":
+		name = "help"
+	}
 	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "analyze":
-		err = runAnalyze(rest, st)
-	case "live":
-		err = runLive(rest, st)
-	case "diff":
-		err = runDiff(rest, st)
-	case "version", "--version":
-		printVersion(st.stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(st.stdout, mainUsage)
-	default:
-		err = usagef("unknown command %q (want analyze, live, diff or version)", cmd)
+	if c, ok := lookupCommand(name); ok {
+		err = c.run(rest, st)
+	} else {
+		err = usagef("unknown command %q (want %s)", name, commandNames())
 	}
 	return exitCode(err, st.stderr)
 }

@@ -25,6 +25,15 @@ func moduleVersion() string {
 	return info.Main.Version
 }
 
+// runVersion is `tfopcap version`.
+func runVersion(args []string, st streams) error {
+	if len(args) > 0 {
+		return usagef("version: unexpected argument %q", args[0])
+	}
+	printVersion(st.stdout)
+	return nil
+}
+
 // printVersion writes what `tfopcap version` says: the version, then the
 // VCS revision and the toolchain, so a bug report pins the build.
 func printVersion(w io.Writer) {

@@ -14,11 +14,16 @@ const module = "github.com/tfopcap/tfopcap/"
 // layers lists, for each package of the pipeline, the packages of this
 // module it may depend on, directly or not (internal/ helpers aside).
 var layers = map[string][]string{
-	"capture":     {},
-	"analyze":     {},
-	"engine":      {"capture", "analyze"},
-	"report":      {"analyze"},
-	"cmd/tfopcap": {"capture", "analyze", "engine", "report"},
+	"capture":      {},
+	"analyze":      {},
+	"engine":       {"capture", "analyze"},
+	"report":       {"analyze", "report/plot"},
+	"report/plot":  {"analyze"},
+	"report/junit": {"analyze", "report", "report/plot"},
+	"probe":        {"capture", "analyze", "engine", "report", "report/plot"},
+	"cmd/tfopcap":  {"capture", "analyze", "engine", "report", "report/plot", "report/junit", "probe"},
+	// clidoc renders any command table: it knows nothing of TFO.
+	"internal/clidoc": {},
 }
 
 // TestImportDirection fails when a package depends on one it must not:
@@ -61,4 +66,4 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-const direction = "capture, analyze -> engine -> cmd/tfopcap; analyze -> report -> cmd/tfopcap"
+const direction = "capture, analyze -> engine -> probe -> cmd/tfopcap; analyze -> report/plot -> report -> report/junit, probe -> cmd/tfopcap"

@@ -5,6 +5,8 @@
 //	tfolab dial  -addr IP:PORT [-sock tcp|mptcp] [-tfo none|connect|sendto]
 //	             [-data STR] [-timeout D] [-scenario NAME] [-expect OUTCOME]
 //	             [-manifest FILE]
+//	tfolab flood -addr IP:PORT[,IP:PORT...] [-count N] [-parallel P] [-data STR]
+//	             [-timeout D] [-deadline D] [-manifest FILE]
 //
 // A listener SPEC is comma-separated key=value pairs:
 //
@@ -29,6 +31,9 @@
 // said afterwards (errors, TCP_INFO: SYN data acked, fastopen_client_fail).
 // Exit status is 0 even when the connection fails (a refused or unanswered
 // attempt is a valid scenario); it is 2 on usage errors.
+//
+// flood makes many TFO connections (tens of thousands, for the benchmark's
+// handshake-heavy capture) and prints one summary line.
 package main
 
 import (
@@ -64,6 +69,8 @@ func main() {
 		serve(os.Args[2:])
 	case "dial":
 		dial(os.Args[2:])
+	case "flood":
+		flood(os.Args[2:])
 	case "version":
 		fmt.Println(runtime.Version(), kernelRelease())
 	default:
@@ -72,7 +79,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: tfolab serve -listen SPEC... | tfolab dial -addr IP:PORT ... | tfolab version")
+	fmt.Fprintln(os.Stderr, "usage: tfolab serve -listen SPEC... | tfolab dial -addr IP:PORT ... | tfolab flood -addr IP:PORT,... -count N | tfolab version")
 	os.Exit(2)
 }
 

@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/internal/capturetest"
+)
+
+// TestRotationsRecycleBatches checks that a rotation file costs far less
+// than one event batch once read: the same frames cut into 10 or 100 files
+// must allocate about the same. The merger once dropped each file's last
+// batch (40 KB) instead of handing it to the next file's stage.
+func TestRotationsRecycleBatches(t *testing.T) {
+	frames := capturetest.ReadFrames(t, "../testdata/captures/host-6.18/host-eth.pcap")
+	dir := t.TempDir()
+	cut := func(files int) []string {
+		per := (len(frames) + files - 1) / files
+		var names []string
+		for i := 0; i*per < len(frames); i++ {
+			name := filepath.Join(dir, fmt.Sprintf("%d-%03d.pcap", files, i))
+			capturetest.WritePcap(t, name, frames[i*per:min((i+1)*per, len(frames))])
+			names = append(names, name)
+		}
+		return names
+	}
+	allocated := func(names []string) uint64 {
+		var inputs []*FileInput
+		for _, name := range names {
+			in, err := ProbeInput(name, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs = append(inputs, in)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := Files(context.Background(), inputs, Config{Sink: analyze.NewCollector(0)}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	few, many := cut(10), cut(100)
+	a, b := allocated(few), allocated(many)
+	perFile := (float64(b) - float64(a)) / float64(len(many)-len(few))
+	batch := float64(batchSize * unsafe.Sizeof(event{}))
+	t.Logf("%d files: %d bytes, %d files: %d bytes (%.0f a file; a batch is %.0f)", len(few), a, len(many), b, perFile, batch)
+	if perFile > batch/4 {
+		t.Errorf("each rotation file allocates %.0f bytes, a batch is %.0f", perFile, batch)
+	}
+}

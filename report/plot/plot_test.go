@@ -1,0 +1,119 @@
+package plot
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tfopcap/tfopcap/analyze"
+)
+
+// rows are two servers over ten seconds: one that grants for five seconds
+// and then omits, and one that never asks for a cookie that decides.
+func rows() []Row {
+	start := time.Date(2026, 12, 1, 21, 0, 0, 0, time.UTC).UnixNano()
+	var changing, other analyze.Timeline
+	for s := range 10 {
+		class := analyze.ClassGrants
+		if s >= 5 {
+			class = analyze.ClassOmits
+		}
+		changing.Add(start+int64(s)*int64(time.Second), class)
+	}
+	other.Add(start+int64(3*time.Second), analyze.ClassOther)
+	return []Row{
+		{Title: "192.0.2.2:80 mixed", Timeline: changing, Marks: []Mark{{At: start + int64(4500*time.Millisecond), Label: "first omission"}}},
+		{Title: "192.0.2.3:80 inconclusive", Timeline: other},
+	}
+}
+
+func TestWritePNG(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "png", "caption", rows()); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 300 {
+		t.Errorf("picture is %dx%d: too small to read in an issue", b.Dx(), b.Dy())
+	}
+	seen := coloursIn(img)
+	for class := range analyze.NumClasses {
+		k := classColours[class]
+		if n := seen[[4]uint8{k.R, k.G, k.B, k.A}]; n < 50 {
+			t.Errorf("%s bars: %d pixels of %s, want a visible bar", class, n, Colour(class))
+		}
+	}
+}
+
+// coloursIn counts the pixels of each opaque colour.
+func coloursIn(img image.Image) map[[4]uint8]int {
+	seen := map[[4]uint8]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint8{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8), uint8(a >> 8)}]++
+		}
+	}
+	return seen
+}
+
+func TestWriteSVG(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "svg", "caption <&>", rows()); err != nil {
+		t.Fatal(err)
+	}
+	svg := strings.ToLower(buf.String())
+	// The changing server's bars: ten seconds in 64 buckets are ten bars,
+	// five of each colour; the other server has one.
+	for class, want := range map[analyze.Class]int{analyze.ClassGrants: 5, analyze.ClassOmits: 5, analyze.ClassOther: 1} {
+		if got := strings.Count(svg, "fill:"+Colour(class)); got != want {
+			t.Errorf("%s: %d bars, want %d", class, got, want)
+		}
+	}
+	if !strings.Contains(svg, "first omission") || !strings.Contains(svg, "stroke-dasharray") {
+		t.Error("the change mark (a dashed line and its label) is missing")
+	}
+	if !strings.Contains(svg, "caption &lt;&amp;&gt;") {
+		t.Error("caption text is not escaped")
+	}
+}
+
+func TestWriteEmptyAndUnknown(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "svg", "nothing", nil); err != nil || !strings.Contains(buf.String(), "no TFO attempt") {
+		t.Errorf("empty picture: %v", err)
+	}
+	if err := Write(&buf, "gif", "x", rows()); err == nil || !strings.Contains(err.Error(), "png or svg") {
+		t.Errorf("gif: %v, want an error naming png and svg", err)
+	}
+}
+
+func TestIntegerTicks(t *testing.T) {
+	for _, tt := range []struct {
+		hi   float64
+		want string
+	}{
+		{1, "0 1"},
+		{1.3, "0 1"}, // headroom for a change label
+		{4, "0 1 2 3 4"},
+		{7, "0 2 4 6"},
+		{23, "0 5 10 15 20"},
+		{130, "0 50 100"},
+		{1e6, "0 200000 400000 600000 800000 1000000"},
+	} {
+		var got []string
+		for _, tick := range (integerTicks{}).Ticks(0, tt.hi) {
+			got = append(got, tick.Label)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("ticks to %v: %v, want %s", tt.hi, got, tt.want)
+		}
+	}
+}
