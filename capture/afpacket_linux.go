@@ -284,10 +284,8 @@ func (s *ringSource) read(buf []byte) ([]byte, int, int64, error) {
 			return buf, 0, 0, io.EOF
 		}
 		if s.left > 0 {
-			if frame, wireLen, t, ok := s.take(buf); ok {
-				return frame, wireLen, t, nil
-			}
-			continue
+			frame, wireLen, t := s.take(buf)
+			return frame, wireLen, t, nil
 		}
 		if s.enterBlock() {
 			continue
@@ -328,8 +326,11 @@ func (s *ringSource) enterBlock() bool {
 	base := s.cur * s.blockSize
 	s.left = int(binary.NativeEndian.Uint32(s.ring[base+blockNumPkts:]))
 	s.off = base + int(binary.NativeEndian.Uint32(s.ring[base+blockFirstPkt:]))
-	if s.left == 0 {
+	switch {
+	case s.left == 0:
 		s.releaseBlock()
+	case s.loopbackEcho(s.ring[s.off:]):
+		s.step()
 	}
 	return true
 }
@@ -341,27 +342,42 @@ func (s *ringSource) releaseBlock() {
 	s.left = 0
 }
 
-// take copies the frame at s.off into buf and steps past it, handing the
-// block back after its last frame. It returns false for the loopback's
-// outgoing copies, which the incoming copy repeats (libpcap skips them
-// too).
-func (s *ringSource) take(buf []byte) ([]byte, int, int64, bool) {
-	h := s.ring[s.off:]
-	frame, wireLen, t, ok := s.copyFrame(buf, h)
-	s.off += int(binary.NativeEndian.Uint32(h[pktNextOffset:]))
-	if s.left--; s.left == 0 {
-		s.releaseBlock()
+// take copies the frame at s.off into buf and steps past it.
+func (s *ringSource) take(buf []byte) ([]byte, int, int64) {
+	frame, wireLen, t := s.copyFrame(buf, s.ring[s.off:])
+	s.step()
+	return frame, wireLen, t
+}
+
+// step moves past the frame at s.off and past the loopback's outgoing
+// copies after it, which the incoming copies repeat (libpcap skips them
+// too), so that left counts frames read will return; the block goes back
+// to the kernel after its last frame.
+func (s *ringSource) step() {
+	for {
+		s.off += int(binary.NativeEndian.Uint32(s.ring[s.off+pktNextOffset:]))
+		if s.left--; s.left == 0 {
+			s.releaseBlock()
+			return
+		}
+		if !s.loopbackEcho(s.ring[s.off:]) {
+			return
+		}
 	}
-	return frame, wireLen, t, ok
+}
+
+// loopbackEcho reports whether the frame whose tpacket3_hdr starts h is
+// the loopback's outgoing copy.
+func (s *ringSource) loopbackEcho(h []byte) bool {
+	addr := h[pktAddr:]
+	return s.loIndex != 0 && addr[sllPkttype] == unix.PACKET_OUTGOING &&
+		int(binary.NativeEndian.Uint32(addr[sllIfindex:])) == s.loIndex
 }
 
 // copyFrame copies the frame whose tpacket3_hdr starts h.
-func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64, bool) {
+func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64) {
 	ne := binary.NativeEndian
 	addr := h[pktAddr:]
-	if s.loIndex != 0 && addr[sllPkttype] == unix.PACKET_OUTGOING && int(ne.Uint32(addr[sllIfindex:])) == s.loIndex {
-		return buf, 0, 0, false
-	}
 	start := int(ne.Uint16(h[pktMac:]))
 	if s.mode == modeCooked {
 		start = int(ne.Uint16(h[pktNet:]))
@@ -384,7 +400,7 @@ func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64, bool) {
 		wireLen += 4
 	}
 	buf = append(buf, data...)
-	return buf[:min(len(buf), s.snaplen)], wireLen, t, true
+	return buf[:min(len(buf), s.snaplen)], wireLen, t
 }
 
 func vlanStripped(h []byte) bool {
