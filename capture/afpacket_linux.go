@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,14 +19,13 @@ const afpacketBuilt = true
 
 // The ring's geometry. A block is what the kernel hands over at once: it
 // fills one with frames and passes it to user space when it is full or
-// when ringBlockTimeout has passed since its first frame, so one wake-up
+// when blockTimeout has passed since its first frame, so one wake-up
 // serves a few thousand SYNs at a flood's rate and a quiet link waits at
 // most the timeout for its frame.
 const (
-	ringBlockSize    = 256 << 10
-	ringMinBlocks    = 4
-	ringFrameSize    = 2048 // TPACKET_V3 frames are variable; the kernel only checks this
-	ringBlockTimeout = 10   // milliseconds
+	ringBlockSize = 256 << 10
+	ringMinBlocks = 4
+	ringFrameSize = 2048 // TPACKET_V3 frames are variable; the kernel only checks this
 )
 
 // Offsets in the ring (linux/if_packet.h). A block starts with struct
@@ -88,10 +88,22 @@ type ringSource struct {
 }
 
 // openAFPacket opens cfg.Interface through an AF_PACKET socket with a
-// TPACKET_V3 receive ring and the SYN/RST filter as a classic BPF program.
+// TPACKET_V3 receive ring and, as a classic BPF program, the SYN/RST
+// filter (or, with -f, LiveFilter's expression compiled by libpcap).
 func openAFPacket(cfg LiveConfig) (*Live, error) {
 	name := cfg.Interface
 	ifindex, mode, err := ringModeOf(name)
+	if err != nil {
+		return nil, err
+	}
+	linkType := uint16(linkTypeEthernet)
+	switch mode {
+	case modeRaw:
+		linkType = linkTypeRaw
+	case modeCooked:
+		linkType = linkTypeSLL2
+	}
+	prog, err := ringProgram(mode, linkType, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -109,19 +121,37 @@ func openAFPacket(cfg LiveConfig) (*Live, error) {
 		return nil, fmt.Errorf("%s: cannot capture: socket: %v", name, err)
 	}
 	s := &ringSource{fd: fd, mode: mode, snaplen: cfg.Snaplen, loIndex: loopbackIndex()}
-	if err := s.setup(ifindex, cfg); err != nil {
+	if err := s.setup(ifindex, cfg, prog); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	linkType := uint16(linkTypeEthernet)
-	switch mode {
-	case modeRaw:
-		linkType = linkTypeRaw
-	case modeCooked:
-		linkType = linkTypeSLL2
-	}
 	return &Live{src: s, name: name, linkType: linkType, snaplen: cfg.Snaplen,
-		filter: LiveFilter(linkType, "")}, nil
+		filter: LiveFilter(linkType, cfg.Filter)}, nil
+}
+
+// ringProgram is the kernel filter for the socket: synRSTProgram, or with
+// -f the whole LiveFilter expression compiled by libpcap, which cannot be
+// done for a cooked socket (see errRingCannotFilter).
+func ringProgram(mode ringMode, linkType uint16, cfg LiveConfig) ([]unix.SockFilter, error) {
+	var raw []bpf.RawInstruction
+	var err error
+	switch {
+	case cfg.Filter == "":
+		if raw, err = synRSTProgram(mode == modeEthernet, cfg.Snaplen); err != nil {
+			return nil, fmt.Errorf("%s: kernel filter: %v", cfg.Interface, err)
+		}
+	case mode == modeCooked:
+		return nil, fmt.Errorf("%s: %w", cfg.Interface, errRingCannotFilter)
+	default:
+		if raw, err = compileRingFilter(linkType, cfg.Snaplen, LiveFilter(linkType, cfg.Filter)); err != nil {
+			return nil, fmt.Errorf("filter %q: %v", cfg.Filter, err)
+		}
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	return prog, nil
 }
 
 // ringModeOf returns the interface's index and how to read it: Ethernet
@@ -178,15 +208,7 @@ func loopbackIndex() int {
 
 // setup attaches the filter, maps the ring and binds the socket, which
 // starts the capture.
-func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
-	raw, err := synRSTProgram(s.mode == modeEthernet, s.snaplen)
-	if err != nil {
-		return fmt.Errorf("kernel filter: %v", err)
-	}
-	prog := make([]unix.SockFilter, len(raw))
-	for i, r := range raw {
-		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
-	}
+func (s *ringSource) setup(ifindex int, cfg LiveConfig, prog []unix.SockFilter) error {
 	if err := unix.SetsockoptSockFprog(s.fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
 		&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
 		return fmt.Errorf("cannot attach the kernel filter: %v", err)
@@ -194,13 +216,13 @@ func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
 	if err := unix.SetsockoptInt(s.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return fmt.Errorf("cannot capture: TPACKET_V3: %v", err)
 	}
-	s.blockSize, s.blocks = ringGeometry(cfg.BufferSize)
+	s.blockSize, s.blocks = ringGeometry(cfg.BufferSize, s.snaplen)
 	req := unix.TpacketReq3{
 		Block_size:     uint32(s.blockSize),
 		Block_nr:       uint32(s.blocks),
 		Frame_size:     ringFrameSize,
 		Frame_nr:       uint32(s.blocks * (s.blockSize / ringFrameSize)),
-		Retire_blk_tov: ringBlockTimeout,
+		Retire_blk_tov: uint32(blockTimeout.Milliseconds()),
 	}
 	if err := unix.SetsockoptTpacketReq3(s.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return fmt.Errorf("cannot set up a capture ring of %s: %v (try a smaller --buffer-size)",
@@ -230,14 +252,23 @@ func (s *ringSource) setup(ifindex int, cfg LiveConfig) error {
 // ringGeometry splits a buffer of size bytes into blocks: ringBlockSize
 // each, or fewer bytes for small buffers, which still get ringMinBlocks
 // (the kernel fills one while the reader empties another), each a power of
-// two of pages.
-func ringGeometry(size int) (blockSize, blocks int) {
+// two of pages. A block holds at least one frame of snaplen bytes with its
+// headers: the kernel truncates frames that do not fit.
+func ringGeometry(size, snaplen int) (blockSize, blocks int) {
 	blockSize = ringBlockSize
-	for blockSize > unix.Getpagesize() && blockSize*ringMinBlocks > size {
+	for blockSize > unix.Getpagesize() && blockSize*ringMinBlocks > size && blockSize/2 >= snaplen+ringFrameOverhead {
 		blockSize /= 2
+	}
+	for blockSize < snaplen+ringFrameOverhead {
+		blockSize *= 2
 	}
 	return blockSize, max(ringMinBlocks, size/blockSize)
 }
+
+// ringFrameOverhead bounds what a block spends on its header and a frame's
+// headers besides the frame's bytes (block descriptor 48, tpacket3_hdr and
+// sockaddr_ll 68, alignment).
+const ringFrameOverhead = 256
 
 func formatBytes(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
 
@@ -253,10 +284,8 @@ func (s *ringSource) read(buf []byte) ([]byte, int, int64, error) {
 			return buf, 0, 0, io.EOF
 		}
 		if s.left > 0 {
-			if frame, wireLen, t, ok := s.take(buf); ok {
-				return frame, wireLen, t, nil
-			}
-			continue
+			frame, wireLen, t := s.take(buf)
+			return frame, wireLen, t, nil
 		}
 		if s.enterBlock() {
 			continue
@@ -297,8 +326,11 @@ func (s *ringSource) enterBlock() bool {
 	base := s.cur * s.blockSize
 	s.left = int(binary.NativeEndian.Uint32(s.ring[base+blockNumPkts:]))
 	s.off = base + int(binary.NativeEndian.Uint32(s.ring[base+blockFirstPkt:]))
-	if s.left == 0 {
+	switch {
+	case s.left == 0:
 		s.releaseBlock()
+	case s.loopbackEcho(s.ring[s.off:]):
+		s.step()
 	}
 	return true
 }
@@ -310,27 +342,42 @@ func (s *ringSource) releaseBlock() {
 	s.left = 0
 }
 
-// take copies the frame at s.off into buf and steps past it, handing the
-// block back after its last frame. It returns false for the loopback's
-// outgoing copies, which the incoming copy repeats (libpcap skips them
-// too).
-func (s *ringSource) take(buf []byte) ([]byte, int, int64, bool) {
-	h := s.ring[s.off:]
-	frame, wireLen, t, ok := s.copyFrame(buf, h)
-	s.off += int(binary.NativeEndian.Uint32(h[pktNextOffset:]))
-	if s.left--; s.left == 0 {
-		s.releaseBlock()
+// take copies the frame at s.off into buf and steps past it.
+func (s *ringSource) take(buf []byte) ([]byte, int, int64) {
+	frame, wireLen, t := s.copyFrame(buf, s.ring[s.off:])
+	s.step()
+	return frame, wireLen, t
+}
+
+// step moves past the frame at s.off and past the loopback's outgoing
+// copies after it, which the incoming copies repeat (libpcap skips them
+// too), so that left counts frames read will return; the block goes back
+// to the kernel after its last frame.
+func (s *ringSource) step() {
+	for {
+		s.off += int(binary.NativeEndian.Uint32(s.ring[s.off+pktNextOffset:]))
+		if s.left--; s.left == 0 {
+			s.releaseBlock()
+			return
+		}
+		if !s.loopbackEcho(s.ring[s.off:]) {
+			return
+		}
 	}
-	return frame, wireLen, t, ok
+}
+
+// loopbackEcho reports whether the frame whose tpacket3_hdr starts h is
+// the loopback's outgoing copy.
+func (s *ringSource) loopbackEcho(h []byte) bool {
+	addr := h[pktAddr:]
+	return s.loIndex != 0 && addr[sllPkttype] == unix.PACKET_OUTGOING &&
+		int(binary.NativeEndian.Uint32(addr[sllIfindex:])) == s.loIndex
 }
 
 // copyFrame copies the frame whose tpacket3_hdr starts h.
-func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64, bool) {
+func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64) {
 	ne := binary.NativeEndian
 	addr := h[pktAddr:]
-	if s.loIndex != 0 && addr[sllPkttype] == unix.PACKET_OUTGOING && int(ne.Uint32(addr[sllIfindex:])) == s.loIndex {
-		return buf, 0, 0, false
-	}
 	start := int(ne.Uint16(h[pktMac:]))
 	if s.mode == modeCooked {
 		start = int(ne.Uint16(h[pktNet:]))
@@ -353,7 +400,7 @@ func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64, bool) {
 		wireLen += 4
 	}
 	buf = append(buf, data...)
-	return buf[:min(len(buf), s.snaplen)], wireLen, t, true
+	return buf[:min(len(buf), s.snaplen)], wireLen, t
 }
 
 func vlanStripped(h []byte) bool {

@@ -120,6 +120,7 @@ func TestLiveFilter(t *testing.T) {
 		{"IPv4 SYN, later fragment", laterFragment(eth(v4, 1)), false},
 		{"802.1ad IPv4 SYN", withTag(eth(v4, 1), 0x88a8), true},
 		{"802.1ad IPv4 data", withTag(eth(v4, 3), 0x88a8), false},
+		{"0x9100 IPv6 SYN", withTag(eth(v6, 1), 0x9100), true},
 	}
 	progs := map[uint16]*pcap.BPF{}
 	for _, lt := range []uint16{linkTypeEthernet, 276} {
@@ -141,7 +142,7 @@ func TestLiveFilter(t *testing.T) {
 		if got := bpf.Matches(ci, data); got != r.want {
 			t.Errorf("%s (link type %d): match = %v, want %v", r.name, r.frame.LinkType, got, r.want)
 		}
-		if got := matchesSynRSTProgram(t, r.frame); got != r.want {
+		if got := matchesSynRSTProgram(t, r.frame, DefaultSnaplen); got != r.want {
 			t.Errorf("%s (link type %d): AF_PACKET program match = %v, want %v", r.name, r.frame.LinkType, got, r.want)
 		}
 	}
@@ -151,7 +152,7 @@ func TestLiveFilter(t *testing.T) {
 // on f as the kernel would: Ethernet frames whole, cooked frames from the
 // IP header on with the protocol (SKF_AD_PROTOCOL, which the Go VM lacks)
 // loaded from the SLL2 header instead.
-func matchesSynRSTProgram(t *testing.T, f Frame) bool {
+func matchesSynRSTProgram(t testing.TB, f Frame, snaplen int) bool {
 	t.Helper()
 	ethernet := f.LinkType == linkTypeEthernet
 	raw, err := synRSTProgram(ethernet, DefaultSnaplen)
@@ -171,7 +172,7 @@ func matchesSynRSTProgram(t *testing.T, f Frame) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := vm.Run(data[:min(len(data), DefaultSnaplen)])
+	n, err := vm.Run(data[:min(len(data), snaplen)])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,4 +236,48 @@ func TestLiveFilterUser(t *testing.T) {
 	if _, err := pcap.NewBPF(layers.LinkTypeEthernet, DefaultSnaplen, LiveFilter(linkTypeEthernet, "port")); err == nil {
 		t.Error("a bad -f expression compiled")
 	}
+}
+
+// FuzzSynRSTProgram: on any Ethernet frame, the AF_PACKET backend's
+// hand-assembled filter and libpcap's compiled LiveFilter agree.
+func FuzzSynRSTProgram(f *testing.F) {
+	for _, flags := range []byte{0x02, 0x12, 0x04, 0x10} {
+		v4 := seedFrame(0x0800, 20, flags)
+		v4[14+9] = 6
+		v6 := seedFrame(0x86dd, 40, flags)
+		v6[14+6] = 6
+		for _, fr := range []Frame{{Data: v4, LinkType: linkTypeEthernet}, {Data: v6, LinkType: linkTypeEthernet}} {
+			f.Add(fr.Data)
+			f.Add(withVLAN(fr).Data)
+		}
+	}
+	want, err := pcap.NewBPF(layers.LinkTypeEthernet, DefaultSnaplen, LiveFilter(linkTypeEthernet, ""))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		ci := gopacket.CaptureInfo{CaptureLength: len(data), Length: len(data)}
+		fr := Frame{Data: data, OrigLen: len(data), LinkType: linkTypeEthernet}
+		if got, w := matchesSynRSTProgram(t, fr, len(data)), want.Matches(ci, data); got != w {
+			t.Errorf("% x: AF_PACKET program %v, libpcap %v", data, got, w)
+		}
+	})
+}
+
+// seedFrame is an Ethernet frame of etherType with an IP header of ipLen
+// bytes (IPv4 with IHL 5, or IPv6 as the version nibble says) and a TCP
+// header with flags.
+func seedFrame(etherType uint16, ipLen int, flags byte) []byte {
+	b := make([]byte, 14+ipLen+20)
+	binary.BigEndian.PutUint16(b[12:], etherType)
+	b[14] = 0x45
+	if ipLen == 40 {
+		b[14] = 0x60
+	}
+	b[14+ipLen+12] = 0x50
+	b[14+ipLen+13] = flags
+	return b
 }

@@ -14,7 +14,7 @@ import (
 //     right after the fixed header.
 //
 // With ethernet the program reads the EtherType at offset 12 and also
-// takes the packet behind one in-band 802.1Q or 802.1ad tag (a tag the
+// takes the packet behind one in-band 802.1Q, 802.1ad or 0x9100 tag (a tag the
 // driver took off is invisible to the filter, which then sees the inner
 // packet as untagged). Otherwise the packet starts at the IP header and
 // the program asks the kernel for its protocol (SKF_AD_PROTOCOL), as for
@@ -26,7 +26,8 @@ func synRSTProgram(ethernet bool, snaplen int) ([]bpf.RawInstruction, error) {
 		a.jumpEq(etherTypeIPv4, "ip4-14", "")
 		a.jumpEq(etherTypeIPv6, "ip6-14", "")
 		a.jumpEq(etherTypeVLAN, "vlan", "")
-		a.jumpEq(etherTypeQinQ, "vlan", "reject")
+		a.jumpEq(etherTypeQinQ, "vlan", "")
+		a.jumpEq(etherTypeQinQOld, "vlan", "reject")
 		a.label("vlan")
 		a.emit(bpf.LoadAbsolute{Off: 16, Size: 2})
 		a.jumpEq(etherTypeIPv4, "ip4-18", "")
@@ -60,6 +61,9 @@ const (
 	etherTypeIPv6 = 0x86dd
 	etherTypeVLAN = 0x8100
 	etherTypeQinQ = 0x88a8
+	// etherTypeQinQOld is the pre-802.1ad QinQ tag, which libpcap's vlan
+	// keyword takes too.
+	etherTypeQinQOld = 0x9100
 
 	ipProtoTCP  = 6
 	tcpSYNorRST = 0x06 // in byte 13 of the TCP header

@@ -51,7 +51,8 @@
 //
 // OpenLive captures from an interface (or "any") through a TPACKET_V3
 // ring of an AF_PACKET socket (Linux, pure Go) or through libpcap
-// (LiveConfig.Backend; libpcap for a -f expression), with a kernel BPF
+// (LiveConfig.Backend; libpcap for the -f expressions AF_PACKET cannot
+// run, see ringFilters), with a kernel BPF
 // filter, built by LiveFilter (and, for AF_PACKET, assembled by
 // synRSTProgram to match the same packets), that lets only TCP segments with
 // SYN or RST set into user space, over IPv4 and IPv6, 802.1Q-tagged or not:

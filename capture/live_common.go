@@ -30,8 +30,8 @@ var (
 
 // Capture backends a LiveConfig may ask for.
 const (
-	// BackendAuto is AF_PACKET on Linux, unless a tcpdump filter (-f) is
-	// given and libpcap is there to compile it; libpcap elsewhere.
+	// BackendAuto is AF_PACKET on Linux, libpcap elsewhere, and libpcap
+	// for the -f filters AF_PACKET cannot run (see ringFilters).
 	BackendAuto = "auto"
 	// BackendAFPacket is the pure-Go TPACKET_V3 ring (Linux only).
 	BackendAFPacket = "afpacket"
@@ -142,9 +142,19 @@ type Live struct {
 }
 
 // liveReadTimeout bounds how long a read waits before Next looks at Stop
-// and refreshes the counters; through libpcap it is also how long a
-// lone packet may wait in its ring block (AF_PACKET's is ringBlockTimeout).
+// and refreshes the counters.
 const liveReadTimeout = 100 * time.Millisecond
+
+// blockTimeout is how long the kernel holds a ring block that is not full
+// before it hands the block over: how late a lone SYN reaches the tracker.
+// Both backends use TPACKET_V3 blocks; libpcap takes its read timeout for
+// it.
+const blockTimeout = 10 * time.Millisecond
+
+// drainSettle is how long after Stop a read that finds nothing ends the
+// capture: long enough for the kernel to hand over the block that held
+// the last packets.
+const drainSettle = 3 * blockTimeout
 
 // stopDrain bounds how long Next goes on returning packets after Stop when
 // they keep coming.
@@ -181,6 +191,11 @@ func OpenLive(cfg LiveConfig) (*Live, error) {
 		open = openAFPacket
 	}
 	l, err := open(cfg)
+	if errors.Is(err, errRingCannotFilter) && cfg.Backend != BackendAFPacket {
+		// auto with -f on a cooked interface
+		backend = BackendPcap
+		l, err = openPcap(cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -193,28 +208,43 @@ func OpenLive(cfg LiveConfig) (*Live, error) {
 func chooseBackend(backend, filter string) (string, error) {
 	switch backend {
 	case "", BackendAuto:
-		if !afpacketBuilt || (filter != "" && pcapBuilt) {
-			backend = BackendPcap
-		} else {
+		if afpacketBuilt && (filter == "" || ringFilters(filter)) {
 			backend = BackendAFPacket
+		} else {
+			backend = BackendPcap
 		}
 	case BackendAFPacket, BackendPcap:
 	default:
 		return "", fmt.Errorf("unknown capture backend %q (want one of %s)", backend, strings.Join(Backends, ", "))
 	}
 	switch {
+	case filter != "" && !pcapBuilt:
+		return "", errFilterNeedsLibpcap
 	case backend == BackendPcap && !pcapBuilt:
-		if filter != "" {
-			return "", errFilterNeedsLibpcap
-		}
 		return "", errNoLibpcap
 	case backend == BackendAFPacket && !afpacketBuilt:
 		return "", errors.New("the afpacket capture backend is Linux-only")
-	case backend == BackendAFPacket && filter != "":
-		return "", errors.New("-f filters need libpcap's compiler: use the pcap capture backend")
+	case backend == BackendAFPacket && filter != "" && !ringFilters(filter):
+		return "", errRingCannotFilter
 	}
 	return backend, nil
 }
+
+// ringFilters reports whether the AF_PACKET backend can run the -f
+// expression: libpcap compiles it (so only with cgo), but not one that
+// names an encapsulation (vlan, mpls, ...). libpcap's live Linux handle
+// tests VLAN tags the driver took off through the kernel's ancillary
+// data; its compiler without a handle looks for them in the frame, where
+// they no longer are.
+func ringFilters(filter string) bool {
+	return pcapBuilt && !encapsulation.MatchString(filter)
+}
+
+// errRingCannotFilter is AF_PACKET asked for a -f it cannot run: one
+// naming an encapsulation, or one for a cooked capture ("any"), whose
+// filter libpcap rewrites for the kernel in ways only it knows.
+var errRingCannotFilter = errors.New("this -f filter needs the pcap capture backend " +
+	"(with vlan, mpls, pppoe, geneve or vxlan, or on \"any\" and other cooked interfaces)")
 
 // errNoLibpcap is what the pcap backend and filters say in a build without
 // cgo: reading capture files needs no C, but these need libpcap.
@@ -277,7 +307,7 @@ func (l *Live) Next(f *Frame) error {
 		if now-l.polled >= int64(statsEvery) {
 			l.poll(now)
 		}
-		if l.stopping.Load() && (err != nil || now > l.stopAt.Load()) {
+		if l.stopping.Load() && l.drained(err, now) {
 			return l.end(nil)
 		}
 		switch {
@@ -311,6 +341,18 @@ func (l *Live) Next(f *Frame) error {
 		}
 		return nil
 	}
+}
+
+// drained reports whether a capture being stopped may end after a read
+// that returned err at now (Unix ns): the kernel held nothing more once
+// drainSettle had passed, or stopDrain is over.
+func (l *Live) drained(err error, now int64) bool {
+	deadline := l.stopAt.Load()
+	if now > deadline {
+		return true
+	}
+	settled := now >= deadline-int64(stopDrain-drainSettle)
+	return err != nil && (settled || !errors.Is(err, errTimeout))
 }
 
 // Buffered reports whether Next would return a frame without waiting, as

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
+	"golang.org/x/net/bpf"
 )
 
 // pcapBuilt: this build has the libpcap backend.
@@ -40,10 +41,10 @@ func openPcap(cfg LiveConfig) (*Live, error) {
 		func() error { return in.SetSnapLen(cfg.Snaplen) },
 		func() error { return in.SetBufferSize(cfg.BufferSize) },
 		// Not immediate: libpcap's TPACKET_V3 blocks then wake the
-		// reader once a block (or liveReadTimeout), not once a packet,
+		// reader once a block (or blockTimeout), not once a packet,
 		// which cut its system time by half on a replayed SYN flood.
 		func() error { return in.SetImmediateMode(false) },
-		func() error { return in.SetTimeout(liveReadTimeout) },
+		func() error { return in.SetTimeout(blockTimeout) },
 		// "any" has no promiscuous mode; asking makes libpcap warn, which
 		// gopacket turns into a failure.
 		func() error { return in.SetPromisc(cfg.Promisc && name != "any") },
@@ -115,6 +116,25 @@ func dltToLinkType(dlt int) uint16 {
 	return uint16(dlt)
 }
 
+// compileRingFilter compiles expr with libpcap for an AF_PACKET socket of
+// linkType (Ethernet or RAW) that keeps snaplen bytes: the program a live
+// libpcap handle would attach, but for VLAN tests (see ringFilters).
+func compileRingFilter(linkType uint16, snaplen int, expr string) ([]bpf.RawInstruction, error) {
+	dlt := layers.LinkType(linkType)
+	if linkType == linkTypeRaw {
+		dlt = layers.LinkType(C.DLT_RAW)
+	}
+	ins, err := pcap.CompileBPFFilter(dlt, snaplen, expr)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]bpf.RawInstruction, len(ins))
+	for i, in := range ins {
+		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return raw, nil
+}
+
 func (s pcapSource) read(buf []byte) ([]byte, int, int64, error) {
 	data, ci, err := s.handle.ZeroCopyReadPacketData()
 	switch {
@@ -125,7 +145,7 @@ func (s pcapSource) read(buf []byte) ([]byte, int, int64, error) {
 	case errors.Is(err, pcap.NextErrorReadError):
 		// gopacket says only "Read Error"; libpcap says what happened
 		// ("The interface disappeared").
-		return buf, 0, 0, errors.New(s.handle.Error().Error())
+		return buf, 0, 0, s.handle.Error()
 	}
 	return buf, 0, 0, err
 }

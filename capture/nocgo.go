@@ -6,12 +6,18 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+
+	"golang.org/x/net/bpf"
 )
 
 // pcapBuilt: this build has no libpcap backend.
 const pcapBuilt = false
 
 func openPcap(LiveConfig) (*Live, error) { return nil, errNoLibpcap }
+
+func compileRingFilter(uint16, int, string) ([]bpf.RawInstruction, error) {
+	return nil, errFilterNeedsLibpcap
+}
 
 // Interfaces lists the interfaces of this network namespace, in the
 // kernel's order, and "any" on Linux (libpcap, absent here, would list

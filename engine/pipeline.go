@@ -299,7 +299,7 @@ type stage struct {
 	// eager sends the events it holds whenever the source has no frame
 	// waiting, instead of in full batches: a live capture's tracker must
 	// see a SYN when it arrives, not 256 SYNs later. A source that cannot
-	// tell (no Buffered method) gets each event sent at once.
+	// tell (no Buffered method, or libpcap's) gets each event sent at once.
 	eager bool
 	// fragSYNs are the SYNs in the batch being filled that came as the
 	// first fragment of an IPv4 datagram: the datagram's last fragment,
@@ -408,11 +408,11 @@ func (s *stage) run() {
 	var f capture.Frame
 	var seg analyze.Segment
 	size := batchSize
+	// waiting tells an eager stage whether to hold its events for the
+	// frames the source already has.
 	waiting := func() bool { return false }
-	if b, ok := s.src.(bufferedSource); ok && s.eager {
+	if b, ok := s.src.(bufferedSource); ok {
 		waiting = b.Buffered
-	} else if s.eager {
-		size = 1
 	}
 	// Batches in flight: the channel's, the one filling, the merger's head
 	// and the one it has just finished. The merger may have given the

@@ -181,3 +181,45 @@ func BenchmarkPipeline(b *testing.B) {
 	runPipeline(src)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(src.n), "ns/frame")
 }
+
+// burstSource is a replay whose frames come in bursts of burst: Buffered
+// says a frame is waiting except after the last of each burst.
+type burstSource struct {
+	*replaySource
+	burst int
+}
+
+func (s *burstSource) Buffered() bool { return s.n%s.burst != 0 }
+
+// TestEagerStageBatches: a live stage sends what it holds when the source
+// has nothing waiting, so a burst goes to the tracker in one batch, and a
+// source that cannot tell gets every event sent alone.
+func TestEagerStageBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  Source
+		want int // events a batch
+	}{
+		// Handshakes only: SYN, SYN-ACK and ACK frames, two events each
+		// connection; bursts of 30 frames are 20 events.
+		{"bursts", &burstSource{newReplaySource(100, 0), 30}, 20},
+		{"cannot tell", newReplaySource(100, 0), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg Config
+			stg := cfg.newStage(0, 1000, nil)
+			stg.src, stg.eager = tc.src, true
+			go stg.run()
+			total := 0
+			for b := range stg.out {
+				if n := len(b.events); n != 0 && n != tc.want {
+					t.Errorf("a batch of %d events, want %d", n, tc.want)
+				}
+				total += len(b.events)
+			}
+			if total != 200 {
+				t.Errorf("%d events, want 200", total)
+			}
+		})
+	}
+}

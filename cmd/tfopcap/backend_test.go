@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -121,12 +122,31 @@ var (
 	replyTimes = regexp.MustCompile(`"rtt_us": [0-9]+`)
 )
 
-// TestLiveNoCgo: a binary built without cgo lists interfaces, says in one
+// importedLibraries lists the shared libraries an ELF binary needs.
+func importedLibraries(t *testing.T, bin string) []string {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return libs
+}
+
+// TestLiveNoCgo: a binary built without cgo needs no shared library (no
+// libpcap: it runs where none is installed), lists interfaces, says in one
 // line that -f and the pcap backend need libpcap, and rejects an unknown
 // backend as a usage error.
 func TestLiveNoCgo(t *testing.T) {
 	p := netnslab.NewPair(t)
 	nocgo := buildNoCgo(t)
+	if libs := importedLibraries(t, nocgo); len(libs) != 0 {
+		t.Errorf("the CGO_ENABLED=0 binary needs shared libraries: %v", libs)
+	}
 	rows := []struct {
 		name string
 		args []string

@@ -29,9 +29,9 @@ the same report as analyze, with the kernel's packet and drop counters. A
 second Ctrl-C stops at once.
 
 On Linux it reads the kernel's packet ring directly (AF_PACKET, TPACKET_V3,
-no libpcap needed); -f needs libpcap's filter compiler, so with -f it
-captures through libpcap. --capture-backend chooses: auto (that), afpacket
-or pcap.
+no libpcap needed). -f needs libpcap's compiler, and libpcap's capture for
+filters naming vlan, mpls, pppoe, geneve or vxlan and on "any": auto (the
+default --capture-backend) picks that, afpacket or pcap insist.
 
 While it runs, a status line on a terminal's stderr shows the attempts
 judged so far; --interval prints one-line summaries instead (for logs).
@@ -82,7 +82,7 @@ func (o *liveOptions) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 0, "print a one-line summary every `DURATION` on stderr instead of the status line")
 	o.backend = newEnum(capture.BackendAuto, capture.Backends...)
 	fs.Var(o.backend, "capture-backend",
-		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap, needed by -f), or auto (afpacket on Linux unless -f is given)")
+		"how to capture: afpacket (Linux's packet ring, no libpcap needed), pcap (libpcap), or auto (afpacket on Linux unless -f needs libpcap's capture)")
 }
 
 // sizeFlag is a buffer size. A bare number counts KiB, as tcpdump's -B
