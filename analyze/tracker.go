@@ -770,7 +770,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.prev = head
 	t.open[key] = a
 	t.track(a)
-	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID}
+	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
 		t.unpark(key, a)
 	}
@@ -1057,6 +1057,10 @@ const isnSlots = 1 << 12
 type isnEntry struct {
 	a  *Attempt
 	id uint64 // a.ID when indexed: the Attempt may since have been reused
+	// isn is a.ISN, so that a SYN that merely shares the slot (nearly
+	// every new one) is told apart without loading the Attempt, which is
+	// seldom in the cache any more.
+	isn uint32
 }
 
 func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots - 1)) }
@@ -1066,7 +1070,7 @@ func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots 
 func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
 	e := t.byISN[isnSlot(seg.Seq)]
 	a := e.a
-	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
+	if a == nil || e.isn != seg.Seq || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
 		return nil
 	}
 	if sent, ts := a.synSent(); !sameSend(ref.Time, stampOf(&seg.Options), sent, ts, a.SYN.DataLen == seg.DataLen) {
