@@ -282,6 +282,9 @@ type Attempt struct {
 
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
+	// newer says a newer open attempt on the same flow has a as its prev:
+	// a is not the head of its chain in Tracker.open.
+	newer bool
 	// log is set once a packet of the attempt was seen a second time.
 	log *sightingLog
 }
@@ -708,19 +711,20 @@ func (t *Tracker) untrack(a *Attempt) {
 	t.live = t.live[:last]
 }
 
-// unlink takes a out of its flow's chain of open attempts.
+// unlink takes a out of its flow's chain of open attempts. The head of a
+// chain, nearly always alone on its flow, needs no lookup of the chain.
 func (t *Tracker) unlink(a *Attempt) {
 	key := newFlowKey(a.Client, a.Server)
-	head := t.open[key]
-	if head == a {
+	if !a.newer {
 		if a.prev == nil {
 			delete(t.open, key)
 		} else {
+			a.prev.newer = false
 			t.open[key] = a.prev
 		}
 		return
 	}
-	for p := head; p != nil; p = p.prev {
+	for p := t.open[key]; p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -768,6 +772,9 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		last:       ref.Time,
 	}
 	a.prev = head
+	if head != nil {
+		head.newer = true
+	}
 	t.open[key] = a
 	t.track(a)
 	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
