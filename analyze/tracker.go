@@ -283,6 +283,9 @@ type Attempt struct {
 
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
+	// newer says a newer open attempt on the same flow has a as its prev:
+	// a is not the head of its chain in Tracker.open.
+	newer bool
 	// log is set once a packet of the attempt was seen a second time.
 	log *sightingLog
 }
@@ -726,19 +729,20 @@ func (t *Tracker) untrack(a *Attempt) {
 	t.live = t.live[:last]
 }
 
-// unlink takes a out of its flow's chain of open attempts.
+// unlink takes a out of its flow's chain of open attempts. The head of a
+// chain, nearly always alone on its flow, needs no lookup of the chain.
 func (t *Tracker) unlink(a *Attempt) {
 	key := newFlowKey(a.Client, a.Server)
-	head := t.open[key]
-	if head == a {
+	if !a.newer {
 		if a.prev == nil {
 			delete(t.open, key)
 		} else {
+			a.prev.newer = false
 			t.open[key] = a.prev
 		}
 		return
 	}
-	for p := head; p != nil; p = p.prev {
+	for p := t.open[key]; p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -786,9 +790,12 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		last:       ref.Time,
 	}
 	a.prev = head
+	if head != nil {
+		head.newer = true
+	}
 	t.open[key] = a
 	t.track(a)
-	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID}
+	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
 		t.unpark(key, a)
 	}
@@ -1073,6 +1080,10 @@ const isnSlots = 1 << 12
 type isnEntry struct {
 	a  *Attempt
 	id uint64 // a.ID when indexed: the Attempt may since have been reused
+	// isn is a.ISN, so that a SYN that merely shares the slot (nearly
+	// every new one) is told apart without loading the Attempt, which is
+	// seldom in the cache any more.
+	isn uint32
 }
 
 func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots - 1)) }
@@ -1082,7 +1093,7 @@ func isnSlot(isn uint32) int { return int((isn ^ isn>>12 ^ isn>>24) & (isnSlots 
 func (t *Tracker) natOriginal(ref PacketRef, seg *Segment) *Attempt {
 	e := t.byISN[isnSlot(seg.Seq)]
 	a := e.a
-	if a == nil || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
+	if a == nil || e.isn != seg.Seq || a.ID != e.id || a.ISN != seg.Seq || a.aliased() || !ref.otherVantage(a.SYN.PacketRef) {
 		return nil
 	}
 	if sent, ts := a.synSent(); !sameSend(ref.Time, stampOf(&seg.Options), sent, ts, a.SYN.DataLen == seg.DataLen) {

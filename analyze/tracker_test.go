@@ -780,3 +780,46 @@ func TestNthSmallest(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerChainUnlink: attempts on one flow (a port reused with new
+// ISNs) leave its chain of open attempts in any order, the middle one, then
+// the head, then the last; each reply still finds its attempt, and the
+// open table ends empty.
+func TestTrackerChainUnlink(t *testing.T) {
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	at := func(ms int64, p pkt) {
+		seg := p.segment()
+		tr.Add(PacketRef{Frame: 1, Time: ms * 1e6}, &seg)
+	}
+	for i, isn := range []uint32{100, 200, 300} {
+		at(int64(i), pkt{from: "c", flags: syn, seq: isn, tfo: TFORequest})
+	}
+	steps := []struct {
+		isn  uint32 // answered at ms, then lingers and goes
+		ms   int64
+		open int // after it has gone
+	}{
+		{200, 3, 2},    // the middle one
+		{300, 4004, 1}, // the head, with an older one behind it
+		{100, 8008, 0}, // the last
+	}
+	for _, s := range steps {
+		at(s.ms, pkt{from: "s", flags: synack, seq: 900, ack: s.isn + 1, tfo: TFOCookie})
+		tr.Advance((s.ms + 4000) * 1e6)
+		if tr.Open() != s.open {
+			t.Fatalf("after %d went: %d open, want %d", s.isn, tr.Open(), s.open)
+		}
+	}
+	if len(tr.open) != 0 {
+		t.Errorf("%d flows left in the open table", len(tr.open))
+	}
+	if len(rec.attempts) != 3 {
+		t.Fatalf("%d attempts judged, want 3", len(rec.attempts))
+	}
+	for _, a := range rec.attempts {
+		if a.Outcome != Granted {
+			t.Errorf("attempt with ISN %d: %v, want granted", a.ISN, a.Outcome)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -54,5 +56,34 @@ func TestRotationsRecycleBatches(t *testing.T) {
 	t.Logf("%d files: %d bytes, %d files: %d bytes (%.0f a file; a batch is %.0f)", len(few), a, len(many), b, perFile, batch)
 	if perFile > batch/4 {
 		t.Errorf("each rotation file allocates %.0f bytes, a batch is %.0f", perFile, batch)
+	}
+}
+
+// TestRotationOpenFailsAtItsTurn: a file that cannot be opened when the
+// merge reaches it (removed after the probe) ends the run with an error
+// naming it, whether it is the file read next or one read ahead.
+func TestRotationOpenFailsAtItsTurn(t *testing.T) {
+	frames := capturetest.ReadFrames(t, "../testdata/captures/host-6.18/host-eth.pcap")
+	for _, gone := range []int{1, 2} {
+		dir := t.TempDir()
+		per := (len(frames) + 2) / 3
+		var inputs []*FileInput
+		var names []string
+		for i := 0; i < 3; i++ {
+			name := filepath.Join(dir, fmt.Sprintf("rot%d.pcap", i))
+			capturetest.WritePcap(t, name, frames[i*per:min((i+1)*per, len(frames))])
+			in, err := ProbeInput(name, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs, names = append(inputs, in), append(names, name)
+		}
+		if err := os.Remove(names[gone]); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Files(context.Background(), inputs, Config{Sink: analyze.NewCollector(0)})
+		if err == nil || !strings.Contains(err.Error(), filepath.Base(names[gone])) {
+			t.Errorf("file %d removed: error %v, want one naming %s", gone, err, names[gone])
+		}
 	}
 }
