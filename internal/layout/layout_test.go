@@ -95,3 +95,34 @@ func TestOneImporterOfClientGolang(t *testing.T) {
 		}
 	}
 }
+
+// heavyInit lists packages whose init does real work in every run of
+// tfopcap, pictures or not, and why each is kept out of the binary.
+var heavyInit = map[string]string{
+	// plot.go's init parses all twelve embedded Liberation faces: peak
+	// RSS of `tfopcap version` 17.6 MB instead of 8.5 MB. report/plot
+	// draws with gonum's vg layers and parses its one face on the first
+	// picture.
+	"gonum.org/v1/plot": "parses every embedded font at start-up",
+}
+
+// TestNoHeavyInit fails when the tfopcap binary depends on a package of
+// heavyInit again.
+func TestNoHeavyInit(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command("go", "list", "-deps", module+"cmd/tfopcap").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%v: %s", err, ee.Stderr)
+		}
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for dep := range strings.Lines(string(out)) {
+		if why, heavy := heavyInit[strings.TrimSpace(dep)]; heavy {
+			t.Errorf("cmd/tfopcap depends on %s, which %s", strings.TrimSpace(dep), why)
+		}
+	}
+}

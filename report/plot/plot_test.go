@@ -110,7 +110,7 @@ func TestIntegerTicks(t *testing.T) {
 	} {
 		var got []string
 		for _, tick := range (integerTicks{}).Ticks(0, tt.hi) {
-			got = append(got, tick.Label)
+			got = append(got, tick.label)
 		}
 		if strings.Join(got, " ") != tt.want {
 			t.Errorf("ticks to %v: %v, want %s", tt.hi, got, tt.want)
@@ -132,6 +132,36 @@ func TestWriteHostileTimes(t *testing.T) {
 		var buf bytes.Buffer
 		if err := Write(&buf, format, "clock jumps", []Row{{Title: "x", Timeline: tl, Marks: []Mark{{At: 1, Label: "m"}}}}); err != nil || buf.Len() == 0 {
 			t.Errorf("%s: %v", format, err)
+		}
+	}
+}
+
+func TestSecondsTicks(t *testing.T) {
+	all := func([]string) bool { return true }
+	for _, tt := range []struct {
+		hi         float64
+		fits       func([]string) bool
+		want       string // the labels
+		wantMinors int
+	}{
+		{1.68, all, "0.0 0.2 0.4 0.6 0.8 1.0 1.2 1.4 1.6", 8}, // change-6.18: halves of 0.2
+		{10, all, "0 2 4 6 8 10", 5},                          // 0..10 by 1 are eleven labels
+		{0.0005, all, "0.0000 0.0001 0.0002 0.0003 0.0004 0.0005", 20},
+		{4.6e9, all, "0 500000000 1000000000 1500000000 2000000000 2500000000 3000000000 3500000000 4000000000 4500000000", 37},
+		{1.68, func(l []string) bool { return len(l) <= 3 }, "0 1", 7}, // wide labels: fewer of them
+		{0, all, "", 0},
+	} {
+		var labels []string
+		minors := 0
+		for _, tick := range secondsTicks(tt.hi, tt.fits) {
+			if tick.label == "" {
+				minors++
+			} else {
+				labels = append(labels, tick.label)
+			}
+		}
+		if strings.Join(labels, " ") != tt.want || minors != tt.wantMinors {
+			t.Errorf("ticks to %v: %v and %d minor, want %s and %d", tt.hi, labels, minors, tt.want, tt.wantMinors)
 		}
 	}
 }
