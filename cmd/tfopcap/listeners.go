@@ -12,7 +12,13 @@ import (
 // off). Where sock_diag cannot be read (not Linux) the report is left as
 // it is: the annotation is a courtesy, never a reason to fail.
 func annotateListeners(r *report.Report) {
-	local, err := check.LocalListeners("")
+	var servers []netip.AddrPort
+	for _, s := range r.Servers {
+		if ap, err := netip.ParseAddrPort(s.Server); err == nil { // not "other"
+			servers = append(servers, ap)
+		}
+	}
+	local, err := check.LocalListeners("", servers)
 	if err != nil {
 		return
 	}
