@@ -286,7 +286,10 @@ func (t *target) connect(r *round, cfg Config) error {
 		t.notes = append(t.notes, fmt.Sprintf("round %s: TCP_INFO: %v", r.Round, err))
 	}
 	if r.Round == RoundMPTCP {
-		r.MPTCP = r.conn.mptcpStatus()
+		status := r.conn.mptcpStatus()
+		if r.MPTCP = mptcpAfter(status, r.Kernel); r.MPTCP != status {
+			t.notes = append(t.notes, "round mptcp: the server did not ack the SYN data and the client fell back to TCP when it resent it, so without packets the probe cannot tell whether the listener is MPTCP (run as root to capture its SYN-ACK)")
+		}
 		if !r.fastopen {
 			t.notes = append(t.notes, "this client's kernel cannot use TFO on MPTCP sockets (Linux < 6.2): the MPTCP round asked for no cookie, it only shows whether the listener is MPTCP")
 		}
@@ -337,4 +340,16 @@ func (t *target) addNote(n string) {
 		}
 	}
 	t.notes = append(t.notes, n)
+}
+
+// mptcpAfter corrects what MPTCP_INFO said of the MPTCP round for the
+// client's own fallback: a client whose SYN data the server did not ack
+// falls back to TCP when it retransmits the data (nstat
+// MPTcpExtMPCapableDataFallback), after an MP_CAPABLE SYN-ACK too. So
+// "no" then says nothing of the listener; only the packets could.
+func mptcpAfter(status string, k Kernel) string {
+	if status == "no" && k.SYNData && !k.SYNDataAcked {
+		return "unknown"
+	}
+	return status
 }
