@@ -142,3 +142,16 @@ func checkMarkdownTable(t *testing.T, md string, rows int) {
 		t.Errorf("markdown renders as %d table(s), want one of %d rows:\n%s", len(tables), rows, out)
 	}
 }
+
+// TestListenerNoTFOFirewall: on Linux 6.18, nft rules in the listener's
+// namespace (reset tcp option fastopen on its SYNs in input, or on its
+// SYN-ACKs in output) made check call listeners with TCP_FASTOPEN=16
+// "TFO disabled". The self-probe cannot tell that from a listener
+// without TFO, so the finding must name the host's own firewall.
+func TestListenerNoTFOFirewall(t *testing.T) {
+	_, fs := Judge(Facts{Who: "tfolab (pid 10669)", Addr: "10.88.0.1:8087", Protocol: sockdiag.TCP,
+		Host: host("6.18.44", 3), Probe: probe(analyze.TFONone, "")})
+	if len(fs) == 0 || fs[0].ID != analyze.FindListenerNoTFO || !strings.Contains(fs[0].Text, "firewall rule of this host strips option 34") {
+		t.Errorf("findings %v do not name this host's firewall", fs)
+	}
+}
