@@ -123,7 +123,9 @@ func listenerNoTFO(f Facts, kernelKnown bool) analyze.Finding {
 		why = append(why, "nothing on the host keeps TFO off")
 	}
 	text := fmt.Sprintf("%s listens %s on %s; %s%s: this listener does not enable TFO (no TCP_FASTOPEN, "+
-		"or its setsockopt failed). Enable it: TCP_FASTOPEN with a queue length (Go: setsockopt in "+
+		"or its setsockopt failed), unless a firewall rule of this host strips option 34: the "+
+		"self-probe passes this host's netfilter hooks (look for \"reset tcp option fastopen\" in "+
+		"nft list ruleset). Enable it: TCP_FASTOPEN with a queue length (Go: setsockopt in "+
 		"ListenConfig.Control, and check its error), nginx `listen ... fastopen=N`, haproxy `bind ... tfo`.",
 		f.Who, protoName(f.Protocol), f.Addr, probeSaid(f.Probe), strings.Join(why, " and "))
 	if f.Overflow > 0 {

@@ -2,11 +2,13 @@ package check
 
 import (
 	"bytes"
+	"net/netip"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 	"github.com/tfopcap/tfopcap/host/selfprobe"
@@ -140,5 +142,39 @@ func checkMarkdownTable(t *testing.T, md string, rows int) {
 	tables := regexp.MustCompile(`(?s)<table>.*?</table>`).FindAllString(string(out), -1)
 	if len(tables) != 1 || len(regexp.MustCompile(`<tr[ >]`).FindAllString(tables[0], -1)) != rows {
 		t.Errorf("markdown renders as %d table(s), want one of %d rows:\n%s", len(tables), rows, out)
+	}
+}
+
+// TestListenerNoTFOFirewall: on Linux 6.18, nft rules in the listener's
+// namespace (reset tcp option fastopen on its SYNs in input, or on its
+// SYN-ACKs in output) made check call listeners with TCP_FASTOPEN=16
+// "TFO disabled". The self-probe cannot tell that from a listener
+// without TFO, so the finding must name the host's own firewall.
+func TestListenerNoTFOFirewall(t *testing.T) {
+	_, fs := Judge(Facts{Who: "tfolab (pid 10669)", Addr: "10.88.0.1:8087", Protocol: sockdiag.TCP,
+		Host: host("6.18.44", 3), Probe: probe(analyze.TFONone, "")})
+	if len(fs) == 0 || fs[0].ID != analyze.FindListenerNoTFO || !strings.Contains(fs[0].Text, "firewall rule of this host strips option 34") {
+		t.Errorf("findings %v do not name this host's firewall", fs)
+	}
+}
+
+// TestRenderNoAnswer: a self-probe whose SYN nft dropped (Linux 6.18, a
+// listener of tfolab behind "tcp dport 8091 drop") printed "probe:
+// 10.88.0.1:8091 -> none" in text and markdown, hiding why; the reason
+// must show in every format.
+func TestRenderNoAnswer(t *testing.T) {
+	target := netip.MustParseAddrPort("10.88.0.1:8091")
+	r := &Report{Schema: Schema, Tool: "tfopcap test", Listeners: []ListenerReport{{
+		Address: target.String(), Protocol: "tcp", Processes: []ProcessReport{{10669, "tfolab"}}, TFO: TFOUnknown,
+		Probe:      &ProbeReport{Method: "raw-syn", Target: target.String(), Reply: "none", TFO: "none"},
+		ProbeError: noAnswer(target, time.Second), Findings: []FindingReport{}}}}
+	for _, format := range []string{"text", "markdown", "json"} {
+		var b bytes.Buffer
+		if err := Render(&b, r, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), "no answer from 10.88.0.1:8091 within 1s: a firewall rule of this host") {
+			t.Errorf("%s does not say why the probe got no answer:\n%s", format, b.String())
+		}
 	}
 }

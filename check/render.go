@@ -36,10 +36,10 @@ func renderText(w io.Writer, r *Report) {
 	fmt.Fprintf(w, "\n%d listener(s):\n", len(r.Listeners))
 	for _, l := range r.Listeners {
 		fmt.Fprintf(w, "  %-22s %-5s %-24s TFO %s\n", l.Address, l.Protocol, owner(l), l.TFO)
-		if l.Probe != nil {
-			fmt.Fprintf(w, "      probe: %s\n", probeText(l.Probe))
-		} else if l.ProbeError != "" {
+		if l.ProbeError != "" { // says more than a probe that got no answer
 			fmt.Fprintf(w, "      probe: %s\n", l.ProbeError)
+		} else if l.Probe != nil {
+			fmt.Fprintf(w, "      probe: %s\n", probeText(l.Probe))
 		}
 		for _, f := range l.Findings {
 			fmt.Fprintf(w, "      [%s] %s\n", f.ID, f.Text)
@@ -58,7 +58,7 @@ func renderMarkdown(w io.Writer, r *Report) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, l := range r.Listeners {
 		probe := l.ProbeError
-		if l.Probe != nil {
+		if probe == "" && l.Probe != nil {
 			probe = probeText(l.Probe)
 		}
 		ids := make([]string, len(l.Findings))

@@ -154,7 +154,7 @@ func (p *prober) probe(addr netip.AddrPort) (res *selfprobe.Result, why string) 
 	case err != nil:
 		return nil, err.Error()
 	case res.Reply == selfprobe.ReplyNone:
-		return res, fmt.Sprintf("no answer from %s within %v", res.Target, p.timeout)
+		return res, noAnswer(res.Target, p.timeout)
 	}
 	return res, ""
 }
@@ -249,4 +249,10 @@ func intPtr(s sysinfo.Sysctl) *int {
 		return nil
 	}
 	return &s.Value
+}
+
+// noAnswer explains a self-probe without a SYN-ACK: a listener of this
+// host answers its SYN unless something here drops it.
+func noAnswer(target netip.AddrPort, timeout time.Duration) string {
+	return fmt.Sprintf("no answer from %s within %v: a firewall rule of this host dropping SYNs to it (nft list ruleset), or a full SYN backlog (nstat TcpExtListenDrops)", target, timeout)
 }

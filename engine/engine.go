@@ -73,7 +73,7 @@ const DefaultTick = 250 * time.Millisecond
 type Status struct {
 	Judged   int
 	Outcomes analyze.OutcomeCounts
-	Open     int // attempts waiting for their reply
+	Open     int // attempts not judged yet: unanswered, or answered and lingering for late copies
 	// Early counts attempts judged unanswered before their reply timeout,
 	// to keep memory bounded: too many open at once, or newer attempts on
 	// the same flow (the run's warnings say which).

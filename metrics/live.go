@@ -278,7 +278,7 @@ var (
 		"libpcap's counters: packets that passed the kernel filter (received), dropped for want of buffer (dropped), dropped by the interface (if_dropped).",
 		[]string{"state"}, nil)
 	openDesc = prometheus.NewDesc("tfopcap_open_attempts",
-		"Attempts waiting for their reply.", nil, nil)
+		"Attempts not judged yet: waiting for their reply, or answered and kept 3 s for late copies of their packets.", nil, nil)
 	earlyDesc = prometheus.NewDesc("tfopcap_evicted_attempts_total",
 		"Attempts judged unanswered before their reply timeout to keep memory bounded (a flood, or a scanner reusing ports).", nil, nil)
 )

@@ -190,7 +190,7 @@ tfopcap_evicted_attempts_total 2
 tfopcap_findings{id="client-blackhole",server=""} 1
 tfopcap_findings{id="mptcp-tfo-unsupported",server="192.0.2.1:8001"} 1
 tfopcap_findings{id="other-causes",server="other"} 1
-# HELP tfopcap_open_attempts Attempts waiting for their reply.
+# HELP tfopcap_open_attempts Attempts not judged yet: waiting for their reply, or answered and kept 3 s for late copies of their packets.
 # TYPE tfopcap_open_attempts gauge
 tfopcap_open_attempts 3
 `

@@ -109,6 +109,10 @@ type Result struct {
 	Targets []TargetResult
 	// Warnings concern the whole run (no capture privileges, say).
 	Warnings []string
+	// Failed says, one error per target, why some targets could not be
+	// probed (Targets leaves them out): an unknown host, a refused or
+	// filtered port, no route. Run fails instead when none could be.
+	Failed []error
 	// frameLabels name the pretend frames of attempts inferred from the
 	// kernel's account (MethodTCPInfo): frameLabels[n-1] is frame 0:n.
 	frameLabels []string
@@ -159,9 +163,10 @@ type Kernel struct {
 var ErrNotLinux = errors.New("probe needs Linux (TCP_FASTOPEN_CONNECT, TCP_INFO, tcp_metrics); analyze and live work here")
 
 // Run probes every target with every round and judges the attempts with
-// the engine. An error is one line naming the target and what is wrong:
-// an unknown host, a refused or filtered port, no route, a client with
-// TFO turned off.
+// the engine. A target that cannot be probed (an unknown host, a refused
+// or filtered port, no route) is left out and named in Result.Failed; an
+// error, one line naming the target(s) and what is wrong, means nothing
+// could be probed (or the client has TFO turned off).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("no target given: HOST:PORT")

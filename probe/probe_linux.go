@@ -25,6 +25,8 @@ type target struct {
 	iface  string
 	rounds []*round
 	notes  []string
+	// failed is why the target could not be probed; nil when it was.
+	failed error
 }
 
 // round is one planned connection: its socket exists (bound, so its port
@@ -40,10 +42,10 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := checkClientTFO(); err != nil {
 		return nil, err
 	}
-	targets, err := plan(ctx, cfg)
+	targets, failed := plan(ctx, cfg)
 	defer closeAll(targets)
-	if err != nil {
-		return nil, err
+	if len(targets) == 0 {
+		return nil, joinFailures(failed)
 	}
 	res := &Result{Method: MethodTCPInfo}
 	live, err := openCapture(cfg, targets)
@@ -66,10 +68,14 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A target that cannot be probed does not stop the others.
 	for _, t := range targets {
-		if err := t.probe(ctx, cfg); err != nil {
-			j.finish()
-			return nil, err
+		if t.failed = t.probe(ctx, cfg); t.failed != nil {
+			if ctx.Err() != nil {
+				j.finish()
+				return nil, t.failed
+			}
+			failed = append(failed, t.failed)
 		}
 	}
 	if res.Engine, err = j.finish(); err != nil {
@@ -77,8 +83,14 @@ func run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	feed := &kernelFeed{coll: coll}
 	for _, t := range targets {
-		res.Targets = append(res.Targets, t.result(j.seen, live != nil, feed))
+		if t.failed == nil {
+			res.Targets = append(res.Targets, t.result(j.seen, live != nil, feed))
+		}
 	}
+	if len(res.Targets) == 0 {
+		return nil, joinFailures(failed)
+	}
+	res.Failed = failed
 	res.frameLabels = feed.labels
 	res.Summary = coll.Summary()
 	return res, nil
@@ -159,22 +171,24 @@ func checkClientTFO() error {
 	return fmt.Errorf("the client side of TCP Fast Open is off here (net.ipv4.tcp_fastopen = %d): turn it on with sysctl -w net.ipv4.tcp_fastopen=%d", v, v|1)
 }
 
-// plan resolves the targets and makes the sockets of their rounds.
-func plan(ctx context.Context, cfg Config) ([]*target, error) {
-	var targets []*target
+// plan resolves the targets and makes the sockets of their rounds; failed
+// says why the targets left out cannot be probed (unknown host, no route).
+func plan(ctx context.Context, cfg Config) (targets []*target, failed []error) {
 	for _, spec := range cfg.Targets {
 		server, others, err := resolve(ctx, spec)
 		if err != nil {
-			return targets, fmt.Errorf("%s: %w", spec, err)
+			failed = append(failed, fmt.Errorf("%s: %w", spec, err))
+			continue
 		}
 		t := &target{spec: spec, server: server}
 		if others > 0 {
 			t.notes = append(t.notes, fmt.Sprintf("the name has %d more address(es); the probe asked %s (give an address to probe another)", others, server.Addr()))
 		}
-		targets = append(targets, t)
 		if t.iface, err = routeInterface(server.Addr()); err != nil {
-			return targets, fmt.Errorf("%s: no route to %s (%v)", spec, server.Addr(), err)
+			failed = append(failed, fmt.Errorf("%s: no route to %s (%v)", spec, server.Addr(), err))
+			continue
 		}
+		targets = append(targets, t)
 		for _, rd := range cfg.Rounds {
 			r := &round{RoundResult: RoundResult{Round: rd, Cache: "unknown"}}
 			t.rounds = append(t.rounds, r)
@@ -184,7 +198,19 @@ func plan(ctx context.Context, cfg Config) ([]*target, error) {
 			}
 		}
 	}
-	return targets, nil
+	return targets, failed
+}
+
+// joinFailures is one line for targets none of which could be probed.
+func joinFailures(failed []error) error {
+	if len(failed) == 1 {
+		return failed[0]
+	}
+	msgs := make([]string, len(failed))
+	for i, err := range failed {
+		msgs[i] = err.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // resolve turns HOST:PORT into an address, the first the resolver gives,
@@ -286,7 +312,10 @@ func (t *target) connect(r *round, cfg Config) error {
 		t.notes = append(t.notes, fmt.Sprintf("round %s: TCP_INFO: %v", r.Round, err))
 	}
 	if r.Round == RoundMPTCP {
-		r.MPTCP = r.conn.mptcpStatus()
+		status := r.conn.mptcpStatus()
+		if r.MPTCP = mptcpAfter(status, r.Kernel); r.MPTCP != status {
+			t.notes = append(t.notes, "round mptcp: the server did not ack the SYN data and the client fell back to TCP when it resent it, so without packets the probe cannot tell whether the listener is MPTCP (run as root to capture its SYN-ACK)")
+		}
 		if !r.fastopen {
 			t.notes = append(t.notes, "this client's kernel cannot use TFO on MPTCP sockets (Linux < 6.2): the MPTCP round asked for no cookie, it only shows whether the listener is MPTCP")
 		}
@@ -337,4 +366,16 @@ func (t *target) addNote(n string) {
 		}
 	}
 	t.notes = append(t.notes, n)
+}
+
+// mptcpAfter corrects what MPTCP_INFO said of the MPTCP round for the
+// client's own fallback: a client whose SYN data the server did not ack
+// falls back to TCP when it retransmits the data (nstat
+// MPTcpExtMPCapableDataFallback), after an MP_CAPABLE SYN-ACK too. So
+// "no" then says nothing of the listener; only the packets could.
+func mptcpAfter(status string, k Kernel) string {
+	if status == "no" && k.SYNData && !k.SYNDataAcked {
+		return "unknown"
+	}
+	return status
 }

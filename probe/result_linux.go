@@ -70,7 +70,9 @@ func (r *round) fromKernel(t *target, feed *kernelFeed) {
 	// round, and Result.Report names it so.
 	a.SYN.PacketRef = analyze.PacketRef{Frame: len(feed.labels) + 1}
 	a.Reply.PacketRef = analyze.PacketRef{Frame: len(feed.labels) + 2}
-	if r.Round == RoundMPTCP {
+	// A SYN with MP_CAPABLE answered without it says the listener is
+	// plain TCP: claim the SYN's option only when the answer is known.
+	if r.Round == RoundMPTCP && r.MPTCP != "unknown" {
 		a.SYN.MPTCP = analyze.MPTCPOption{Present: true, Subtype: analyze.MPCapable, Version: 1, Len: 12}
 		if r.MPTCP == "yes" {
 			a.Reply.MPTCP = analyze.MPTCPOption{Present: true, Subtype: analyze.MPCapable, Version: 1, Len: 12}

@@ -24,9 +24,11 @@ the listener is MPTCP). The probe captures its own handshakes (libpcap on
 the route's interface, needs CAP_NET_RAW) and prints the usual report,
 with each server's probe rounds; without capture privileges it infers
 the rounds from the kernel's account (TCP_INFO, tcp_metrics) and says so.
-Linux only. Exit status: 0 done, 1 a server's verdict matched --fail-on,
-2 usage error or a target that could not be probed (unknown host, closed
-or filtered port, no route, client TFO off).
+A target that cannot be probed (unknown host, closed or filtered port,
+no route) gets one line on stderr; the others are still probed and
+reported. Linux only. Exit status: 0 done, 1 a server's verdict matched
+--fail-on, 2 usage error, a target that could not be probed, or client
+TFO off.
 
 With --metrics-addr ADDR it probes nothing at start: it serves
 /probe?target=HOST:PORT in the style of Prometheus's blackbox exporter,
@@ -118,7 +120,21 @@ func runProbe(args []string, st streams) error {
 		r.Warnings = append(r.Warnings, "--evidence "+o.evidence+" was not written: the probe captured no packets")
 	}
 	printWarnings(st.stderr, r)
-	return o.finish(r, unprobed(r, res), st)
+	err = o.finish(r, unprobed(r, res), st)
+	return probeFailures(res.Failed, err, st)
+}
+
+// probeFailures names on stderr, one line each, the targets the report
+// leaves out; the last one is the error, as a target that could not be
+// probed makes the exit status 2 whatever the others' verdicts.
+func probeFailures(failed []error, err error, st streams) error {
+	if len(failed) == 0 {
+		return err
+	}
+	for _, f := range failed[:len(failed)-1] {
+		fmt.Fprintf(st.stderr, "tfopcap: probe: %v\n", f)
+	}
+	return fmt.Errorf("probe: %w", failed[len(failed)-1])
 }
 
 // unprobed names the targets the report holds no verdict for (no round
