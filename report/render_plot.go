@@ -49,7 +49,8 @@ func plotRows(r *Report) (string, []plot.Row) {
 }
 
 // plotTitle heads a server's row with the counts its bars add up to:
-// "192.0.2.2:8001 mixed: 5 grants, 7 omits, 1 other".
+// "192.0.2.2:8001 mixed: grants 5, omits 7, other 1" (a count after each
+// class, so that one attempt reads as well as many).
 func plotTitle(s *ServerReport) string {
 	var n [analyze.NumClasses]int
 	for _, bucket := range s.Timeline.Counts {
@@ -61,7 +62,7 @@ func plotTitle(s *ServerReport) string {
 	if s.Aggregated > 0 {
 		name = fmt.Sprintf("%s (%d servers)", s.Server, s.Aggregated)
 	}
-	return fmt.Sprintf("%s %s: %d grants, %d omits, %d other", name, s.Verdict, n[analyze.ClassGrants], n[analyze.ClassOmits], n[analyze.ClassOther])
+	return fmt.Sprintf("%s %s: grants %d, omits %d, other %d", name, s.Verdict, n[analyze.ClassGrants], n[analyze.ClassOmits], n[analyze.ClassOther])
 }
 
 // changeMarks mark where a server's outcomes changed (servers[].change):

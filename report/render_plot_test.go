@@ -29,7 +29,7 @@ func TestPlotRowsTopN(t *testing.T) {
 	if want := fmt.Sprintf("the %d of %d servers", PlotServers, PlotServers+2); !strings.Contains(caption, want) {
 		t.Errorf("caption %q does not say %q", caption, want)
 	}
-	if !strings.HasPrefix(rows[0].Title, "192.0.2.11:80 omits: 0 grants, 10 omits") {
+	if !strings.HasPrefix(rows[0].Title, "192.0.2.11:80 omits: grants 0, omits 10") {
 		t.Errorf("first row %q, want the server with the most attempts", rows[0].Title)
 	}
 	if last := rows[len(rows)-1].Title; !strings.HasPrefix(last, "192.0.2.4:80 ") {

@@ -52,7 +52,7 @@ func drawPicture(dc draw.Canvas, st styles, caption string, rows []Row) {
 	c.FillText(st.title, vg.Point{X: c.Center().X, Y: c.Max.Y}, caption)
 	c.Max.Y -= st.title.Height(caption)
 	label := "seconds since " + time.Unix(0, origin).UTC().Format("2006-01-02T15:04:05.000Z") +
-		fmt.Sprintf(" (bars of %s)", time.Duration(timelines[0].Width))
+		fmt.Sprintf(" (bars of %s)", threeDigits(time.Duration(timelines[0].Width)))
 	c.FillText(st.axisLabel, vg.Point{X: c.Center().X, Y: c.Min.Y + st.axisLabel.FontExtents().Descent}, label)
 	c.Min.Y += st.axisLabel.Height(label)
 
@@ -71,6 +71,16 @@ func drawPicture(dc draw.Canvas, st styles, caption string, rows []Row) {
 		rc.Min.Y = rc.Max.Y - slot
 		drawPanel(rc, st, &panels[i], left, right, xmax, xticks)
 	}
+}
+
+// threeDigits rounds d to three significant digits: bucket widths are
+// powers of two nanoseconds, and "33.554432ms" says no more than "33.6ms".
+func threeDigits(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }
 
 // newPanel measures one row: its bars, count axis and the marks inside

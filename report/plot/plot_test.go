@@ -165,3 +165,20 @@ func TestSecondsTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestThreeDigits(t *testing.T) {
+	for _, c := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{33554432, "33.6ms"},
+		{1 << 30, "1.07s"},
+		{1 << 9, "512ns"},
+		{1 << 10, "1.02µs"},
+		{64 * time.Second, "1m4s"},
+	} {
+		if got := threeDigits(c.in).String(); got != c.want {
+			t.Errorf("threeDigits(%d) = %s, want %s", int64(c.in), got, c.want)
+		}
+	}
+}
