@@ -108,7 +108,7 @@ func renderDiffText(w io.Writer, d *DiffReport) {
 	}
 
 	type row struct{ server, change, verdict, attempts, outcomes, mptcp string }
-	rows := []row{{"SERVER", "CHANGE", "VERDICT", "ATTEMPTS", "OUTCOMES", "MPTCP SYN/SYN-ACK"}}
+	rows := []row{{"SERVER", "CHANGE", "VERDICT", "ATTEMPTS", "OUTCOMES", "MPTCP S/SA"}}
 	for i := range d.Servers {
 		sd := &d.Servers[i]
 		v, a, o, m := serverDiffCells(sd, " -> ")
