@@ -1,30 +1,108 @@
 package analyze
 
-// QuickFlags reads the TCP flags of the commonest frame, Ethernet + IPv4
-// without options + TCP, without decoding it: ok is true only when Decode
-// would return DecodedTCP for the frame and set seg.Flags to flags. For
-// anything else (IPv6, VLAN tags, IP options, fragments, short or odd
-// headers, other link types) ok is false and the caller must Decode. It
-// lets a reader skip the full decode of the data segments that make up
-// most of a capture, looking at four bytes instead of forty.
+import "encoding/binary"
+
+// QuickFlags reads the TCP flags of the commonest frames without decoding
+// them: IPv4 without options, or IPv6 without extension headers, carrying
+// TCP, in Ethernet (untagged or with one 802.1Q tag), Linux cooked (v1 and
+// v2) or raw IP framing. ok is true only when Decode would return
+// DecodedTCP for the frame, whatever its wire length, and set seg.Flags to
+// flags. For anything else (IP options, extension headers, fragments,
+// tunnels, stacked tags, short or odd headers, other link types) ok is
+// false and the caller must Decode. It lets a reader skip the full decode
+// of the data segments that make up most of a capture, looking at a few
+// bytes instead of forty or sixty.
 func QuickFlags(lt uint16, data []byte) (flags uint8, ok bool) {
-	// Ethernet (14) + IPv4 (20) + TCP through the flags byte (14).
-	if lt != LinkEthernet || len(data) < 14+20+14 {
-		return 0, false
+	var ip []byte
+	var etherType uint16
+	if lt == LinkEthernet && len(data) >= 14 {
+		// Untagged Ethernet, the commonest, without a call.
+		ip, etherType = data[14:], binary.BigEndian.Uint16(data[12:14])
 	}
-	if data[12] != 0x08 || data[13] != 0x00 || // EtherType IPv4
-		data[14] != 0x45 || // version 4, header length 20
-		data[23] != protoTCP ||
-		data[20]&0x3f != 0 || data[21] != 0 || // not a fragment (offset 0, MF clear)
-		data[46] < 5<<4 { // data offset >= 5 words
+	if etherType != etherIPv4 && etherType != etherIPv6 {
+		ip, etherType = quickLink(lt, data)
+	}
+	switch etherType {
+	case etherIPv4:
+		return quickIPv4(ip)
+	case etherIPv6:
+		return quickIPv6(ip)
+	}
+	return 0, false
+}
+
+// quickLink strips the link headers QuickFlags takes, as linkPayload and
+// etherPayload would, and returns the IP packet and its EtherType; any
+// other EtherType (a second tag, MPLS, PPPoE) sends the frame to Decode.
+func quickLink(lt uint16, data []byte) ([]byte, uint16) {
+	switch lt {
+	case LinkEthernet:
+		if len(data) < 14 {
+			return nil, 0
+		}
+		if et := binary.BigEndian.Uint16(data[12:14]); et != etherVLAN {
+			return data[14:], et
+		}
+		if len(data) < 18 {
+			return nil, 0
+		}
+		return data[18:], binary.BigEndian.Uint16(data[16:18])
+	case LinkSLL:
+		if len(data) < 16 {
+			return nil, 0
+		}
+		return data[16:], binary.BigEndian.Uint16(data[14:16])
+	case LinkSLL2:
+		if len(data) < 20 {
+			return nil, 0
+		}
+		return data[20:], binary.BigEndian.Uint16(data[0:2])
+	case LinkRaw, LinkRawBSD, LinkRawBSD2:
+		ip, et, _ := rawIP(data)
+		return ip, et
+	case LinkIPv4:
+		return data, etherIPv4
+	case LinkIPv6:
+		return data, etherIPv6
+	}
+	return nil, 0
+}
+
+// quickIPv4 reads the flags of TCP in an IPv4 packet without options that
+// is not a fragment: header (20) and TCP through the flags byte (14).
+func quickIPv4(ip []byte) (uint8, bool) {
+	if len(ip) < 20+14 ||
+		ip[0] != 0x45 || // version 4, header length 20
+		ip[9] != protoTCP ||
+		ip[6]&0x3f != 0 || ip[7] != 0 || // not a fragment (offset 0, MF clear)
+		ip[32] < 5<<4 { // data offset >= 5 words
 		return 0, false
 	}
 	// A data offset past the segment the IP length describes is
 	// malformed (a zero length, TSO, needs the wire length), and a SYN's
 	// options must be all there: Decode decides those.
-	ipLen, doff := int(data[16])<<8|int(data[17]), int(data[46]>>4)*4
-	if ipLen < 20+doff || data[47]&FlagSYN != 0 && 34+doff > len(data) {
+	ipLen, doff := int(binary.BigEndian.Uint16(ip[2:4])), int(ip[32]>>4)*4
+	if ipLen < 20+doff || ip[33]&FlagSYN != 0 && 20+doff > len(ip) {
 		return 0, false
 	}
-	return data[47], true
+	return ip[33], true
+}
+
+// quickIPv6 reads the flags of TCP right after the fixed IPv6 header (40):
+// no extension headers, so no fragment either.
+func quickIPv6(ip []byte) (uint8, bool) {
+	if len(ip) < 40+14 ||
+		ip[0]>>4 != 6 ||
+		ip[6] != protoTCP ||
+		ip[52] < 5<<4 { // data offset >= 5 words
+		return 0, false
+	}
+	// As for IPv4: a payload length of zero (a jumbogram or TSO) or one
+	// shorter than the TCP header, and a SYN whose options were cut, are
+	// Decode's to judge.
+	payLen, doff := int(binary.BigEndian.Uint16(ip[4:6])), int(ip[52]>>4)*4
+	if payLen < doff || ip[53]&FlagSYN != 0 && 40+doff > len(ip) {
+		return 0, false
+	}
+	return ip[53], true
 }

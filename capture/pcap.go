@@ -1,6 +1,9 @@
 package capture
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // The pcap format (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap):
 // a 24-byte file header, then records of a 16-byte header (seconds,
@@ -46,9 +49,7 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	if !r.fill(pcapRecordLen) {
 		return r.endErr(pcapRecordLen, "record header")
 	}
-	h := r.buf[r.start : r.start+pcapRecordLen]
-	sec, frac := r.u32(h[0:4]), r.u32(h[4:8])
-	caplen, origlen := r.u32(h[8:12]), r.u32(h[12:16])
+	sec, frac, caplen, origlen := r.recordHeader((*[pcapRecordLen]byte)(r.buf[r.start:]))
 	if caplen > MaxCaptureLength {
 		return r.formatErr(r.pos(), "record of frame %d claims %d captured bytes, more than the %d any capture holds", r.number+1, caplen, MaxCaptureLength)
 	}
@@ -67,4 +68,17 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	r.start += n
 	r.count(f, true)
 	return nil
+}
+
+// recordHeader reads the four fields of a record header in the file's
+// byte order: one test of the order instead of four, and no bounds
+// checks (callgrind, the 540k records of the real handshake capture:
+// 67.0 -> 60.6 M instructions in nextPcap).
+func (r *FileReader) recordHeader(h *[pcapRecordLen]byte) (sec, frac, caplen, origlen uint32) {
+	if r.be {
+		be := binary.BigEndian
+		return be.Uint32(h[0:4]), be.Uint32(h[4:8]), be.Uint32(h[8:12]), be.Uint32(h[12:16])
+	}
+	le := binary.LittleEndian
+	return le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
 }

@@ -273,7 +273,7 @@ func (r *run) consume(f feed) error {
 			e := &s.events[i]
 			id := r.tracker.Add(e.ref, &e.seg)
 			if ev != nil {
-				ev.add(id, serverSide(&e.seg), e.ref, &e.raw)
+				ev.add(id, serverSide(&e.seg), e.ref, e.raw)
 				if err := ev.failed(); err != nil {
 					f.abort()
 					ev.close()

@@ -124,10 +124,10 @@ func (e *Evidence) failed() error {
 // add files a frame under the attempt it joined; one that joined none is
 // kept a while in case the tracker matches it later (a reply that came
 // before its SYN). server is the segment's server side. f is copied: the
-// caller may reuse it.
+// caller may reuse it. It is nil when the stage made no copy.
 func (e *Evidence) add(id uint64, server netip.AddrPort, ref analyze.PacketRef, f *capture.OwnedFrame) {
 	e.now = max(e.now, ref.Time)
-	if f.Data == nil {
+	if f == nil || f.Data == nil {
 		return // not copied: its server is done
 	}
 	switch {
