@@ -430,10 +430,24 @@ type liveFeed struct {
 	clock liveClock
 	// spent is the events handed out last, back to the stage for reuse
 	// at the next call.
-	spent    []event
+	spent []event
+	// reanchor: the next batch anchors the clock, which then waits for
+	// the next tick. Anchoring at every batch read the wall clock at
+	// every batch, and libpcap's batches are one event each: time.Now
+	// costs 140 ns on the bench VM, 5% of the capture's CPU.
+	reanchor bool
+	// quick counts the batches taken without looking at the ticker and
+	// the stops; see next.
+	quick    int
 	stopping bool
 	err      error // the capture's
 }
+
+// maxQuick bounds the batches next takes in a row from a stage that
+// always has one ready without a full select, which locks every channel
+// it waits on (selectgo was 16% of a libpcap capture's CPU, a batch an
+// event): ticks and stops wait for at most that many batches.
+const maxQuick = 16
 
 func (f *liveFeed) next() (step, bool) {
 	if f.spent != nil {
@@ -443,24 +457,21 @@ func (f *liveFeed) next() (step, bool) {
 		}
 		f.spent = nil
 	}
+	if f.quick < maxQuick {
+		select {
+		case b, ok := <-f.stg.out:
+			f.quick++
+			return f.batch(b, ok)
+		default:
+		}
+	}
+	f.quick = 0
 	for {
 		select {
 		case b, ok := <-f.stg.out:
-			if !ok {
-				if f.stops.timer != nil {
-					f.stops.timer.Stop()
-				}
-				return step{}, false
-			}
-			if b.err != nil {
-				f.err = b.err
-			}
-			if n := len(b.events); n > 0 {
-				f.clock.packet(b.events[n-1].ref, time.Now())
-			}
-			f.spent = b.events
-			return step{events: b.events}, true
+			return f.batch(b, ok)
 		case now := <-f.tick.C:
+			f.reanchor = true
 			return step{tick: true, now: now, at: f.clock.at(now)}, true
 		case <-f.stops.signals:
 			if f.stopping {
@@ -474,6 +485,26 @@ func (f *liveFeed) next() (step, bool) {
 			f.stop()
 		}
 	}
+}
+
+// batch is the step for a batch received from the stage (ok false: the
+// stage has ended).
+func (f *liveFeed) batch(b batch, ok bool) (step, bool) {
+	if !ok {
+		if f.stops.timer != nil {
+			f.stops.timer.Stop()
+		}
+		return step{}, false
+	}
+	if b.err != nil {
+		f.err = b.err
+	}
+	if n := len(b.events); n > 0 && (f.reanchor || f.clock.mono.IsZero()) {
+		f.clock.packet(b.events[n-1].ref, time.Now())
+		f.reanchor = false
+	}
+	f.spent = b.events
+	return step{events: b.events}, true
 }
 
 func (f *liveFeed) stop() {
