@@ -431,11 +431,6 @@ type liveFeed struct {
 	// spent is the events handed out last, back to the stage for reuse
 	// at the next call.
 	spent []event
-	// reanchor: the next batch anchors the clock, which then waits for
-	// the next tick. Anchoring at every batch read the wall clock at
-	// every batch, and libpcap's batches are one event each: time.Now
-	// costs 140 ns on the bench VM, 5% of the capture's CPU.
-	reanchor bool
 	// quick counts the batches taken without looking at the ticker and
 	// the stops; see next.
 	quick    int
@@ -447,6 +442,12 @@ type liveFeed struct {
 // always has one ready without a full select, which locks every channel
 // it waits on (selectgo was 16% of a libpcap capture's CPU, a batch an
 // event): ticks and stops wait for at most that many batches.
+//
+// Only a batch from the full select anchors the clock (see batch): one
+// taken at once follows others the tracker was busy with, and reading
+// the wall clock for each cost 5% of a libpcap capture (time.Now takes
+// 140 ns on the bench VM). The anchor is then at most maxQuick batches
+// old, milliseconds at worst, where a reply timeout is a second.
 const maxQuick = 16
 
 func (f *liveFeed) next() (step, bool) {
@@ -461,7 +462,7 @@ func (f *liveFeed) next() (step, bool) {
 		select {
 		case b, ok := <-f.stg.out:
 			f.quick++
-			return f.batch(b, ok)
+			return f.batch(b, ok, false)
 		default:
 		}
 	}
@@ -469,9 +470,8 @@ func (f *liveFeed) next() (step, bool) {
 	for {
 		select {
 		case b, ok := <-f.stg.out:
-			return f.batch(b, ok)
+			return f.batch(b, ok, true)
 		case now := <-f.tick.C:
-			f.reanchor = true
 			return step{tick: true, now: now, at: f.clock.at(now)}, true
 		case <-f.stops.signals:
 			if f.stopping {
@@ -488,8 +488,8 @@ func (f *liveFeed) next() (step, bool) {
 }
 
 // batch is the step for a batch received from the stage (ok false: the
-// stage has ended).
-func (f *liveFeed) batch(b batch, ok bool) (step, bool) {
+// stage has ended); anchor: its last packet anchors the clock.
+func (f *liveFeed) batch(b batch, ok, anchor bool) (step, bool) {
 	if !ok {
 		if f.stops.timer != nil {
 			f.stops.timer.Stop()
@@ -499,9 +499,8 @@ func (f *liveFeed) batch(b batch, ok bool) (step, bool) {
 	if b.err != nil {
 		f.err = b.err
 	}
-	if n := len(b.events); n > 0 && (f.reanchor || f.clock.mono.IsZero()) {
+	if n := len(b.events); n > 0 && (anchor || f.clock.mono.IsZero()) {
 		f.clock.packet(b.events[n-1].ref, time.Now())
-		f.reanchor = false
 	}
 	f.spent = b.events
 	return step{events: b.events}, true

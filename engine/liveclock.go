@@ -10,7 +10,8 @@ import (
 // liveClock keeps the tracker's ticks on the packets' timeline by the
 // monotonic clock: the capture time of the packet it was last anchored
 // on plus the monotonic time since it came (liveFeed anchors it on the
-// first batch after each tick). A tick read off the wall clock would
+// latest packet but while the tracker is busy: see maxQuick). A tick read
+// off the wall clock would
 // judge every open attempt unanswered when the system clock steps
 // forward (NTP, a suspended VM). Packets whose timestamps (the kernel's
 // wall clock) leave that timeline by more than liveStepSlack show a
