@@ -175,6 +175,8 @@ per_million() {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%.3f %.3f %.3f", m, v[1], v[NR] }'
 }
+# The load at the start alone hides other work that started meanwhile.
+echo "load at the end $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-9s %-26s %-26s %-22s %-26s %s\n' tool sent captured dropped "CPU s/Mpkt" "replay pps"
 for t in "${tools[@]}"; do
 	read -r m lo hi <<<"$(per_million "$tmp/$t")"

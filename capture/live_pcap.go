@@ -24,6 +24,10 @@ const pcapBuilt = true
 // pcapSource reads a libpcap handle.
 type pcapSource struct {
 	handle *pcap.Handle
+	// buf holds the frame read returned last: a copy out of libpcap's
+	// ring, which close frees. Frames are at most a snap length; the
+	// copy is a few hundred bytes a SYN, allocation-free.
+	buf []byte
 }
 
 // openPcap opens cfg.Interface through libpcap: not immediate, the snap
@@ -57,7 +61,7 @@ func openPcap(cfg LiveConfig) (*Live, error) {
 	if err != nil {
 		return nil, activateError(name, err, in.Error())
 	}
-	l := &Live{src: pcapSource{h}, name: name, snaplen: cfg.Snaplen}
+	l := &Live{src: &pcapSource{handle: h}, name: name, snaplen: cfg.Snaplen}
 	if name == "any" {
 		// Best effort: libpcap before 1.10 has only cooked v1.
 		_ = h.SetLinkType(layers.LinkType(C.DLT_LINUX_SLL2))
@@ -135,22 +139,23 @@ func compileRingFilter(linkType uint16, snaplen int, expr string) ([]bpf.RawInst
 	return raw, nil
 }
 
-func (s pcapSource) read(buf []byte) ([]byte, int, int64, error) {
+func (s *pcapSource) read() ([]byte, int, int64, error) {
 	data, ci, err := s.handle.ZeroCopyReadPacketData()
 	switch {
 	case err == nil:
-		return append(buf[:0], data...), ci.Length, ci.Timestamp.UnixNano(), nil
+		s.buf = append(s.buf[:0], data...)
+		return s.buf, ci.Length, ci.Timestamp.UnixNano(), nil
 	case errors.Is(err, pcap.NextErrorTimeoutExpired):
-		return buf, 0, 0, errTimeout
+		return nil, 0, 0, errTimeout
 	case errors.Is(err, pcap.NextErrorReadError):
 		// gopacket says only "Read Error"; libpcap says what happened
 		// ("The interface disappeared").
-		return buf, 0, 0, s.handle.Error()
+		return nil, 0, 0, s.handle.Error()
 	}
-	return buf, 0, 0, err
+	return nil, 0, 0, err
 }
 
-func (s pcapSource) counters() (LiveStats, error) {
+func (s *pcapSource) counters() (LiveStats, error) {
 	st, err := s.handle.Stats()
 	if err != nil {
 		return LiveStats{}, err
@@ -158,7 +163,7 @@ func (s pcapSource) counters() (LiveStats, error) {
 	return LiveStats{Received: st.PacketsReceived, Dropped: st.PacketsDropped, IfDropped: st.PacketsIfDropped}, nil
 }
 
-func (s pcapSource) close() { s.handle.Close() }
+func (s *pcapSource) close() { s.handle.Close() }
 
 // pcap_if flags (pcap/pcap.h).
 const (

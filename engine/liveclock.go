@@ -8,14 +8,16 @@ import (
 )
 
 // liveClock keeps the tracker's ticks on the packets' timeline by the
-// monotonic clock: the capture time of the latest packet plus the
-// monotonic time since it came. A tick read off the wall clock would
+// monotonic clock: the capture time of the packet it was last anchored
+// on plus the monotonic time since it came (liveFeed anchors it on the
+// latest packet but while the tracker is busy: see maxQuick). A tick read
+// off the wall clock would
 // judge every open attempt unanswered when the system clock steps
 // forward (NTP, a suspended VM). Packets whose timestamps (the kernel's
 // wall clock) leave that timeline by more than liveStepSlack show a
 // step, which is counted.
 type liveClock struct {
-	pkt   int64     // capture time of the latest packet
+	pkt   int64     // capture time of the anchor packet
 	mono  time.Time // when it came, with its monotonic reading
 	steps clockSteps
 }
