@@ -1,6 +1,6 @@
 package analyze
 
-import "hash/maphash"
+import "math/rand/v2"
 
 // Late copies of finalised attempts are recognised this long after the
 // attempt ends, which covers Linux's SYN-ACK retransmissions
@@ -32,7 +32,7 @@ type recent struct {
 	capacity int
 	index    []uint64 // hash<<32 | ring position+1; 0 is an empty slot
 	indexed  int      // entries the index points to
-	seed     maphash.Seed
+	seed     uint64
 }
 
 type recentEntry struct {
@@ -46,13 +46,13 @@ type recentEntry struct {
 }
 
 func newRecent(capacity int) recent {
-	return recent{capacity: capacity, seed: maphash.MakeSeed()}
+	return recent{capacity: capacity, seed: rand.Uint64()}
 }
 
 // len is the number of flows remembered.
 func (r *recent) len() int { return r.indexed }
 
-func (r *recent) hash(key flowKey) uint32 { return uint32(maphash.Comparable(r.seed, key)) }
+func (r *recent) hash(key flowKey) uint32 { return key.hash(r.seed) }
 
 const recentChunk = 4096 // entries per ring chunk: 224 KB
 

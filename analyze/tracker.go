@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"time"
@@ -281,6 +282,11 @@ type Attempt struct {
 	Reply          ReplyInfo
 	Outcome        Outcome
 
+	// key is the flow (Client, Server) and hash its hash, made once from
+	// the first SYN: newFlowKey took 5% of a handshake-heavy capture's
+	// time when the tracker remade it at each lookup.
+	key  flowKey
+	hash uint32
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
 	// newer says a newer open attempt on the same flow has a as its prev:
@@ -472,7 +478,8 @@ type Tracker struct {
 	sink Sink
 	// open holds the newest open attempt per flow; older ones on the same
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
-	open map[flowKey]*Attempt
+	open flowTable
+	seed uint64 // of the flow hashes in open
 	// live lists every open attempt with the time it expires, so that a
 	// sweep reads a dense array instead of visiting each attempt through
 	// the map, and finalises in an order that does not depend on map
@@ -563,7 +570,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	}
 	return &Tracker{
 		sink:         sink,
-		open:         make(map[flowKey]*Attempt),
+		seed:         rand.Uint64(),
 		replyTimeout: replyTimeout,
 		linger:       min(answeredLinger, replyTimeout),
 		done:         newRecent(recentCapacity),
@@ -575,11 +582,11 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 // Open returns the number of attempts not yet finalised.
 func (t *Tracker) Open() int {
 	n := 0
-	for _, a := range t.open {
+	t.open.each(func(a *Attempt) {
 		for ; a != nil; a = a.prev {
 			n++
 		}
-	}
+	})
 	return n
 }
 
@@ -657,7 +664,7 @@ func (t *Tracker) Flush() {
 	t.flushing = true
 	t.finaliseDue(append(t.due[:0], t.live...))
 	t.flushing = false
-	t.open = make(map[flowKey]*Attempt)
+	t.open = flowTable{}
 	t.live, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
@@ -732,17 +739,16 @@ func (t *Tracker) untrack(a *Attempt) {
 // unlink takes a out of its flow's chain of open attempts. The head of a
 // chain, nearly always alone on its flow, needs no lookup of the chain.
 func (t *Tracker) unlink(a *Attempt) {
-	key := newFlowKey(a.Client, a.Server)
 	if !a.newer {
 		if a.prev == nil {
-			delete(t.open, key)
+			t.open.remove(a)
 		} else {
 			a.prev.newer = false
-			t.open[key] = a.prev
+			t.open.set(a.prev)
 		}
 		return
 	}
-	for p := t.open[key]; p != nil; p = p.prev {
+	for p := t.open.get(&a.key, a.hash); p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -752,7 +758,8 @@ func (t *Tracker) unlink(a *Attempt) {
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	key := newFlowKey(seg.Src, seg.Dst)
-	head := t.open[key]
+	h := key.hash(t.seed)
+	head := t.open.get(&key, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
@@ -779,6 +786,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	t.lastID++
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
+	a.key, a.hash = key, h
 	a.SYN = SYNInfo{
 		PacketRef:  ref,
 		TFO:        seg.Options.TFO,
@@ -793,7 +801,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	if head != nil {
 		head.newer = true
 	}
-	t.open[key] = a
+	t.open.set(a)
 	t.track(a)
 	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
@@ -1022,7 +1030,7 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
-	for a := t.open[key]; a != nil; a = a.prev {
+	for a := t.open.get(&key, key.hash(t.seed)); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1204,7 +1212,7 @@ func (t *Tracker) finalise(a *Attempt) {
 		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.maxData(), last, a.Answered())
+		t.done.add(a.key, a.ISN, a.SYN.maxData(), last, a.Answered())
 		if a.aliased() {
 			t.done.add(a.log.alias, a.ISN, a.SYN.maxData(), last, a.Answered())
 		}

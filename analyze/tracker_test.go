@@ -811,8 +811,8 @@ func TestTrackerChainUnlink(t *testing.T) {
 			t.Fatalf("after %d went: %d open, want %d", s.isn, tr.Open(), s.open)
 		}
 	}
-	if len(tr.open) != 0 {
-		t.Errorf("%d flows left in the open table", len(tr.open))
+	if tr.open.n != 0 {
+		t.Errorf("%d flows left in the open table", tr.open.n)
 	}
 	if len(rec.attempts) != 3 {
 		t.Fatalf("%d attempts judged, want 3", len(rec.attempts))

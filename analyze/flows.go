@@ -1,0 +1,128 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// hash returns 32 bits of a seeded hash of k: the five words of the key
+// folded by three 64x64-bit multiplications (wyhash's mixer), in half
+// the time of maphash.Comparable (BenchmarkFlowHash), which recent used;
+// the seed keeps a crafted capture from making its flows collide.
+func (k *flowKey) hash(seed uint64) uint32 {
+	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	le := binary.LittleEndian
+	ports := uint64(k.cport) | uint64(k.sport)<<16 | uint64(k.is4)<<32
+	a := mix(le.Uint64(k.client[:8])^seed, le.Uint64(k.client[8:])^m1)
+	b := mix(le.Uint64(k.server[:8])^m2, le.Uint64(k.server[8:])^seed)
+	h := mix(a^ports, b^m1)
+	return uint32(h ^ h>>32)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// flowTable maps a flow to its newest open attempt, in place of a Go map
+// keyed by flowKey: open addressing with linear probing, at most half
+// full, backward-shift deletion (no tombstones). A slot holds the flow's
+// hash and the attempt, whose own key settles a hash match, so a probe
+// reads 16-byte slots and touches an attempt only where the hash
+// matches; the caller hashes a flow once for its lookup, its insertion
+// and, from Attempt.hash, its deletion.
+type flowTable struct {
+	slots []flowSlot // a power of two long, or nil
+	n     int
+}
+
+type flowSlot struct {
+	hash uint32
+	a    *Attempt // nil: empty
+}
+
+// get returns the attempt filed for key, whose hash is h, or nil.
+func (t *flowTable) get(key *flowKey, h uint32) *Attempt {
+	if t.n == 0 {
+		return nil
+	}
+	mask := len(t.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.a == nil {
+			return nil
+		}
+		if s.hash == h && s.a.key == *key {
+			return s.a
+		}
+	}
+}
+
+// set files a for its flow (a.key, a.hash), replacing the attempt filed
+// for it before.
+func (t *flowTable) set(a *Attempt) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	for i := int(a.hash) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.a == nil {
+			*s = flowSlot{a.hash, a}
+			t.n++
+			return
+		}
+		if s.hash == a.hash && s.a.key == a.key {
+			s.a = a
+			return
+		}
+	}
+}
+
+// remove takes a's flow out of the table: a must be the attempt filed.
+func (t *flowTable) remove(a *Attempt) {
+	mask := len(t.slots) - 1
+	i := int(a.hash) & mask
+	for t.slots[i].a != a {
+		if t.slots[i].a == nil {
+			return // not filed
+		}
+		i = (i + 1) & mask
+	}
+	// Backward-shift deletion: move later slots of the probe run into the
+	// hole unless that would put them before their home.
+	for j := (i + 1) & mask; t.slots[j].a != nil; j = (j + 1) & mask {
+		home := int(t.slots[j].hash) & mask
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = flowSlot{}
+	t.n--
+}
+
+func (t *flowTable) grow() {
+	old := t.slots
+	t.slots = make([]flowSlot, max(64, 2*len(old)))
+	mask := len(t.slots) - 1
+	for _, s := range old {
+		if s.a == nil {
+			continue
+		}
+		i := int(s.hash) & mask
+		for t.slots[i].a != nil {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// each calls f with every attempt filed.
+func (t *flowTable) each(f func(*Attempt)) {
+	for _, s := range t.slots {
+		if s.a != nil {
+			f(s.a)
+		}
+	}
+}
