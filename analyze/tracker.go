@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -516,8 +517,11 @@ type Tracker struct {
 	maxOpen int
 	early   int
 	scratch []int64
-	// due holds the attempts a sweep, shed or Flush finalises, reused.
-	due []dueSlot
+	// due holds the attempts a sweep, shed or Flush finalises, reused;
+	// dueKeys and dueOrder are sortDue's.
+	due      []dueSlot
+	dueKeys  []uint64
+	dueOrder []dueSlot
 	// earlyFlow counts unanswered attempts judged before their timeout
 	// because their flow had maxAttemptsPerFlow newer ones open.
 	earlyFlow Tally
@@ -670,6 +674,7 @@ func (t *Tracker) Flush() {
 	t.flushing = false
 	t.open = flowTable{}
 	t.live, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil
+	t.dueKeys, t.dueOrder = nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
@@ -714,15 +719,62 @@ func (t *Tracker) sweep() {
 // judge later replies (analyze's change points rely on it; in slot order
 // the batch came first, then last to second). due is t.due's buffer.
 func (t *Tracker) finaliseDue(due []dueSlot) {
-	slices.SortFunc(due, func(a, b dueSlot) int {
-		return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.id, b.id))
-	})
-	for _, s := range due {
+	order := t.sortDue(due)
+	for _, s := range order {
 		t.unlink(s.a)
 		t.finalise(s.a)
 	}
 	clear(due) // no stale pointers to reused attempts
+	clear(order)
 	t.due = due[:0]
+}
+
+func compareDue(a, b dueSlot) int {
+	return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.id, b.id))
+}
+
+// sortDue returns due ordered by deadline, then ID. It sorts integers
+// rather than slots through a comparison function: each key is the
+// deadline, less the earliest, above the slot's index in due, and slices.Sort
+// compares those inline. On a shed of ~2000 slots that is a sixth of the
+// instructions slices.SortFunc took, which were 23% of the tracker's. The
+// keys order equal deadlines by index; the few runs of them are then put
+// in ID order. Deadlines too far apart to pack (104 days for 2048 slots)
+// take the comparison function.
+func (t *Tracker) sortDue(due []dueSlot) []dueSlot {
+	if len(due) < 2 {
+		return due
+	}
+	lo, hi := due[0].deadline, due[0].deadline
+	for _, s := range due {
+		lo, hi = min(lo, s.deadline), max(hi, s.deadline)
+	}
+	shift := bits.Len(uint(len(due) - 1))
+	if uint64(hi)-uint64(lo) >= 1<<(64-shift) {
+		slices.SortFunc(due, compareDue)
+		return due
+	}
+	keys := t.dueKeys[:0]
+	for i, s := range due {
+		keys = append(keys, (uint64(s.deadline)-uint64(lo))<<shift|uint64(i))
+	}
+	slices.Sort(keys)
+	order := t.dueOrder[:0]
+	for _, k := range keys {
+		order = append(order, due[k&(1<<shift-1)])
+	}
+	for i := 0; i < len(order); {
+		j := i + 1
+		for j < len(order) && order[j].deadline == order[i].deadline {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(order[i:j], compareDue)
+		}
+		i = j
+	}
+	t.dueKeys, t.dueOrder = keys[:0], order[:0]
+	return order
 }
 
 // deadline is when a expires: it is finalised at the first sweep after it.

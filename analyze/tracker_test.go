@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -820,6 +821,40 @@ func TestTrackerChainUnlink(t *testing.T) {
 	for _, a := range rec.attempts {
 		if a.Outcome != Granted {
 			t.Errorf("attempt with ISN %d: %v, want granted", a.ISN, a.Outcome)
+		}
+	}
+}
+
+// TestSortDue checks sortDue against sorting by compareDue: deadlines
+// with many ties (the keys put those in list order, then runs are fixed
+// up by ID), and deadlines too far apart to pack.
+func TestSortDue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tr Tracker
+	for _, tc := range []struct {
+		name string
+		n    int
+		span int64
+	}{
+		{"ties", 2048, 50},
+		{"spread", 2049, 1 << 40},
+		{"too far apart", 300, math.MaxInt64},
+		{"two", 2, 1},
+	} {
+		for round := range 3 {
+			due := make([]dueSlot, tc.n)
+			for i := range due {
+				d := rng.Int64N(tc.span)
+				if tc.span == math.MaxInt64 && i%2 == 0 {
+					d = -d
+				}
+				due[i] = dueSlot{openSlot{deadline: d}, rng.Uint64N(1 << 20)}
+			}
+			want := slices.Clone(due)
+			slices.SortFunc(want, compareDue)
+			if got := tr.sortDue(due); !slices.Equal(got, want) {
+				t.Errorf("%s, round %d: sortDue disagrees with compareDue", tc.name, round)
+			}
 		}
 	}
 }
