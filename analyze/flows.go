@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/binary"
 	"math/bits"
+	"net/netip"
 )
 
 // hash returns 32 bits of a seeded hash of k: the five words of the key
@@ -27,10 +28,12 @@ func mix(a, b uint64) uint64 {
 // flowTable maps a flow to its newest open attempt, in place of a Go map
 // keyed by flowKey: open addressing with linear probing, at most half
 // full, backward-shift deletion (no tombstones). A slot holds the flow's
-// hash and the attempt, whose own key settles a hash match, so a probe
+// hash and the attempt, whose addresses settle a hash match, so a probe
 // reads 16-byte slots and touches an attempt only where the hash
 // matches; the caller hashes a flow once for its lookup, its insertion
-// and, from Attempt.hash, its deletion.
+// and, from Attempt.hash, its deletion. Comparing the attempt's
+// netip.AddrPorts, as a flowKey does (decoded packets have no zones),
+// spares the Attempt a copy of its key: 40 bytes each.
 type flowTable struct {
 	slots []flowSlot // a power of two long, or nil
 	n     int
@@ -41,8 +44,9 @@ type flowSlot struct {
 	a    *Attempt // nil: empty
 }
 
-// get returns the attempt filed for key, whose hash is h, or nil.
-func (t *flowTable) get(key *flowKey, h uint32) *Attempt {
+// get returns the attempt filed for the flow from client to server,
+// whose hash is h, or nil.
+func (t *flowTable) get(client, server netip.AddrPort, h uint32) *Attempt {
 	if t.n == 0 {
 		return nil
 	}
@@ -52,14 +56,14 @@ func (t *flowTable) get(key *flowKey, h uint32) *Attempt {
 		if s.a == nil {
 			return nil
 		}
-		if s.hash == h && s.a.key == *key {
+		if s.hash == h && s.a.Client == client && s.a.Server == server {
 			return s.a
 		}
 	}
 }
 
-// set files a for its flow (a.key, a.hash), replacing the attempt filed
-// for it before.
+// set files a for its flow (a.Client, a.Server, a.hash), replacing the
+// attempt filed for it before.
 func (t *flowTable) set(a *Attempt) {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
@@ -72,7 +76,7 @@ func (t *flowTable) set(a *Attempt) {
 			t.n++
 			return
 		}
-		if s.hash == a.hash && s.a.key == a.key {
+		if s.hash == a.hash && s.a.Client == a.Client && s.a.Server == a.Server {
 			s.a = a
 			return
 		}

@@ -13,6 +13,7 @@ import (
 // Hashes cut to 64 values collide a lot; cut to the 64 slots at either
 // end of the table, runs from its end wrap into runs at its start.
 func TestFlowTableMatchesMap(t *testing.T) {
+	type flow struct{ client, server netip.AddrPort }
 	for name, cut := range map[string]func(uint32) uint32{
 		"full":  func(h uint32) uint32 { return h },
 		"low 6": func(h uint32) uint32 { return h & 63 },
@@ -24,22 +25,25 @@ func TestFlowTableMatchesMap(t *testing.T) {
 		},
 	} {
 		var tab flowTable
-		want := map[flowKey]*Attempt{}
+		want := map[flow]*Attempt{}
 		rng := rand.New(rand.NewPCG(1, 2))
-		keys := make([]flowKey, 300)
+		keys := make([]flow, 300)
 		for i := range keys {
-			keys[i] = newFlowKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(i)), testServer)
+			keys[i] = flow{netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(i)), testServer}
 		}
-		hash := func(k *flowKey) uint32 { return cut(k.hash(0)) }
+		hash := func(f flow) uint32 {
+			k := newFlowKey(f.client, f.server)
+			return cut(k.hash(0))
+		}
 		for step := range 5000 {
 			k := keys[rng.IntN(len(keys))]
-			h := hash(&k)
+			h := hash(k)
 			switch old := want[k]; {
 			case old != nil && rng.IntN(2) == 0:
 				tab.remove(old)
 				delete(want, k)
 			default:
-				a := &Attempt{key: k, hash: h}
+				a := &Attempt{Client: k.client, Server: k.server, hash: h}
 				tab.set(a)
 				want[k] = a
 			}
@@ -47,7 +51,7 @@ func TestFlowTableMatchesMap(t *testing.T) {
 				t.Fatalf("%s, step %d: %d flows filed, want %d", name, step, tab.n, len(want))
 			}
 			for i := range keys {
-				if got := tab.get(&keys[i], hash(&keys[i])); got != want[keys[i]] {
+				if got := tab.get(keys[i].client, keys[i].server, hash(keys[i])); got != want[keys[i]] {
 					t.Fatalf("%s, step %d: flow %d has %p, want %p", name, step, i, got, want[keys[i]])
 				}
 			}

@@ -283,10 +283,8 @@ type Attempt struct {
 	Reply          ReplyInfo
 	Outcome        Outcome
 
-	// key is the flow (Client, Server) and hash its hash, made once from
-	// the first SYN: newFlowKey took 5% of a handshake-heavy capture's
-	// time when the tracker remade it at each lookup.
-	key  flowKey
+	// hash is the flow's (Client, Server), made once from the first SYN,
+	// for Tracker.open.
 	hash uint32
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
@@ -816,7 +814,7 @@ func (t *Tracker) unlink(a *Attempt) {
 		}
 		return
 	}
-	for p := t.open.get(&a.key, a.hash); p != nil; p = p.prev {
+	for p := t.open.get(a.Client, a.Server, a.hash); p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -827,7 +825,7 @@ func (t *Tracker) unlink(a *Attempt) {
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	key := newFlowKey(seg.Src, seg.Dst)
 	h := key.hash(t.seed)
-	head := t.open.get(&key, h)
+	head := t.open.get(seg.Src, seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
@@ -854,7 +852,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	t.lastID++
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
-	a.key, a.hash = key, h
+	a.hash = h
 	a.SYN = SYNInfo{
 		PacketRef:  ref,
 		TFO:        seg.Options.TFO,
@@ -1098,7 +1096,7 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
-	for a := t.open.get(&key, key.hash(t.seed)); a != nil; a = a.prev {
+	for a := t.open.get(seg.Dst, seg.Src, key.hash(t.seed)); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1280,7 +1278,7 @@ func (t *Tracker) finalise(a *Attempt) {
 		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(a.key, a.ISN, a.SYN.maxData(), last, a.Answered())
+		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.maxData(), last, a.Answered())
 		if a.aliased() {
 			t.done.add(a.log.alias, a.ISN, a.SYN.maxData(), last, a.Answered())
 		}
