@@ -479,12 +479,16 @@ type Tracker struct {
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open flowTable
 	seed uint64 // of the flow hashes in open
-	// live lists every open attempt with the time it expires, so that a
-	// sweep reads a dense array instead of visiting each attempt through
-	// the map, and finalises in an order that does not depend on map
-	// iteration.
-	live []openSlot
-	free []*Attempt
+	// live lists every open attempt and deadlines the capture time after
+	// which each expires, so that a sweep reads a dense array instead of
+	// visiting each attempt through the map, and finalises in an order
+	// that does not depend on map iteration. The deadlines are apart so
+	// that shed and sweep, which read them all and few attempts, read
+	// 8 bytes a slot, not 16 (shed's last-level misses: 205 -> 104 k on
+	// the real capture).
+	live      []*Attempt
+	deadlines []int64
+	free      []*Attempt
 	// done remembers recently finalised attempts, so that late
 	// copies of their packets (a SYN-ACK retransmitted after 8 s, a SYN
 	// resent because the SYN-ACK was lost after the capture point) are
@@ -665,35 +669,28 @@ func (t *Tracker) Flush() {
 	t.expireParked(true)
 	t.flushing = true
 	due := t.due[:0]
-	for _, s := range t.live {
-		due = append(due, dueOf(s))
+	for i, a := range t.live {
+		due = append(due, dueSlot{t.deadlines[i], a.ID, a})
 	}
 	t.finaliseDue(due)
 	t.flushing = false
 	t.open = flowTable{}
-	t.live, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil
+	t.live, t.deadlines, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil, nil
 	t.dueKeys, t.dueOrder = nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity)
 }
 
-// openSlot is an open attempt and the capture time after which it expires.
-type openSlot struct {
-	deadline int64
-	a        *Attempt
-}
-
-// dueSlot is an openSlot about to be finalised, with the attempt's ID,
-// the second key finaliseDue sorts by, so that sorting never loads an
-// attempt: a shed sorts some 2000 of them, seldom in the cache, and
-// reading their IDs in the comparisons took a third of the sort's
+// dueSlot is an open attempt about to be finalised, its deadline, and
+// its ID, the second key finaliseDue sorts by, so that sorting never
+// loads an attempt: a shed sorts some 2000 of them, seldom in the cache,
+// and reading their IDs in the comparisons took a third of the sort's
 // instructions and 86 k of the real capture's cache misses.
 type dueSlot struct {
-	openSlot
-	id uint64
+	deadline int64
+	id       uint64
+	a        *Attempt
 }
-
-func dueOf(s openSlot) dueSlot { return dueSlot{s, s.a.ID} }
 
 // sweep finalises the attempts that have expired: answered ones linger
 // after their reply, unanswered ones wait replyTimeout after their latest
@@ -703,9 +700,10 @@ func (t *Tracker) sweep() {
 		t.expireParked(false)
 	}
 	due := t.due[:0]
-	for _, s := range t.live {
-		if t.now > s.deadline {
-			due = append(due, dueOf(s))
+	for i, d := range t.deadlines {
+		if t.now > d {
+			a := t.live[i]
+			due = append(due, dueSlot{d, a.ID, a})
 		}
 	}
 	t.finaliseDue(due)
@@ -787,19 +785,20 @@ func (t *Tracker) deadline(a *Attempt) int64 {
 // a SYN copy or the reply; untrack removes it.
 func (t *Tracker) track(a *Attempt) {
 	a.slot = int32(len(t.live))
-	t.live = append(t.live, openSlot{t.deadline(a), a})
+	t.live = append(t.live, a)
+	t.deadlines = append(t.deadlines, t.deadline(a))
 }
 
-func (t *Tracker) touch(a *Attempt) { t.live[a.slot].deadline = t.deadline(a) }
+func (t *Tracker) touch(a *Attempt) { t.deadlines[a.slot] = t.deadline(a) }
 
 func (t *Tracker) untrack(a *Attempt) {
 	last := len(t.live) - 1
 	if moved := t.live[last]; int(a.slot) != last {
-		t.live[a.slot] = moved
-		moved.a.slot = a.slot
+		t.live[a.slot], t.deadlines[a.slot] = moved, t.deadlines[last]
+		moved.slot = a.slot
 	}
-	t.live[last] = openSlot{}
-	t.live = t.live[:last]
+	t.live[last] = nil
+	t.live, t.deadlines = t.live[:last], t.deadlines[:last]
 }
 
 // unlink takes a out of its flow's chain of open attempts. The head of a
@@ -888,19 +887,17 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 // Answered attempts lose only late copies; unanswered ones are judged
 // before their timeout, which Early counts so the report can say so.
 func (t *Tracker) shed() {
-	d := t.scratch[:0]
-	for _, s := range t.live {
-		d = append(d, s.deadline)
-	}
+	d := append(t.scratch[:0], t.deadlines...)
 	cutoff := nthSmallest(d, len(d)/8)
 	t.scratch = d
 	due := t.due[:0]
-	for _, s := range t.live {
-		if s.deadline <= cutoff {
-			if !s.a.Answered() {
+	for i, dl := range t.deadlines {
+		if dl <= cutoff {
+			a := t.live[i]
+			if !a.Answered() {
 				t.early++
 			}
-			due = append(due, dueOf(s))
+			due = append(due, dueSlot{dl, a.ID, a})
 		}
 	}
 	t.finaliseDue(due)

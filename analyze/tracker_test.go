@@ -848,7 +848,7 @@ func TestSortDue(t *testing.T) {
 				if tc.span == math.MaxInt64 && i%2 == 0 {
 					d = -d
 				}
-				due[i] = dueSlot{openSlot{deadline: d}, rng.Uint64N(1 << 20)}
+				due[i] = dueSlot{deadline: d, id: rng.Uint64N(1 << 20)}
 			}
 			want := slices.Clone(due)
 			slices.SortFunc(want, compareDue)
