@@ -25,24 +25,54 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
+// arena holds the tracker's Attempts in chunks of arenaChunk, numbered
+// from 0, so that the flow table refers to them by a 32-bit number: its
+// slots are 8 bytes without a pointer, which the garbage collector
+// neither scans nor puts write barriers on, and a chunk is one allocation
+// where new(Attempt) was 16384.
+type arena struct {
+	chunks [][]Attempt
+	n      int32
+}
+
+const arenaChunk = 256 // Attempts a chunk: 90 KB
+
+func (r *arena) at(i int32) *Attempt {
+	return &r.chunks[uint32(i)/arenaChunk][uint32(i)%arenaChunk]
+}
+
+// alloc returns a new zero Attempt, numbered in Attempt.idx.
+func (r *arena) alloc() *Attempt {
+	if r.n%arenaChunk == 0 {
+		r.chunks = append(r.chunks, make([]Attempt, arenaChunk))
+	}
+	a := r.at(r.n)
+	a.idx = r.n
+	r.n++
+	return a
+}
+
 // flowTable maps a flow to its newest open attempt, in place of a Go map
 // keyed by flowKey: open addressing with linear probing, at most half
 // full, backward-shift deletion (no tombstones). A slot holds the flow's
-// hash and the attempt, whose addresses settle a hash match, so a probe
-// reads 16-byte slots and touches an attempt only where the hash
-// matches; the caller hashes a flow once for its lookup, its insertion
-// and, from Attempt.hash, its deletion. Comparing the attempt's
-// netip.AddrPorts, as a flowKey does (decoded packets have no zones),
-// spares the Attempt a copy of its key: 40 bytes each.
+// hash and the attempt's number in the arena, whose addresses settle a
+// hash match, so a probe reads 8-byte slots and touches an attempt only
+// where the hash matches; the caller hashes a flow once for its lookup,
+// its insertion and, from Attempt.hash, its deletion. Comparing the
+// attempt's netip.AddrPorts, as a flowKey does (decoded packets have no
+// zones), spares the Attempt a copy of its key: 40 bytes each.
 type flowTable struct {
 	slots []flowSlot // a power of two long, or nil
 	n     int
+	arena *arena
 }
 
 type flowSlot struct {
 	hash uint32
-	a    *Attempt // nil: empty
+	idx  int32 // Attempt.idx+1; 0: empty
 }
+
+func (t *flowTable) attempt(s flowSlot) *Attempt { return t.arena.at(s.idx - 1) }
 
 // get returns the attempt filed for the flow from client to server,
 // whose hash is h, or nil.
@@ -52,12 +82,14 @@ func (t *flowTable) get(client, server netip.AddrPort, h uint32) *Attempt {
 	}
 	mask := len(t.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.a == nil {
+		s := t.slots[i]
+		if s.idx == 0 {
 			return nil
 		}
-		if s.hash == h && s.a.Client == client && s.a.Server == server {
-			return s.a
+		if s.hash == h {
+			if a := t.attempt(s); a.Client == client && a.Server == server {
+				return a
+			}
 		}
 	}
 }
@@ -71,14 +103,16 @@ func (t *flowTable) set(a *Attempt) {
 	mask := len(t.slots) - 1
 	for i := int(a.hash) & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if s.a == nil {
-			*s = flowSlot{a.hash, a}
+		if s.idx == 0 {
+			*s = flowSlot{a.hash, a.idx + 1}
 			t.n++
 			return
 		}
-		if s.hash == a.hash && s.a.Client == a.Client && s.a.Server == a.Server {
-			s.a = a
-			return
+		if s.hash == a.hash {
+			if b := t.attempt(*s); b.Client == a.Client && b.Server == a.Server {
+				s.idx = a.idx + 1
+				return
+			}
 		}
 	}
 }
@@ -87,15 +121,15 @@ func (t *flowTable) set(a *Attempt) {
 func (t *flowTable) remove(a *Attempt) {
 	mask := len(t.slots) - 1
 	i := int(a.hash) & mask
-	for t.slots[i].a != a {
-		if t.slots[i].a == nil {
+	for t.slots[i].idx != a.idx+1 {
+		if t.slots[i].idx == 0 {
 			return // not filed
 		}
 		i = (i + 1) & mask
 	}
 	// Backward-shift deletion: move later slots of the probe run into the
 	// hole unless that would put them before their home.
-	for j := (i + 1) & mask; t.slots[j].a != nil; j = (j + 1) & mask {
+	for j := (i + 1) & mask; t.slots[j].idx != 0; j = (j + 1) & mask {
 		home := int(t.slots[j].hash) & mask
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 			t.slots[i] = t.slots[j]
@@ -111,11 +145,11 @@ func (t *flowTable) grow() {
 	t.slots = make([]flowSlot, max(64, 2*len(old)))
 	mask := len(t.slots) - 1
 	for _, s := range old {
-		if s.a == nil {
+		if s.idx == 0 {
 			continue
 		}
 		i := int(s.hash) & mask
-		for t.slots[i].a != nil {
+		for t.slots[i].idx != 0 {
 			i = (i + 1) & mask
 		}
 		t.slots[i] = s
@@ -125,8 +159,8 @@ func (t *flowTable) grow() {
 // each calls f with every attempt filed.
 func (t *flowTable) each(f func(*Attempt)) {
 	for _, s := range t.slots {
-		if s.a != nil {
-			f(s.a)
+		if s.idx != 0 {
+			f(t.attempt(s))
 		}
 	}
 }

@@ -24,7 +24,8 @@ func TestFlowTableMatchesMap(t *testing.T) {
 			return h & 63
 		},
 	} {
-		var tab flowTable
+		var r arena
+		tab := flowTable{arena: &r}
 		want := map[flow]*Attempt{}
 		rng := rand.New(rand.NewPCG(1, 2))
 		keys := make([]flow, 300)
@@ -43,7 +44,8 @@ func TestFlowTableMatchesMap(t *testing.T) {
 				tab.remove(old)
 				delete(want, k)
 			default:
-				a := &Attempt{Client: k.client, Server: k.server, hash: h}
+				a := r.alloc()
+				a.Client, a.Server, a.hash = k.client, k.server, h
 				tab.set(a)
 				want[k] = a
 			}

@@ -286,6 +286,7 @@ type Attempt struct {
 	// hash is the flow's (Client, Server), made once from the first SYN,
 	// for Tracker.open.
 	hash uint32
+	idx  int32    // number in Tracker.arena
 	prev *Attempt // older open attempt on the same flow
 	slot int32    // index in Tracker.live while open
 	// newer says a newer open attempt on the same flow has a as its prev:
@@ -479,6 +480,8 @@ type Tracker struct {
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open flowTable
 	seed uint64 // of the flow hashes in open
+	// arena holds every Attempt, open or free, numbered for open.
+	arena arena
 	// live lists every open attempt and deadlines the capture time after
 	// which each expires, so that a sweep reads a dense array instead of
 	// visiting each attempt through the map, and finalises in an order
@@ -574,7 +577,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	if replyTimeout <= 0 {
 		replyTimeout = int64(DefaultReplyTimeout)
 	}
-	return &Tracker{
+	t := &Tracker{
 		sink:         sink,
 		seed:         rand.Uint64(),
 		replyTimeout: replyTimeout,
@@ -583,6 +586,8 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		maxOpen:      DefaultMaxOpen,
 		byISN:        make([]isnEntry, isnSlots),
 	}
+	t.open.arena = &t.arena
+	return t
 }
 
 // Open returns the number of attempts not yet finalised.
@@ -674,7 +679,8 @@ func (t *Tracker) Flush() {
 	}
 	t.finaliseDue(due)
 	t.flushing = false
-	t.open = flowTable{}
+	t.arena = arena{}
+	t.open = flowTable{arena: &t.arena}
 	t.live, t.deadlines, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil, nil
 	t.dueKeys, t.dueOrder = nil, nil
 	clear(t.byISN)
@@ -1289,7 +1295,7 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	*a = Attempt{}
+	*a = Attempt{idx: a.idx}
 	t.free = append(t.free, a)
 }
 
@@ -1299,5 +1305,5 @@ func (t *Tracker) alloc() *Attempt {
 		t.free = t.free[:n-1]
 		return a
 	}
-	return new(Attempt)
+	return t.arena.alloc()
 }
