@@ -526,7 +526,7 @@ type Tracker struct {
 	// dueKeys and dueOrder are sortDue's.
 	due      []dueSlot
 	dueKeys  []uint64
-	dueOrder []dueSlot
+	dueOrder []*Attempt
 	// earlyFlow counts unanswered attempts judged before their timeout
 	// because their flow had maxAttemptsPerFlow newer ones open.
 	earlyFlow Tally
@@ -722,9 +722,9 @@ func (t *Tracker) sweep() {
 // the batch came first, then last to second). due is t.due's buffer.
 func (t *Tracker) finaliseDue(due []dueSlot) {
 	order := t.sortDue(due)
-	for _, s := range order {
-		t.unlink(s.a)
-		t.finalise(s.a)
+	for _, a := range order {
+		t.unlink(a)
+		t.finalise(a)
 	}
 	clear(due) // no stale pointers to reused attempts
 	clear(order)
@@ -735,45 +735,51 @@ func compareDue(a, b dueSlot) int {
 	return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.id, b.id))
 }
 
-// sortDue returns due ordered by deadline, then ID. It sorts integers
-// rather than slots through a comparison function: each key is the
-// deadline, less the earliest, above the slot's index in due, and slices.Sort
-// compares those inline. On a shed of ~2000 slots that is a sixth of the
-// instructions slices.SortFunc took, which were 23% of the tracker's. The
-// keys order equal deadlines by index; the few runs of them are then put
-// in ID order. Deadlines too far apart to pack (104 days for 2048 slots)
-// take the comparison function.
-func (t *Tracker) sortDue(due []dueSlot) []dueSlot {
-	if len(due) < 2 {
-		return due
+// sortDue returns the attempts in due ordered by deadline, then ID. It
+// sorts integers rather than slots through a comparison function: each
+// key is the deadline, less the earliest, above the slot's index in due,
+// and slices.Sort compares those inline. On a shed of ~2000 slots that is
+// a sixth of the instructions slices.SortFunc took, which were 23% of the
+// tracker's. The keys order equal deadlines by index; the few runs of
+// them are then put in ID order. Deadlines too far apart to pack (104
+// days for 2048 slots) take the comparison function.
+func (t *Tracker) sortDue(due []dueSlot) []*Attempt {
+	order := t.dueOrder[:0]
+	lo, hi := int64(0), int64(0)
+	if len(due) > 0 {
+		lo, hi = due[0].deadline, due[0].deadline
 	}
-	lo, hi := due[0].deadline, due[0].deadline
 	for _, s := range due {
 		lo, hi = min(lo, s.deadline), max(hi, s.deadline)
 	}
-	shift := bits.Len(uint(len(due) - 1))
+	shift := bits.Len(uint(max(len(due)-1, 0)))
 	if uint64(hi)-uint64(lo) >= 1<<(64-shift) {
 		slices.SortFunc(due, compareDue)
-		return due
+		for _, s := range due {
+			order = append(order, s.a)
+		}
+		t.dueOrder = order[:0]
+		return order
 	}
+	mask := uint64(1)<<shift - 1
 	keys := t.dueKeys[:0]
 	for i, s := range due {
 		keys = append(keys, (uint64(s.deadline)-uint64(lo))<<shift|uint64(i))
 	}
 	slices.Sort(keys)
-	order := t.dueOrder[:0]
-	for _, k := range keys {
-		order = append(order, due[k&(1<<shift-1)])
-	}
-	for i := 0; i < len(order); {
+	byID := func(a, b uint64) int { return cmp.Compare(due[a&mask].id, due[b&mask].id) }
+	for i := 0; i < len(keys); {
 		j := i + 1
-		for j < len(order) && order[j].deadline == order[i].deadline {
+		for j < len(keys) && keys[j]>>shift == keys[i]>>shift {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(order[i:j], compareDue)
+			slices.SortFunc(keys[i:j], byID)
 		}
 		i = j
+	}
+	for _, k := range keys {
+		order = append(order, due[k&mask].a)
 	}
 	t.dueKeys, t.dueOrder = keys[:0], order[:0]
 	return order

@@ -840,6 +840,8 @@ func TestSortDue(t *testing.T) {
 		{"spread", 2049, 1 << 40},
 		{"too far apart", 300, math.MaxInt64},
 		{"two", 2, 1},
+		{"one", 1, 1},
+		{"none", 0, 1},
 	} {
 		for round := range 3 {
 			due := make([]dueSlot, tc.n)
@@ -850,8 +852,15 @@ func TestSortDue(t *testing.T) {
 				}
 				due[i] = dueSlot{deadline: d, id: rng.Uint64N(1 << 20)}
 			}
-			want := slices.Clone(due)
-			slices.SortFunc(want, compareDue)
+			for i := range due {
+				due[i].a = &Attempt{ID: due[i].id}
+			}
+			sorted := slices.Clone(due)
+			slices.SortFunc(sorted, compareDue)
+			var want []*Attempt
+			for _, s := range sorted {
+				want = append(want, s.a)
+			}
 			if got := tr.sortDue(due); !slices.Equal(got, want) {
 				t.Errorf("%s, round %d: sortDue disagrees with compareDue", tc.name, round)
 			}
