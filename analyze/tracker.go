@@ -673,7 +673,7 @@ func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 func (t *Tracker) Flush() {
 	t.expireParked(true)
 	t.flushing = true
-	due := t.due[:0]
+	due := slices.Grow(t.due[:0], len(t.live))
 	for i, a := range t.live {
 		due = append(due, dueSlot{t.deadlines[i], a.ID, a})
 	}
@@ -744,7 +744,7 @@ func compareDue(a, b dueSlot) int {
 // them are then put in ID order. Deadlines too far apart to pack (104
 // days for 2048 slots) take the comparison function.
 func (t *Tracker) sortDue(due []dueSlot) []*Attempt {
-	order := t.dueOrder[:0]
+	order := slices.Grow(t.dueOrder[:0], len(due))
 	lo, hi := int64(0), int64(0)
 	if len(due) > 0 {
 		lo, hi = due[0].deadline, due[0].deadline
@@ -762,7 +762,7 @@ func (t *Tracker) sortDue(due []dueSlot) []*Attempt {
 		return order
 	}
 	mask := uint64(1)<<shift - 1
-	keys := t.dueKeys[:0]
+	keys := slices.Grow(t.dueKeys[:0], len(due))
 	for i, s := range due {
 		keys = append(keys, (uint64(s.deadline)-uint64(lo))<<shift|uint64(i))
 	}
