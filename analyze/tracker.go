@@ -479,7 +479,7 @@ type Tracker struct {
 	// open holds the newest open attempt per flow; older ones on the same
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open flowTable
-	seed uint64 // of the flow hashes in open
+	seed uint64 // of the flow hashes in open and done
 	// arena holds every Attempt, open or free, numbered for open.
 	arena arena
 	// live lists every open attempt and deadlines the capture time after
@@ -577,12 +577,13 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	if replyTimeout <= 0 {
 		replyTimeout = int64(DefaultReplyTimeout)
 	}
+	seed := rand.Uint64()
 	t := &Tracker{
 		sink:         sink,
-		seed:         rand.Uint64(),
+		seed:         seed,
 		replyTimeout: replyTimeout,
 		linger:       min(answeredLinger, replyTimeout),
-		done:         newRecent(recentCapacity),
+		done:         newRecent(recentCapacity, seed),
 		maxOpen:      DefaultMaxOpen,
 		byISN:        make([]isnEntry, isnSlots),
 	}
@@ -684,7 +685,7 @@ func (t *Tracker) Flush() {
 	t.live, t.deadlines, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil, nil
 	t.dueKeys, t.dueOrder = nil, nil
 	clear(t.byISN)
-	t.done = newRecent(t.done.capacity)
+	t.done = newRecent(t.done.capacity, t.seed)
 }
 
 // dueSlot is an open attempt about to be finalised, its deadline, and
@@ -851,7 +852,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 			return a.ID
 		}
 	}
-	if t.done.lateSYN(key, seg.Seq, ref.Time) {
+	if t.done.lateSYN(key, h, seg.Seq, ref.Time) {
 		return 0
 	}
 	if a := t.natOriginal(ref, seg); a != nil {
@@ -1105,7 +1106,8 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 	key := newFlowKey(seg.Dst, seg.Src)
-	for a := t.open.get(seg.Dst, seg.Src, key.hash(t.seed)); a != nil; a = a.prev {
+	h := key.hash(t.seed)
+	for a := t.open.get(seg.Dst, seg.Src, h); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1117,7 +1119,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 			}
 		}
 	}
-	if late, first := t.done.lateAnswer(key, seg.Ack, ref.Time); late {
+	if late, first := t.done.lateAnswer(key, h, seg.Ack, ref.Time); late {
 		if first {
 			t.lateReplies.add(ref)
 		}
@@ -1287,9 +1289,9 @@ func (t *Tracker) finalise(a *Attempt) {
 		last = max(last, t.now)
 	}
 	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.ISN, a.SYN.maxData(), last, a.Answered())
+		t.done.add(newFlowKey(a.Client, a.Server), a.hash, a.ISN, a.SYN.maxData(), last, a.Answered())
 		if a.aliased() {
-			t.done.add(a.log.alias, a.ISN, a.SYN.maxData(), last, a.Answered())
+			t.done.add(a.log.alias, a.log.alias.hash(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
 		}
 	}
 	if a.aliased() && t.aliases[a.log.alias] == a {
