@@ -484,8 +484,8 @@ type Tracker struct {
 	arena arena
 	// live lists every open attempt and deadlines the capture time after
 	// which each expires, so that a sweep reads a dense array instead of
-	// visiting each attempt through the map, and finalises in an order
-	// that does not depend on map iteration. The deadlines are apart so
+	// visiting each attempt through the flow table, and finalises in an
+	// order that does not depend on the table's. The deadlines are apart so
 	// that shed and sweep, which read them all and few attempts, read
 	// 8 bytes a slot, not 16 (shed's last-level misses: 205 -> 104 k on
 	// the real capture).
@@ -1303,7 +1303,7 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	*a = Attempt{idx: a.idx}
+	*a = Attempt{idx: a.idx} // its number in the arena stays
 	t.free = append(t.free, a)
 }
 
