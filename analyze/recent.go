@@ -1,7 +1,5 @@
 package analyze
 
-import "hash/maphash"
-
 // Late copies of finalised attempts are recognised this long after the
 // attempt ends, which covers Linux's SYN-ACK retransmissions
 // (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries. At most
@@ -32,7 +30,7 @@ type recent struct {
 	capacity int
 	index    []uint64 // hash<<32 | ring position+1; 0 is an empty slot
 	indexed  int      // entries the index points to
-	seed     maphash.Seed
+	seed     uint64
 }
 
 type recentEntry struct {
@@ -45,21 +43,24 @@ type recentEntry struct {
 	at       int64 // the attempt's last activity
 }
 
-func newRecent(capacity int) recent {
-	return recent{capacity: capacity, seed: maphash.MakeSeed()}
+// newRecent returns a memory of capacity attempts whose flows hash with
+// seed: the tracker's, so that it hashes a flow once for its open
+// attempts and this memory both (every method takes the key's hash).
+func newRecent(capacity int, seed uint64) recent {
+	return recent{capacity: capacity, seed: seed}
 }
 
 // len is the number of flows remembered.
 func (r *recent) len() int { return r.indexed }
 
-func (r *recent) hash(key flowKey) uint32 { return uint32(maphash.Comparable(r.seed, key)) }
+func (r *recent) hash(key flowKey) uint32 { return key.hash(r.seed) }
 
 const recentChunk = 4096 // entries per ring chunk: 224 KB
 
 // entry returns the entry at ring position pos.
 func (r *recent) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
 
-func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64, answered bool) {
+func (r *recent) add(key flowKey, h uint32, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
 	if r.n < r.capacity {
 		pos = r.n
@@ -73,7 +74,7 @@ func (r *recent) add(key flowKey, isn uint32, dataLen int, at int64, answered bo
 		r.unindex(r.hash(r.entry(pos).key), pos)
 	}
 	*r.entry(pos) = recentEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
-	r.put(r.hash(key), pos)
+	r.put(h, pos)
 }
 
 // put indexes the entry at ring position pos, replacing the entry of the
@@ -141,12 +142,11 @@ func (r *recent) grow() {
 	}
 }
 
-// lookup returns the entry remembered for key, or nil.
-func (r *recent) lookup(key flowKey) *recentEntry {
+// lookup returns the entry remembered for key, whose hash is h, or nil.
+func (r *recent) lookup(key flowKey, h uint32) *recentEntry {
 	if r.indexed == 0 {
 		return nil
 	}
-	h := r.hash(key)
 	mask := len(r.index) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		e := r.index[i]
@@ -163,8 +163,8 @@ func (r *recent) lookup(key flowKey) *recentEntry {
 
 // lateSYN reports whether a SYN with this ISN belongs to a finalised
 // attempt; a client still retrying keeps the memory fresh.
-func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
-	e := r.lookup(key)
+func (r *recent) lateSYN(key flowKey, h uint32, isn uint32, now int64) bool {
+	e := r.lookup(key, h)
 	if e == nil || e.isn != isn || now-e.at >= recentWindow {
 		return false
 	}
@@ -173,16 +173,16 @@ func (r *recent) lateSYN(key flowKey, isn uint32, now int64) bool {
 }
 
 // lateReply reports whether a reply with this ack answers a finalised attempt.
-func (r *recent) lateReply(key flowKey, ack uint32, now int64) bool {
-	late, _ := r.lateAnswer(key, ack, now)
+func (r *recent) lateReply(key flowKey, h uint32, ack uint32, now int64) bool {
+	late, _ := r.lateAnswer(key, h, ack, now)
 	return late
 }
 
 // lateAnswer is lateReply that also reports whether the attempt had been
 // judged unanswered: then this is the first reply to it, too late, and
 // the attempt counts as answered from now on (its copies are not news).
-func (r *recent) lateAnswer(key flowKey, ack uint32, now int64) (late, first bool) {
-	e := r.lookup(key)
+func (r *recent) lateAnswer(key flowKey, h uint32, ack uint32, now int64) (late, first bool) {
+	e := r.lookup(key, h)
 	if e == nil || ack-(e.isn+1) > e.dataLen || now-e.at >= recentWindow {
 		return false, false
 	}

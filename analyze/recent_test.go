@@ -66,7 +66,7 @@ func (r *refRecent) lateReply(key flowKey, ack uint32, now int64) bool {
 func TestRecentMatchesReference(t *testing.T) {
 	for _, c := range []struct{ capacity, keys int }{{1, 3}, {4, 7}, {64, 50}, {64, 500}, {1000, 3000}} {
 		rng := rand.New(rand.NewPCG(uint64(c.capacity), uint64(c.keys)))
-		got := newRecent(c.capacity)
+		got := newRecent(c.capacity, rand.Uint64())
 		want := &refRecent{m: map[flowKey]refEntry{}, capacity: c.capacity}
 		key := func() flowKey {
 			n := rng.IntN(c.keys)
@@ -84,15 +84,15 @@ func TestRecentMatchesReference(t *testing.T) {
 			switch rng.IntN(3) {
 			case 0:
 				dl := rng.IntN(3)
-				got.add(k, isn, dl, now, false)
+				got.add(k, got.hash(k), isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
-				if g, w := got.lateSYN(k, isn, now), want.lateSYN(k, isn, now); g != w {
+				if g, w := got.lateSYN(k, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
 				}
 			case 2:
 				ack := isn + 1 + uint32(rng.IntN(3))
-				if g, w := got.lateReply(k, ack, now), want.lateReply(k, ack, now); g != w {
+				if g, w := got.lateReply(k, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
 				}
 			}
@@ -104,7 +104,7 @@ func TestRecentMatchesReference(t *testing.T) {
 }
 
 func BenchmarkRecent(b *testing.B) {
-	r := newRecent(recentCapacity)
+	r := newRecent(recentCapacity, rand.Uint64())
 	keys := make([]flowKey, 1<<17)
 	for i := range keys {
 		keys[i] = newFlowKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), uint16(i)), testServer)
@@ -113,8 +113,9 @@ func BenchmarkRecent(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		k := keys[i&(len(keys)-1)]
-		r.lateSYN(k, uint32(i), int64(i))
-		r.add(k, uint32(i), 0, int64(i), false)
+		h := r.hash(k)
+		r.lateSYN(k, h, uint32(i), int64(i))
+		r.add(k, h, uint32(i), 0, int64(i), false)
 		i++
 	}
 }
@@ -214,9 +215,9 @@ func BenchmarkRecentMemory(b *testing.B) {
 						}
 						return r
 					}
-					r := newRecent(recentCapacity)
+					r := newRecent(recentCapacity, rand.Uint64())
 					for i, k := range keys {
-						r.add(k, uint32(i), 0, int64(i), false)
+						r.add(k, r.hash(k), uint32(i), 0, int64(i), false)
 					}
 					return &r
 				})

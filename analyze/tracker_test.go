@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -560,11 +561,11 @@ func TestTrackerChainBound(t *testing.T) {
 // TestRecentBounded checks that the memory of finalised attempts stays at
 // its capacity, refreshed entries included.
 func TestRecentBounded(t *testing.T) {
-	r := newRecent(4)
+	r := newRecent(4, 1)
 	for i := range 100 {
 		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
-		r.add(key, uint32(i), 0, int64(i), false)
-		r.lateSYN(key, uint32(i), int64(i)+1) // refreshes the entry
+		r.add(key, r.hash(key), uint32(i), 0, int64(i), false)
+		r.lateSYN(key, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
@@ -811,8 +812,8 @@ func TestTrackerChainUnlink(t *testing.T) {
 			t.Fatalf("after %d went: %d open, want %d", s.isn, tr.Open(), s.open)
 		}
 	}
-	if len(tr.open) != 0 {
-		t.Errorf("%d flows left in the open table", len(tr.open))
+	if tr.open.n != 0 {
+		t.Errorf("%d flows left in the open table", tr.open.n)
 	}
 	if len(rec.attempts) != 3 {
 		t.Fatalf("%d attempts judged, want 3", len(rec.attempts))
@@ -820,6 +821,49 @@ func TestTrackerChainUnlink(t *testing.T) {
 	for _, a := range rec.attempts {
 		if a.Outcome != Granted {
 			t.Errorf("attempt with ISN %d: %v, want granted", a.ISN, a.Outcome)
+		}
+	}
+}
+
+// TestSortDue checks sortDue against sorting by compareDue: deadlines
+// with many ties (the keys put those in list order, then runs are fixed
+// up by ID), and deadlines too far apart to pack.
+func TestSortDue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var tr Tracker
+	for _, tc := range []struct {
+		name string
+		n    int
+		span int64
+	}{
+		{"ties", 2048, 50},
+		{"spread", 2049, 1 << 40},
+		{"too far apart", 300, math.MaxInt64},
+		{"two", 2, 1},
+		{"one", 1, 1},
+		{"none", 0, 1},
+	} {
+		for round := range 3 {
+			due := make([]dueSlot, tc.n)
+			for i := range due {
+				d := rng.Int64N(tc.span)
+				if tc.span == math.MaxInt64 && i%2 == 0 {
+					d = -d
+				}
+				due[i] = dueSlot{deadline: d, id: rng.Uint64N(1 << 20)}
+			}
+			for i := range due {
+				due[i].a = &Attempt{ID: due[i].id}
+			}
+			sorted := slices.Clone(due)
+			slices.SortFunc(sorted, compareDue)
+			var want []*Attempt
+			for _, s := range sorted {
+				want = append(want, s.a)
+			}
+			if got := tr.sortDue(due); !slices.Equal(got, want) {
+				t.Errorf("%s, round %d: sortDue disagrees with compareDue", tc.name, round)
+			}
 		}
 	}
 }

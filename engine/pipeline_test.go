@@ -145,11 +145,20 @@ func TestPipelineAllocsPerPacket(t *testing.T) {
 		t.Skip("replays about a million packets")
 	}
 	// Data segments: the same 2000 connections with 10 or 40 segments each.
-	few := mallocs(func() { runPipeline(newReplaySource(2000, 10)) })
-	many := mallocs(func() { runPipeline(newReplaySource(2000, 40)) })
-	perData := (float64(many) - float64(few)) / float64(2000*(40-10)*3/2)
+	// The sources are made outside the count: the longer one's frame
+	// templates are 45 more allocations. The count used to hide them, and
+	// the batches a stage allocates when the merger is late handing one
+	// back (timing: 0-10 here), while the tracker allocated an Attempt at a
+	// time (2000 in the shorter run, fewer in the longer, which reuses
+	// them); now it allocates 256 at once, so the same slack as for
+	// handshakes below applies: one allocation per packet would be 90000.
+	const extra = 2000 * (40 - 10) * 3 / 2
+	fewSrc, manySrc := newReplaySource(2000, 10), newReplaySource(2000, 40)
+	few := mallocs(func() { runPipeline(fewSrc) })
+	many := mallocs(func() { runPipeline(manySrc) })
+	perData := (float64(many) - float64(few)) / extra
 	t.Logf("data segments: %d allocations for 30k, %d for 120k packets (%.4f per extra packet)", few, many, perData)
-	if many > few {
+	if many > few+extra/1000 {
 		t.Errorf("%d more allocations for 90000 more data packets", many-few)
 	}
 

@@ -1,0 +1,166 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// hash returns 32 bits of a seeded hash of k: the five words of the key
+// folded by three 64x64-bit multiplications (wyhash's mixer), in half
+// the time of maphash.Comparable (BenchmarkFlowHash), which recent used;
+// the seed keeps a crafted capture from making its flows collide.
+func (k *flowKey) hash(seed uint64) uint32 {
+	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	le := binary.LittleEndian
+	ports := uint64(k.cport) | uint64(k.sport)<<16 | uint64(k.is4)<<32
+	a := mix(le.Uint64(k.client[:8])^seed, le.Uint64(k.client[8:])^m1)
+	b := mix(le.Uint64(k.server[:8])^m2, le.Uint64(k.server[8:])^seed)
+	h := mix(a^ports, b^m1)
+	return uint32(h ^ h>>32)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// arena holds the tracker's Attempts in chunks of arenaChunk, numbered
+// from 0, so that the flow table refers to them by a 32-bit number: its
+// slots are 8 bytes without a pointer, which the garbage collector
+// neither scans nor puts write barriers on, and a chunk is one allocation
+// where new(Attempt) was 16384.
+type arena struct {
+	chunks [][]Attempt
+	n      int32
+}
+
+const arenaChunk = 256 // Attempts a chunk: 90 KB
+
+func (r *arena) at(i int32) *Attempt {
+	return &r.chunks[uint32(i)/arenaChunk][uint32(i)%arenaChunk]
+}
+
+// alloc returns a new zero Attempt, numbered in Attempt.idx.
+func (r *arena) alloc() *Attempt {
+	if r.n%arenaChunk == 0 {
+		r.chunks = append(r.chunks, make([]Attempt, arenaChunk))
+	}
+	a := r.at(r.n)
+	a.idx = r.n
+	r.n++
+	return a
+}
+
+// flowTable maps a flow to its newest open attempt, in place of a Go map
+// keyed by flowKey: open addressing with linear probing, at most half
+// full, backward-shift deletion (no tombstones). A slot holds the flow's
+// hash and the attempt's number in the arena, whose addresses settle a
+// hash match, so a probe reads 8-byte slots and touches an attempt only
+// where the hash matches; the caller hashes a flow once for its lookup,
+// its insertion and, from Attempt.hash, its deletion. Comparing the
+// attempt's netip.AddrPorts, as a flowKey does (decoded packets have no
+// zones), spares the Attempt a copy of its key: 40 bytes each.
+type flowTable struct {
+	slots []flowSlot // a power of two long, or nil
+	n     int
+	arena *arena
+}
+
+type flowSlot struct {
+	hash uint32
+	idx  int32 // Attempt.idx+1; 0: empty
+}
+
+func (t *flowTable) attempt(s flowSlot) *Attempt { return t.arena.at(s.idx - 1) }
+
+// get returns the attempt filed for the flow from client to server,
+// whose hash is h, or nil.
+func (t *flowTable) get(client, server netip.AddrPort, h uint32) *Attempt {
+	if t.n == 0 {
+		return nil
+	}
+	mask := len(t.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.idx == 0 {
+			return nil
+		}
+		if s.hash == h {
+			if a := t.attempt(s); a.Client == client && a.Server == server {
+				return a
+			}
+		}
+	}
+}
+
+// set files a for its flow (a.Client, a.Server, a.hash), replacing the
+// attempt filed for it before.
+func (t *flowTable) set(a *Attempt) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	for i := int(a.hash) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.idx == 0 {
+			*s = flowSlot{a.hash, a.idx + 1}
+			t.n++
+			return
+		}
+		if s.hash == a.hash {
+			if b := t.attempt(*s); b.Client == a.Client && b.Server == a.Server {
+				s.idx = a.idx + 1
+				return
+			}
+		}
+	}
+}
+
+// remove takes a's flow out of the table: a must be the attempt filed.
+func (t *flowTable) remove(a *Attempt) {
+	mask := len(t.slots) - 1
+	i := int(a.hash) & mask
+	for t.slots[i].idx != a.idx+1 {
+		if t.slots[i].idx == 0 {
+			return // not filed
+		}
+		i = (i + 1) & mask
+	}
+	// Backward-shift deletion: move later slots of the probe run into the
+	// hole unless that would put them before their home.
+	for j := (i + 1) & mask; t.slots[j].idx != 0; j = (j + 1) & mask {
+		home := int(t.slots[j].hash) & mask
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = flowSlot{}
+	t.n--
+}
+
+func (t *flowTable) grow() {
+	old := t.slots
+	t.slots = make([]flowSlot, max(64, 2*len(old)))
+	mask := len(t.slots) - 1
+	for _, s := range old {
+		if s.idx == 0 {
+			continue
+		}
+		i := int(s.hash) & mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// each calls f with every attempt filed.
+func (t *flowTable) each(f func(*Attempt)) {
+	for _, s := range t.slots {
+		if s.idx != 0 {
+			f(t.attempt(s))
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package analyze
+
+import (
+	"hash/maphash"
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// TestFlowTableMatchesMap files, replaces and removes attempts on a few
+// hundred flows at random, with the table forced through growth and long
+// probe runs, and checks every flow against a Go map after each step.
+// Hashes cut to 64 values collide a lot; cut to the 64 slots at either
+// end of the table, runs from its end wrap into runs at its start.
+func TestFlowTableMatchesMap(t *testing.T) {
+	type flow struct{ client, server netip.AddrPort }
+	for name, cut := range map[string]func(uint32) uint32{
+		"full":  func(h uint32) uint32 { return h },
+		"low 6": func(h uint32) uint32 { return h & 63 },
+		"wrapped": func(h uint32) uint32 {
+			if h&64 != 0 {
+				return h | ^uint32(63)
+			}
+			return h & 63
+		},
+	} {
+		var r arena
+		tab := flowTable{arena: &r}
+		want := map[flow]*Attempt{}
+		rng := rand.New(rand.NewPCG(1, 2))
+		keys := make([]flow, 300)
+		for i := range keys {
+			keys[i] = flow{netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), uint16(i)), testServer}
+		}
+		hash := func(f flow) uint32 {
+			k := newFlowKey(f.client, f.server)
+			return cut(k.hash(0))
+		}
+		for step := range 5000 {
+			k := keys[rng.IntN(len(keys))]
+			h := hash(k)
+			switch old := want[k]; {
+			case old != nil && rng.IntN(2) == 0:
+				tab.remove(old)
+				delete(want, k)
+			default:
+				a := r.alloc()
+				a.Client, a.Server, a.hash = k.client, k.server, h
+				tab.set(a)
+				want[k] = a
+			}
+			if tab.n != len(want) {
+				t.Fatalf("%s, step %d: %d flows filed, want %d", name, step, tab.n, len(want))
+			}
+			for i := range keys {
+				if got := tab.get(keys[i].client, keys[i].server, hash(keys[i])); got != want[keys[i]] {
+					t.Fatalf("%s, step %d: flow %d has %p, want %p", name, step, i, got, want[keys[i]])
+				}
+			}
+		}
+	}
+}
+
+// TestFlowHashSeparates checks that the hash depends on every part of the
+// key and on the seed.
+func TestFlowHashSeparates(t *testing.T) {
+	c := netip.MustParseAddrPort("192.0.2.1:40000")
+	s := netip.MustParseAddrPort("[2001:db8::1]:443")
+	base := newFlowKey(c, s)
+	variants := []flowKey{
+		newFlowKey(s, c),
+		newFlowKey(netip.MustParseAddrPort("192.0.2.2:40000"), s),
+		newFlowKey(netip.MustParseAddrPort("192.0.2.1:40001"), s),
+		newFlowKey(c, netip.MustParseAddrPort("[2001:db8::2]:443")),
+		newFlowKey(c, netip.MustParseAddrPort("[2001:db8::1]:80")),
+		newFlowKey(netip.MustParseAddrPort("[::ffff:192.0.2.1]:40000"), s),
+	}
+	for i, v := range variants {
+		if v.hash(7) == base.hash(7) {
+			t.Errorf("variant %d hashes like the base key", i)
+		}
+	}
+	if base.hash(7) == base.hash(8) {
+		t.Error("the seed does not change the hash")
+	}
+}
+
+var sinkHash uint64
+
+// BenchmarkFlowHash compares flowKey.hash with maphash.Comparable, which
+// recent used before.
+func BenchmarkFlowHash(b *testing.B) {
+	k := newFlowKey(netip.MustParseAddrPort("192.0.2.1:40000"), testServer)
+	b.Run("flowKey", func(b *testing.B) {
+		for b.Loop() {
+			k.cport++
+			sinkHash += uint64(k.hash(1))
+		}
+	})
+	b.Run("maphash", func(b *testing.B) {
+		seed := maphash.MakeSeed()
+		for b.Loop() {
+			k.cport++
+			sinkHash += maphash.Comparable(seed, k)
+		}
+	})
+}
