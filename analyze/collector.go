@@ -32,10 +32,6 @@ type Collector struct {
 	kept    [][]Attempt
 	nkept   int
 	omitted int
-	// onKept, when set, takes each chunk of kept once complete (OnKept);
-	// recycled holds chunks given back by RecycleKept.
-	onKept   func([]Attempt)
-	recycled chan []Attempt
 	// maxAttempts caps nkept; < 0 keeps none (and counts them all omitted).
 	maxAttempts int
 	// onChange is told of changes by TellChanges; pending lists the
@@ -174,61 +170,15 @@ func (c *Collector) Attempt(a *Attempt) {
 		c.omitted++
 		return
 	}
-	if n := len(c.kept); n == 0 || len(c.kept[n-1]) == cap(c.kept[n-1]) {
-		c.kept = append(c.kept, c.newChunk(min(keptChunk, c.maxAttempts-c.nkept)))
+	if c.nkept%keptChunk == 0 {
+		c.kept = append(c.kept, make([]Attempt, 0, min(keptChunk, c.maxAttempts-c.nkept)))
 	}
 	chunk := &c.kept[len(c.kept)-1]
 	*chunk = append(*chunk, a.Clone())
 	c.nkept++
-	if c.onKept != nil && len(*chunk) == cap(*chunk) {
-		c.handKept()
-	}
 }
 
-const keptChunk = 1024 // attempts per chunk of Collector.kept: 360 KB
-
-// OnKept hands each chunk of kept attempts to f once no attempt will join
-// it: when it fills (1024 attempts, or the last up to the cap), and the
-// one still filling at Summary. f runs on the goroutine that feeds the
-// collector, in the order the attempts were judged; the chunk is f's from
-// then on, to read from any goroutine: the collector keeps no reference
-// to it, and Summary.Kept lists none. A report formats them so while the
-// tracker still runs (report.FormatKept). Call it before the first attempt.
-func (c *Collector) OnKept(f func(chunk []Attempt)) {
-	c.onKept, c.recycled = f, make(chan []Attempt, 2)
-}
-
-// RecycleKept gives back a chunk that OnKept handed, once its attempts
-// are no longer needed, for the collector to fill again: the kept set of
-// a long capture then takes a chunk or two of memory while the tracker
-// runs, not all of them. Safe to call from any goroutine.
-func (c *Collector) RecycleKept(chunk []Attempt) {
-	if cap(chunk) < keptChunk {
-		return // the last chunk: no other will need it
-	}
-	select {
-	case c.recycled <- chunk[:0]:
-	default: // enough in hand
-	}
-}
-
-// newChunk returns an empty chunk for n attempts: a recycled one if any.
-func (c *Collector) newChunk(n int) []Attempt {
-	select {
-	case chunk := <-c.recycled:
-		return chunk[:0:n]
-	default:
-		return make([]Attempt, 0, n)
-	}
-}
-
-// handKept gives the chunk being filled to onKept.
-func (c *Collector) handKept() {
-	last := len(c.kept) - 1
-	c.onKept(c.kept[last])
-	c.kept[last] = nil
-	c.kept = c.kept[:last]
-}
+const keptChunk = 1024 // attempts per chunk of Collector.kept: 312 KB
 
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
@@ -248,8 +198,7 @@ type Summary struct {
 	// Findings are about the capture as a whole, in display order.
 	Findings []CaptureFinding
 	// Kept are copies of the attempts kept in detail, in chunks and in
-	// the order they were judged (none when OnKept took them); Omitted
-	// counts those beyond the cap.
+	// the order they were judged; Omitted counts those beyond the cap.
 	Kept    [][]Attempt
 	Omitted int
 	// Warnings say where the counts of servers, or the clients the
@@ -314,9 +263,6 @@ func (s *Summary) Attempts() int {
 
 // Summary sums up what the collector judged.
 func (c *Collector) Summary() *Summary {
-	if c.onKept != nil && len(c.kept) > 0 {
-		c.handKept()
-	}
 	sum := &Summary{Kept: c.kept, Omitted: c.omitted}
 	t := &c.servers
 	order := make([]int, len(t.listed)) // sorted apart: the index points into listed

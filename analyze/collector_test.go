@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"net/netip"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -98,31 +97,4 @@ func BenchmarkCollector(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(list)), "ns/attempt")
-}
-
-// TestCollectorOnKept: the chunks handed to OnKept hold the attempts
-// Summary.Kept would, in the same order, each handed once no attempt can
-// join it, and the collector keeps none of them.
-func TestCollectorOnKept(t *testing.T) {
-	list := benchAttempts(3000)
-	for _, max := range []int{1, 1024, 2500, 2048, 5000} {
-		plain, handing := NewCollector(max), NewCollector(max)
-		var handed [][]Attempt
-		handing.OnKept(func(chunk []Attempt) { handed = append(handed, chunk) })
-		for i := range list {
-			plain.Attempt(&list[i])
-			handing.Attempt(&list[i])
-			if n := len(handed); n > 0 && len(handed[n-1]) != cap(handed[n-1]) {
-				t.Fatalf("max %d: chunk %d handed with %d of %d attempts before the end", max, n-1, len(handed[n-1]), cap(handed[n-1]))
-			}
-		}
-		want, got := plain.Summary(), handing.Summary()
-		if len(got.Kept) != 0 {
-			t.Errorf("max %d: Summary.Kept lists %d chunks after OnKept took them", max, len(got.Kept))
-		}
-		if !reflect.DeepEqual(slices.Concat(handed...), slices.Concat(want.Kept...)) || got.Omitted != want.Omitted {
-			t.Errorf("max %d: OnKept got %d chunks (%d omitted), Summary.Kept %d (%d omitted): they differ",
-				max, len(handed), got.Omitted, len(want.Kept), want.Omitted)
-		}
-	}
 }

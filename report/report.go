@@ -344,18 +344,13 @@ func (r *Report) addServer(name string, s *analyze.ServerSummary) {
 // Build makes the report of what a collector judged. inputs describe the
 // inputs in order.
 func Build(tool string, inputs []InputReport, sum *analyze.Summary) *Report {
-	return build(tool, inputs, sum, attemptReports(sum.Kept))
-}
-
-// build is Build with the kept attempts rendered, in the order judged.
-func build(tool string, inputs []InputReport, sum *analyze.Summary, attempts []AttemptReport) *Report {
 	r := &Report{
 		Schema:          Schema,
 		Tool:            tool,
 		Inputs:          inputs,
 		Servers:         []ServerReport{},
 		Findings:        []FindingReport{},
-		Attempts:        attempts,
+		Attempts:        attemptReports(sum.Kept),
 		AttemptsOmitted: sum.Omitted,
 	}
 	if r.Inputs == nil {

@@ -286,7 +286,6 @@ func runAnalyze(args []string, st streams) error {
 		return err
 	}
 	coll := o.newCollector()
-	kept := report.FormatKept(coll)
 	var prog *progress
 	if !o.quiet {
 		prog = startProgress(st.stderr, progressSources(inputs))
@@ -298,7 +297,7 @@ func runAnalyze(args []string, st streams) error {
 		return err
 	}
 	o.printDecodeCounts(st.stderr, res.Sources)
-	r := kept.Build(toolName, inputReports(res.Sources), coll.Summary())
+	r := report.Build(toolName, inputReports(res.Sources), coll.Summary())
 	r.Warnings = append(r.Warnings, res.Warnings...)
 	r.Warnings = append(r.Warnings, res.EvidenceWarnings...)
 	gate := gateWarnings(r, servers)
