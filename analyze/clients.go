@@ -48,14 +48,10 @@ func (c *Collector) noteClient(a *Attempt) {
 	case a.SYN.TFO.State != TFONone:
 		c.tfoSYNs++
 	}
-	cl := c.clients[a.Client.Addr()]
+	cl := c.client(a.Client.Addr())
 	if cl == nil {
-		if len(c.clients) >= maxTrackedClients {
-			c.untrackedClients++
-			return
-		}
-		cl = new(clientStats)
-		c.clients[a.Client.Addr()] = cl
+		c.untrackedClients++
+		return
 	}
 	if a.SYN.TFO.State == TFONone {
 		cl.notePlain(evidence{a.Server, a.SYN.PacketRef})
@@ -67,6 +63,24 @@ func (c *Collector) noteClient(a *Attempt) {
 		cl.timedOut = evidence{a.Server, a.SYN.PacketRef}
 		cl.timedOutEnd, cl.retransmits = a.SYN.last, a.SYN.Retransmits
 	}
+}
+
+// client returns the stats of addr, new ones if it has none yet, or nil
+// when the table is full.
+func (c *Collector) client(addr netip.Addr) *clientStats {
+	if cl, ok := c.latestClients.get(addr); ok {
+		return cl
+	}
+	cl := c.clients[addr]
+	if cl == nil {
+		if len(c.clients) >= maxTrackedClients {
+			return nil
+		}
+		cl = new(clientStats)
+		c.clients[addr] = cl
+	}
+	c.latestClients.put(addr, cl)
+	return cl
 }
 
 // notePlain keeps p if it is one of the two latest plain SYNs.

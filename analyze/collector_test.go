@@ -57,3 +57,44 @@ func TestClientTableBounded(t *testing.T) {
 		t.Errorf("no warning about untracked clients: %q", sum.Warnings)
 	}
 }
+
+// benchAttempts are n attempts shaped like bench/realcap's capture: one
+// client per address family, each connection from a new port, the IPv4
+// ones accepted by a server that grants cookies and the IPv6 ones
+// omitted by one that does not, judged in the order they were sent.
+func benchAttempts(n int) []Attempt {
+	clients := [2]netip.Addr{netip.MustParseAddr("10.77.0.2"), netip.MustParseAddr("fd77::2")}
+	servers := [2]netip.AddrPort{netip.MustParseAddrPort("10.77.0.1:8443"), netip.MustParseAddrPort("[fd77::1]:8080")}
+	list := make([]Attempt, n)
+	for i := range list {
+		f, t := i%2, int64(1_764_000_000_000_000_000)+int64(i)*70_000
+		a := &list[i]
+		a.ID, a.ISN = uint64(i+1), uint32(i)*2654435761
+		a.Client, a.Server = netip.AddrPortFrom(clients[f], uint16(32768+i%28000)), servers[f]
+		a.SYN.PacketRef = PacketRef{Frame: 9*i + 1, Time: t}
+		a.Reply.PacketRef = PacketRef{Frame: 9*i + 2, Time: t + 40_000}
+		a.Reply.Kind = ReplySYNACK
+		if f == 0 {
+			a.SYN.TFO = TFOOption{State: TFOCookie, Kind: optFastOpen, Len: 10, cookieLen: 8, cookie: [maxCookieLen]byte{1, 2, 3, 4, 5, 6, 7, 8}}
+			a.SYN.DataLen, a.Reply.AckedData, a.Outcome = 200, 200, Accepted
+		} else {
+			a.SYN.TFO = TFOOption{State: TFORequest, Kind: optFastOpen, Len: 2}
+			a.Outcome = Omitted
+		}
+	}
+	return list
+}
+
+// BenchmarkCollector judges the 60000 attempts of a real handshake-heavy
+// capture into a collector keeping the default 10000.
+func BenchmarkCollector(b *testing.B) {
+	list := benchAttempts(60000)
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewCollector(0)
+		for i := range list {
+			c.Attempt(&list[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(list)), "ns/attempt")
+}

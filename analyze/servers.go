@@ -76,6 +76,38 @@ type serverTable struct {
 	untrackedPlain plainStats
 	maxServers     int
 	all            bool
+	// latest remembers where the two servers looked up last have their
+	// full counts (an index in listed, or inOther), so that most attempts
+	// skip the index: an entry never goes stale, as full counts keep
+	// their place.
+	latest latestTwo[netip.AddrPort, int32]
+}
+
+// latestTwo remembers the values of the last two keys put in it. A
+// capture's attempts come from a few clients to a few servers, interleaved
+// (the IPv4 and IPv6 half of one test), and comparing two netip values
+// costs a few instructions where a map's hash, probe and key compare cost
+// 170-240 (callgrind, real handshake capture). Its zero value is empty.
+type latestTwo[K comparable, V any] struct {
+	key [2]K
+	val [2]V
+	set [2]bool
+}
+
+func (l *latestTwo[K, V]) get(k K) (v V, ok bool) {
+	switch {
+	case l.set[0] && l.key[0] == k:
+		return l.val[0], true
+	case l.set[1] && l.key[1] == k:
+		return l.val[1], true
+	}
+	return v, false
+}
+
+// put makes k the latest key; the one before stays, second.
+func (l *latestTwo[K, V]) put(k K, v V) {
+	l.key[1], l.val[1], l.set[1] = l.key[0], l.val[0], l.set[0]
+	l.key[0], l.val[0], l.set[0] = k, v, true
 }
 
 type listedServer struct {
@@ -98,37 +130,51 @@ func (a *Attempt) Counted() bool {
 
 // full returns the full counts for ap, making it a listed server (or one
 // aggregated into "other") if it was not, with any plain counts it had.
-func (t *serverTable) full(ap netip.AddrPort) *serverStats {
+func (t *serverTable) full(ap netip.AddrPort) *serverStats { return t.stats(t.fullIndex(ap)) }
+
+// stats returns the counts at i, an index in listed or inOther.
+func (t *serverTable) stats(i int32) *serverStats {
+	if i >= 0 {
+		return &t.listed[i].stats
+	}
+	return &t.other
+}
+
+// fullIndex is full, returning where the counts are: ap's index in
+// listed, or inOther.
+func (t *serverTable) fullIndex(ap netip.AddrPort) int32 {
+	if i, ok := t.latest.get(ap); ok {
+		return i
+	}
 	if t.index == nil {
 		t.index = make(map[serverKey]int32)
 	}
 	key := newServerKey(ap)
 	i, ok := t.index[key]
 	switch {
-	case ok && i >= 0:
-		return &t.listed[i].stats
-	case ok && i == inOther:
-		return &t.other
+	case ok && i >= inOther:
+		t.latest.put(ap, i)
+		return i
 	case !ok && len(t.index) >= maxTrackedServers:
-		t.untracked++
-		return &t.other
+		t.untracked++ // counted once per attempt: not remembered
+		return inOther
 	}
-	var s *serverStats
+	plain := i
 	if len(t.listed) < t.maxServersOr() {
-		t.index[key] = int32(len(t.listed))
+		i = int32(len(t.listed))
 		t.listed = append(t.listed, listedServer{addr: ap})
-		s = &t.listed[len(t.listed)-1].stats
 	} else {
-		t.index[key] = inOther
+		i = inOther
 		t.otherServers++
-		s = &t.other
 	}
+	t.index[key] = i
 	if ok { // it was plain: its counts come along
-		p := &t.plain[-2-i]
-		p.addTo(s)
+		p := &t.plain[-2-plain]
+		p.addTo(t.stats(i))
 		*p = plainStats{} // the slot stays, unindexed: no compaction
 	}
-	return s
+	t.latest.put(ap, i)
+	return i
 }
 
 func (t *serverTable) maxServersOr() int {
@@ -176,6 +222,9 @@ func (t *serverTable) attempt(a *Attempt) (switched int) {
 	if t.all || a.UsesTFO() {
 		return t.countFull(a)
 	}
+	if _, ok := t.latest.get(a.Server); ok {
+		return t.countFull(a) // a plain attempt to a server with full counts
+	}
 	p := t.plainFor(a.Server)
 	if p == nil {
 		return t.countFull(a)
@@ -198,9 +247,9 @@ func (t *serverTable) attempt(a *Attempt) (switched int) {
 }
 
 func (t *serverTable) countFull(a *Attempt) int {
-	s := t.full(a.Server)
-	if s.count(a) && s != &t.other {
-		return int(t.index[newServerKey(a.Server)])
+	i := t.fullIndex(a.Server)
+	if t.stats(i).count(a) && i >= 0 {
+		return int(i)
 	}
 	return -1
 }

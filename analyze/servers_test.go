@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -56,5 +58,41 @@ func TestServerTableBounded(t *testing.T) {
 	r = build(true)
 	if len(r.Servers) != 100 || r.Unlisted != nil || r.Other == nil || r.Other.Aggregated != 700 || r.Attempts() != 801 {
 		t.Errorf("all servers: %d rows, unlisted %+v, other %+v, %d attempts", len(r.Servers), r.Unlisted, r.Other, r.Attempts())
+	}
+}
+
+// TestCollectorLatestMemo: remembering the latest servers and client
+// changes no count. Random attempts (servers that turn from plain to TFO,
+// rows beyond the listing limit, a few clients) are judged twice, once
+// with the memos forgotten before every attempt, and must sum up alike.
+func TestCollectorLatestMemo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	servers := make([]netip.AddrPort, 6)
+	for i := range servers {
+		servers[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i)}), 443)
+	}
+	outcomes := []Outcome{Granted, Omitted, Accepted, Rejected, Plain, Refused, Unanswered}
+	for _, all := range []bool{false, true} {
+		memo, plain := NewCollector(-1), NewCollector(-1)
+		memo.LimitServers(3, all)
+		plain.LimitServers(3, all)
+		for i := range 5000 {
+			a := &Attempt{
+				Client:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(3))}), uint16(i)),
+				Server:  servers[rng.IntN(len(servers))],
+				SYN:     SYNInfo{PacketRef: PacketRef{Frame: 2*i + 1, Time: int64(i)}},
+				Reply:   ReplyInfo{PacketRef: PacketRef{Frame: 2*i + 2, Time: int64(i) + 1}, Kind: ReplySYNACK},
+				Outcome: outcomes[rng.IntN(len(outcomes))],
+			}
+			if a.Outcome != Plain && a.Outcome != Refused && rng.IntN(i/500+1) > 0 {
+				a.SYN.TFO = TFOOption{State: TFORequest, Kind: optFastOpen, Len: 2}
+			}
+			memo.Attempt(a)
+			plain.servers.latest, plain.latestClients = latestTwo[netip.AddrPort, int32]{}, latestTwo[netip.Addr, *clientStats]{}
+			plain.Attempt(a)
+		}
+		if got, want := memo.Summary(), plain.Summary(); !reflect.DeepEqual(got, want) {
+			t.Errorf("all %v: with the memos\n%+v\nwithout\n%+v", all, got, want)
+		}
 	}
 }

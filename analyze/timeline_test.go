@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -95,5 +97,19 @@ func BenchmarkTimelineAdd(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		n += int64(time.Millisecond)
 		tl.Add(n, Class(i%int(NumClasses)))
+	}
+}
+
+// TestTimelineBucket: the shift that finds a bucket floors as floorDiv
+// does, before the epoch too, at every width a timeline can have.
+func TestTimelineBucket(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for width := int64(minTimelineWidth); width > 0; width *= 2 {
+		tl := Timeline{Width: width}
+		for _, ns := range []int64{0, 1, -1, width, -width, width - 1, -width + 1, math.MinInt64, math.MaxInt64, rng.Int64(), -rng.Int64()} {
+			if got, want := tl.bucket(ns), floorDiv(ns, width); got != want {
+				t.Fatalf("width %d: bucket(%d) = %d, want %d", width, ns, got, want)
+			}
+		}
 	}
 }

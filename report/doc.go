@@ -6,6 +6,8 @@
 //
 //	report.go          the model; Build makes it from an analyze.Summary
 //	                   and the inputs' descriptions
+//	format.go          FormatTime and the addresses of attempts, formatted
+//	                   without the time and netip packages' general paths
 //	render.go          Render: text, and the dispatch to json and markdown
 //	render_json.go     the JSON writer, streaming the attempts
 //	render_markdown.go markdown, with tables that render in pandoc

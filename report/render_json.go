@@ -125,30 +125,30 @@ var attemptJSONFields = map[string][]string{
 }
 
 // appendAttempt appends a as encoding/json (indent "  ", no HTML
-// escaping) writes it as an element of the report's attempts array.
+// escaping) writes it as an element of the report's attempts array. Each
+// field's key is one constant with its comma and indent (one copy a field
+// instead of five appends: 10000 attempts took 60 M instructions).
 func appendAttempt(b []byte, a *AttemptReport) []byte {
 	const in1 = "\n      "
-	b = append(b, '{')
-	b = appendIntField(b, in1, "input", int64(a.Input), false)
-	b = appendStringField(b, in1, "client", a.Client)
-	b = appendStringField(b, in1, "server", a.Server)
-	b = appendIntField(b, in1, "isn", int64(a.ISN), true)
-	b = append(b, ","+in1+`"syn": {`...)
+	b = appendInt(b, "{"+in1+`"input": `, int64(a.Input))
+	b = appendString(b, ","+in1+`"client": `, a.Client)
+	b = appendString(b, ","+in1+`"server": `, a.Server)
+	b = appendInt(b, ","+in1+`"isn": `, int64(a.ISN))
 	s := &a.SYN
-	b = appendIntField(b, in2, "frame", int64(s.Frame), false)
-	b = appendStringField(b, in2, "time", s.Time)
-	b = appendStringField(b, in2, "tfo", s.TFO)
-	b = appendIntField(b, in2, "tfo_kind", int64(s.TFOKind), true)
-	b = appendStringField(b, in2, "cookie", s.Cookie)
-	b = appendIntField(b, in2, "data_len", int64(s.DataLen), true)
-	b = appendStringField(b, in2, "mptcp", s.MPTCP)
-	b = appendIntField(b, in2, "retransmits", int64(s.Retransmits), true)
-	b = appendIntField(b, in2, "duplicates", int64(s.Duplicates), true)
+	b = appendInt(b, ","+in1+`"syn": {`+in2+`"frame": `, int64(s.Frame))
+	b = appendString(b, ","+in2+`"time": `, s.Time)
+	b = appendString(b, ","+in2+`"tfo": `, s.TFO)
+	b = appendInt(b, ","+in2+`"tfo_kind": `, int64(s.TFOKind))
+	b = appendString(b, ","+in2+`"cookie": `, s.Cookie)
+	b = appendInt(b, ","+in2+`"data_len": `, int64(s.DataLen))
+	b = appendString(b, ","+in2+`"mptcp": `, s.MPTCP)
+	b = appendInt(b, ","+in2+`"retransmits": `, int64(s.Retransmits))
+	b = appendInt(b, ","+in2+`"duplicates": `, int64(s.Duplicates))
 	if s.PlainRetryFrame != 0 {
-		b = appendIntField(b, in2, "plain_retry_frame", int64(s.PlainRetryFrame), true)
+		b = appendInt(b, ","+in2+`"plain_retry_frame": `, int64(s.PlainRetryFrame))
 	}
 	if s.PlainRetryInput != nil {
-		b = appendIntField(b, in2, "plain_retry_input", int64(*s.PlainRetryInput), true)
+		b = appendInt(b, ","+in2+`"plain_retry_input": `, int64(*s.PlainRetryInput))
 	}
 	if s.Truncated {
 		b = append(b, ","+in2+`"truncated": true`...)
@@ -165,31 +165,39 @@ func appendAttempt(b []byte, a *AttemptReport) []byte {
 	if r := a.Reply; r == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '{')
-		b = appendIntField(b, in2, "input", int64(r.Input), false)
-		b = appendIntField(b, in2, "frame", int64(r.Frame), true)
-		b = appendStringField(b, in2, "time", r.Time)
-		b = appendIntField(b, in2, "rtt_us", r.RTTMicros, true)
-		b = appendStringField(b, in2, "kind", r.Kind)
-		b = appendStringField(b, in2, "tfo", r.TFO)
-		b = appendStringField(b, in2, "cookie", r.Cookie)
-		b = appendIntField(b, in2, "acked_data", int64(r.AckedData), true)
-		b = appendStringField(b, in2, "mptcp", r.MPTCP)
+		b = appendInt(b, "{"+in2+`"input": `, int64(r.Input))
+		b = appendInt(b, ","+in2+`"frame": `, int64(r.Frame))
+		b = appendString(b, ","+in2+`"time": `, r.Time)
+		b = appendInt(b, ","+in2+`"rtt_us": `, r.RTTMicros)
+		b = appendString(b, ","+in2+`"kind": `, r.Kind)
+		b = appendString(b, ","+in2+`"tfo": `, r.TFO)
+		b = appendString(b, ","+in2+`"cookie": `, r.Cookie)
+		b = appendInt(b, ","+in2+`"acked_data": `, int64(r.AckedData))
+		b = appendString(b, ","+in2+`"mptcp": `, r.MPTCP)
 		if r.Truncated {
 			b = append(b, ","+in2+`"truncated": true`...)
 		}
 		b = appendSightings(b, r.Seen)
 		b = append(b, in1+"}"...)
 	}
-	b = appendStringField(b, in1, "outcome", a.Outcome.String())
+	b = appendString(b, ","+in1+`"outcome": `, a.Outcome.String())
 	if w := a.Rewritten; w != nil {
-		b = append(b, ","+in1+`"rewritten": {`...)
-		b = append(b, in2+`"client": `...)
-		b = appendJSONString(b, w.Client)
-		b = appendStringField(b, in2, "server", w.Server)
+		b = appendString(b, ","+in1+`"rewritten": {`+in2+`"client": `, w.Client)
+		b = appendString(b, ","+in2+`"server": `, w.Server)
 		b = append(b, in1+"}"...)
 	}
 	return append(b, "\n    }"...)
+}
+
+// appendInt appends key, a field's whole prefix (comma or brace, indent,
+// name, colon), and n.
+func appendInt(b []byte, key string, n int64) []byte {
+	return strconv.AppendInt(append(b, key...), n, 10)
+}
+
+// appendString appends key, as appendInt, and v quoted.
+func appendString(b []byte, key, v string) []byte {
+	return appendJSONString(append(b, key...), v)
 }
 
 // Indents of the fields of an attempt's syn and reply (in2), and of the
@@ -258,7 +266,7 @@ func appendStringField(b []byte, indent, name, v string) []byte {
 // through encoding/json itself.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+		if !plainJSON[s[i]] {
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
 			enc.SetEscapeHTML(false)
@@ -270,3 +278,12 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plainJSON tells the bytes that encoding/json writes as they are inside
+// a string (no HTML escaping): one load a byte instead of four compares.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/hex"
 	"slices"
-	"time"
 
 	"github.com/tfopcap/tfopcap/analyze"
 )
@@ -224,18 +223,18 @@ type LiveStats struct {
 	IfDropped int    `json:"if_dropped"`
 }
 
-// FormatTime renders a capture timestamp (ns since the epoch) as RFC 3339
-// in UTC, the report's time format.
-func FormatTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
-}
-
 // NewAttemptReport renders one attempt.
 func NewAttemptReport(a *analyze.Attempt) AttemptReport {
+	var addrs addrText
+	return newAttemptReport(a, &addrs)
+}
+
+// newAttemptReport renders a, its addresses through addrs (format.go).
+func newAttemptReport(a *analyze.Attempt, addrs *addrText) AttemptReport {
 	r := AttemptReport{
 		Input:  a.SYN.Input,
-		Client: analyze.FormatAddr(a.Client),
-		Server: analyze.FormatAddr(a.Server),
+		Client: addrs.client(a.Client),
+		Server: addrs.server(a.Server),
 		ISN:    a.ISN,
 		SYN: SYNReport{
 			Frame:       a.SYN.Frame,
@@ -392,9 +391,10 @@ func attemptReports(kept [][]analyze.Attempt) []AttemptReport {
 		n += len(chunk)
 	}
 	reports := make([]AttemptReport, 0, n)
+	var addrs addrText
 	for _, chunk := range kept {
 		for i := range chunk {
-			reports = append(reports, NewAttemptReport(&chunk[i]))
+			reports = append(reports, newAttemptReport(&chunk[i], &addrs))
 		}
 	}
 	return reports
