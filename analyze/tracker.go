@@ -515,7 +515,6 @@ type Tracker struct {
 	now       int64
 	nextSweep int64
 	lastID    uint64
-	flushing  bool // finalising everything at the end: nothing to remember
 
 	// maxOpen bounds the attempts open at once; past it, shed judges the
 	// ones closest to expiring. early counts unanswered ones judged so.
@@ -667,19 +666,24 @@ func (t *Tracker) advance(ref PacketRef) {
 // times attempts out; First is the first of them.
 func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 
-// Flush finalises every open attempt, as at the end of the input. No late
-// copy can follow the end, so it does not remember them for that (a tenth
-// of a large capture's tracking time), and it releases its tables; a
-// tracker fed again after Flush starts afresh.
+// Flush finalises every open attempt, as at the end of the input, and
+// releases its tables; a tracker fed again after Flush starts afresh.
+// No late copy can follow the end, so it does not remember the attempts
+// for that (a tenth of a large capture's tracking time), and as the
+// tables go with them it only judges them, in finalise's order, without
+// taking each out of the flow table and the live list, nor clearing it
+// for reuse (on the real capture, with a Sink that discards: 8.3 -> 5.1 M
+// instructions, last-level misses 142 -> 86 k).
 func (t *Tracker) Flush() {
 	t.expireParked(true)
-	t.flushing = true
 	due := slices.Grow(t.due[:0], len(t.live))
 	for i, a := range t.live {
 		due = append(due, dueSlot{t.deadlines[i], a.ID, a})
 	}
-	t.finaliseDue(due)
-	t.flushing = false
+	for _, a := range t.sortDue(due) {
+		a.Outcome = a.judge()
+		t.sink.Attempt(a)
+	}
 	t.arena = arena{}
 	t.open = flowTable{arena: &t.arena}
 	t.live, t.deadlines, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil, nil
@@ -1288,11 +1292,9 @@ func (t *Tracker) finalise(a *Attempt) {
 		// one without SYN.
 		last = max(last, t.now)
 	}
-	if !t.flushing {
-		t.done.add(newFlowKey(a.Client, a.Server), a.hash, a.ISN, a.SYN.maxData(), last, a.Answered())
-		if a.aliased() {
-			t.done.add(a.log.alias, a.log.alias.hash(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
-		}
+	t.done.add(newFlowKey(a.Client, a.Server), a.hash, a.ISN, a.SYN.maxData(), last, a.Answered())
+	if a.aliased() {
+		t.done.add(a.log.alias, a.log.alias.hash(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
 	}
 	if a.aliased() && t.aliases[a.log.alias] == a {
 		delete(t.aliases, a.log.alias)
