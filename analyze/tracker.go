@@ -839,8 +839,7 @@ func (t *Tracker) unlink(a *Attempt) {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	key := newFlowKey(seg.Src, seg.Dst)
-	h := key.hash(t.seed)
+	h := flowHash(seg.Src, seg.Dst, t.seed)
 	head := t.open.get(seg.Src, seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
@@ -851,16 +850,16 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 		n++
 	}
 	if len(t.aliases) > 0 {
-		if a := t.aliases[key]; a != nil && a.ISN == seg.Seq {
+		if a := t.aliases[newFlowKey(seg.Src, seg.Dst)]; a != nil && a.ISN == seg.Seq {
 			t.sightSYN(a, ref, seg)
 			return a.ID
 		}
 	}
-	if t.done.lateSYN(key, h, seg.Seq, ref.Time) {
+	if t.done.lateSYN(seg.Src, seg.Dst, h, seg.Seq, ref.Time) {
 		return 0
 	}
 	if a := t.natOriginal(ref, seg); a != nil {
-		t.addAlias(a, key)
+		t.addAlias(a, newFlowKey(seg.Src, seg.Dst))
 		t.sightSYN(a, ref, seg)
 		return a.ID
 	}
@@ -887,7 +886,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	t.track(a)
 	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
-		t.unpark(key, a)
+		t.unpark(newFlowKey(seg.Src, seg.Dst), a)
 	}
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
@@ -1109,27 +1108,26 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	key := newFlowKey(seg.Dst, seg.Src)
-	h := key.hash(t.seed)
+	h := flowHash(seg.Dst, seg.Src, t.seed)
 	for a := t.open.get(seg.Dst, seg.Src, h); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
 	}
 	if len(t.aliases) > 0 {
-		if a := t.aliases[key]; a != nil {
+		if a := t.aliases[newFlowKey(seg.Dst, seg.Src)]; a != nil {
 			if id, ok := t.replyTo(a, ref, seg, kind); ok {
 				return id
 			}
 		}
 	}
-	if late, first := t.done.lateAnswer(key, h, seg.Ack, ref.Time); late {
+	if late, first := t.done.lateAnswer(seg.Dst, seg.Src, h, seg.Ack, ref.Time); late {
 		if first {
 			t.lateReplies.add(ref)
 		}
 		return 0
 	}
-	t.park(key, parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
+	t.park(newFlowKey(seg.Dst, seg.Src), parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
 		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated, ts: stampOf(&seg.Options)})
 	return 0
 }

@@ -563,9 +563,10 @@ func TestTrackerChainBound(t *testing.T) {
 func TestRecentBounded(t *testing.T) {
 	r := newRecent(4, 1)
 	for i := range 100 {
-		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
+		client := netip.AddrPortFrom(testClient.Addr(), uint16(i%7))
+		key := newFlowKey(client, testServer)
 		r.add(key, r.hash(key), uint32(i), 0, int64(i), false)
-		r.lateSYN(key, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
+		r.lateSYN(client, testServer, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
