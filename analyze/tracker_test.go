@@ -766,9 +766,13 @@ func TestNthSmallest(t *testing.T) {
 		"duplicates": func(int, int) int64 { return rng.Int64N(5) },
 		"random":     func(int, int) int64 { return rng.Int64() },
 		"nearly":     func(i, _ int) int64 { return int64(i) + rng.Int64N(50) },
+		// kthSmallest's sample sees only the large values: its bracket
+		// misses, and it must select among all.
+		"sampled high": func(i, n int) int64 { return -int64(i % max(n/kthSample, 1)) },
 	}
+	var scratch []int64
 	for name, gen := range shapes {
-		for _, n := range []int{1, 2, 3, 8, 100, 16385} {
+		for _, n := range []int{1, 2, 3, 8, 100, 4 * kthSample, 16385} {
 			d := make([]int64, n)
 			for i := range d {
 				d[i] = gen(i, n)
@@ -777,6 +781,14 @@ func TestNthSmallest(t *testing.T) {
 			for _, k := range []int{0, n / 8, n / 2, n - 1} {
 				if got := nthSmallest(slices.Clone(d), k); got != sorted[k] {
 					t.Errorf("%s n=%d k=%d: %d, want %d", name, n, k, got, sorted[k])
+				}
+				before := slices.Clone(d)
+				var got int64
+				if got, scratch = kthSmallest(d, k, scratch); got != sorted[k] {
+					t.Errorf("%s n=%d k=%d: kthSmallest %d, want %d", name, n, k, got, sorted[k])
+				}
+				if !slices.Equal(d, before) {
+					t.Errorf("%s n=%d k=%d: kthSmallest changed its input", name, n, k)
 				}
 			}
 		}
