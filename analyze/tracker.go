@@ -678,7 +678,7 @@ func (t *Tracker) Flush() {
 	t.expireParked(true)
 	due := slices.Grow(t.due[:0], len(t.live))
 	for i, a := range t.live {
-		due = append(due, dueSlot{t.deadlines[i], a.ID, a})
+		due = append(due, dueSlot{t.deadlines[i], a})
 	}
 	for _, a := range t.sortDue(due) {
 		a.Outcome = a.judge()
@@ -692,14 +692,13 @@ func (t *Tracker) Flush() {
 	t.done = newRecent(t.done.capacity, t.seed)
 }
 
-// dueSlot is an open attempt about to be finalised, its deadline, and
-// its ID, the second key finaliseDue sorts by, so that sorting never
-// loads an attempt: a shed sorts some 2000 of them, seldom in the cache,
-// and reading their IDs in the comparisons took a third of the sort's
-// instructions and 86 k of the real capture's cache misses.
+// dueSlot is an open attempt about to be finalised and its deadline, the
+// key finaliseDue sorts by, so that sorting loads an attempt only for
+// its ID, the second key, among equal deadlines (sortDue): attempts are
+// seldom in the cache there, and Flush loaded each of its 16384 once
+// more for the ID alone (its last-level misses: 85.6 -> 71.4 k).
 type dueSlot struct {
 	deadline int64
-	id       uint64
 	a        *Attempt
 }
 
@@ -714,7 +713,7 @@ func (t *Tracker) sweep() {
 	for i, d := range t.deadlines {
 		if t.now > d {
 			a := t.live[i]
-			due = append(due, dueSlot{d, a.ID, a})
+			due = append(due, dueSlot{d, a})
 		}
 	}
 	t.finaliseDue(due)
@@ -737,7 +736,7 @@ func (t *Tracker) finaliseDue(due []dueSlot) {
 }
 
 func compareDue(a, b dueSlot) int {
-	return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.id, b.id))
+	return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.a.ID, b.a.ID))
 }
 
 // sortDue returns the attempts in due ordered by deadline, then ID. It
@@ -772,7 +771,7 @@ func (t *Tracker) sortDue(due []dueSlot) []*Attempt {
 		keys = append(keys, (uint64(s.deadline)-uint64(lo))<<shift|uint64(i))
 	}
 	slices.Sort(keys)
-	byID := func(a, b uint64) int { return cmp.Compare(due[a&mask].id, due[b&mask].id) }
+	byID := func(a, b uint64) int { return cmp.Compare(due[a&mask].a.ID, due[b&mask].a.ID) }
 	for i := 0; i < len(keys); {
 		j := i + 1
 		for j < len(keys) && keys[j]>>shift == keys[i]>>shift {
@@ -912,7 +911,7 @@ func (t *Tracker) shed() {
 			if !a.Answered() {
 				t.early++
 			}
-			due = append(due, dueSlot{dl, a.ID, a})
+			due = append(due, dueSlot{dl, a})
 		}
 	}
 	t.finaliseDue(due)

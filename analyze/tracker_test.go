@@ -863,10 +863,7 @@ func TestSortDue(t *testing.T) {
 				if tc.span == math.MaxInt64 && i%2 == 0 {
 					d = -d
 				}
-				due[i] = dueSlot{deadline: d, id: rng.Uint64N(1 << 20)}
-			}
-			for i := range due {
-				due[i].a = &Attempt{ID: due[i].id}
+				due[i] = dueSlot{deadline: d, a: &Attempt{ID: rng.Uint64N(1 << 20)}}
 			}
 			sorted := slices.Clone(due)
 			slices.SortFunc(sorted, compareDue)
