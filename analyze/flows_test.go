@@ -105,3 +105,25 @@ func BenchmarkFlowHash(b *testing.B) {
 		}
 	})
 }
+
+// TestFlowHashMatchesKey checks that flowHash, which hashes a flow without
+// making its key, agrees with flowKey.hash, which the recent memory and
+// the aliases use: IPv4, IPv6 and IPv4-mapped IPv6 on either side.
+func TestFlowHashMatchesKey(t *testing.T) {
+	addrs := []netip.AddrPort{
+		netip.MustParseAddrPort("192.0.2.1:40000"),
+		netip.MustParseAddrPort("[2001:db8::1]:443"),
+		netip.MustParseAddrPort("[::ffff:192.0.2.1]:40000"),
+		netip.MustParseAddrPort("0.0.0.0:0"),
+	}
+	for _, c := range addrs {
+		for _, s := range addrs {
+			for _, seed := range []uint64{0, 7, 1 << 63} {
+				k := newFlowKey(c, s)
+				if got, want := flowHash(c, s, seed), k.hash(seed); got != want {
+					t.Errorf("%v -> %v, seed %d: flowHash %#x, flowKey.hash %#x", c, s, seed, got, want)
+				}
+			}
+		}
+	}
+}

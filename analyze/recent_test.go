@@ -80,6 +80,7 @@ func TestRecentMatchesReference(t *testing.T) {
 		for step := range 20000 {
 			now += rng.Int64N(2e9)
 			k := key()
+			cl, sv := k.addrs()
 			isn := uint32(rng.IntN(4))
 			switch rng.IntN(3) {
 			case 0:
@@ -87,12 +88,12 @@ func TestRecentMatchesReference(t *testing.T) {
 				got.add(k, got.hash(k), isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
-				if g, w := got.lateSYN(k, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
+				if g, w := got.lateSYN(cl, sv, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
 				}
 			case 2:
 				ack := isn + 1 + uint32(rng.IntN(3))
-				if g, w := got.lateReply(k, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
+				if g, w := got.lateReply(cl, sv, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
 				}
 			}
@@ -114,7 +115,8 @@ func BenchmarkRecent(b *testing.B) {
 	for b.Loop() {
 		k := keys[i&(len(keys)-1)]
 		h := r.hash(k)
-		r.lateSYN(k, h, uint32(i), int64(i))
+		c, s := k.addrs()
+		r.lateSYN(c, s, h, uint32(i), int64(i))
 		r.add(k, h, uint32(i), 0, int64(i), false)
 		i++
 	}

@@ -563,9 +563,10 @@ func TestTrackerChainBound(t *testing.T) {
 func TestRecentBounded(t *testing.T) {
 	r := newRecent(4, 1)
 	for i := range 100 {
-		key := newFlowKey(netip.AddrPortFrom(testClient.Addr(), uint16(i%7)), testServer)
+		client := netip.AddrPortFrom(testClient.Addr(), uint16(i%7))
+		key := newFlowKey(client, testServer)
 		r.add(key, r.hash(key), uint32(i), 0, int64(i), false)
-		r.lateSYN(key, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
+		r.lateSYN(client, testServer, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
@@ -765,9 +766,13 @@ func TestNthSmallest(t *testing.T) {
 		"duplicates": func(int, int) int64 { return rng.Int64N(5) },
 		"random":     func(int, int) int64 { return rng.Int64() },
 		"nearly":     func(i, _ int) int64 { return int64(i) + rng.Int64N(50) },
+		// kthSmallest's sample sees only the large values: its bracket
+		// misses, and it must select among all.
+		"sampled high": func(i, n int) int64 { return -int64(i % max(n/kthSample, 1)) },
 	}
+	var scratch []int64
 	for name, gen := range shapes {
-		for _, n := range []int{1, 2, 3, 8, 100, 16385} {
+		for _, n := range []int{1, 2, 3, 8, 100, 4 * kthSample, 16385} {
 			d := make([]int64, n)
 			for i := range d {
 				d[i] = gen(i, n)
@@ -776,6 +781,14 @@ func TestNthSmallest(t *testing.T) {
 			for _, k := range []int{0, n / 8, n / 2, n - 1} {
 				if got := nthSmallest(slices.Clone(d), k); got != sorted[k] {
 					t.Errorf("%s n=%d k=%d: %d, want %d", name, n, k, got, sorted[k])
+				}
+				before := slices.Clone(d)
+				var got int64
+				if got, scratch = kthSmallest(d, k, scratch); got != sorted[k] {
+					t.Errorf("%s n=%d k=%d: kthSmallest %d, want %d", name, n, k, got, sorted[k])
+				}
+				if !slices.Equal(d, before) {
+					t.Errorf("%s n=%d k=%d: kthSmallest changed its input", name, n, k)
 				}
 			}
 		}
@@ -850,10 +863,7 @@ func TestSortDue(t *testing.T) {
 				if tc.span == math.MaxInt64 && i%2 == 0 {
 					d = -d
 				}
-				due[i] = dueSlot{deadline: d, id: rng.Uint64N(1 << 20)}
-			}
-			for i := range due {
-				due[i].a = &Attempt{ID: due[i].id}
+				due[i] = dueSlot{deadline: d, a: &Attempt{ID: rng.Uint64N(1 << 20)}}
 			}
 			sorted := slices.Clone(due)
 			slices.SortFunc(sorted, compareDue)
