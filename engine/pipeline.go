@@ -327,6 +327,10 @@ type stage struct {
 	// starts the stage, or run makes it before its first send on out (and
 	// the merger uses it only after receiving from out).
 	free chan []event
+	// finished, when set, hears the stage's input number once it has
+	// read its input to the end (or stopped): the merger then starts the
+	// next file ahead, before it has merged this one's batches.
+	finished chan<- int
 }
 
 // fragSYN is a fragmented SYN waiting for its datagram's last fragment.
@@ -414,6 +418,9 @@ func (s *stage) start() { go s.run() }
 
 func (s *stage) run() {
 	defer close(s.out)
+	if s.finished != nil {
+		defer func() { s.finished <- s.input }()
+	}
 	if s.in != nil {
 		r, err := s.in.open()
 		if err != nil {
@@ -567,7 +574,10 @@ type merger struct {
 	waiting []int
 	ahead   []int
 	started []bool
-	running int
+	// reading counts the started stages still reading their input; the
+	// stages tell on finished when they are done.
+	reading  int
+	finished chan int
 	// ready is a min-heap of started stages that have an unread head
 	// event, ordered by (head time, stage index): ties go to the earlier
 	// input, as the inputs were given.
@@ -581,6 +591,13 @@ type merger struct {
 // minRunning is how many stages read at once even before the merge needs
 // the later one: one for the merge, one ahead on the other core.
 const minRunning = 2
+
+// maxAhead bounds the files read ahead of the merge. A file read to the
+// end keeps only its batches (its reader and buffer go), so the stage
+// after it may start at once: rotation files of one batch each (tcpdump
+// -C 1 of a busy link) otherwise left the tracker waiting for every next
+// file, one being read at a time.
+const maxAhead = 8
 
 type spentBatch struct {
 	stage  int
@@ -598,6 +615,8 @@ func newMerger(stages []*stage) *merger {
 		errs:    make([]error, len(stages)),
 		waiting: make([]int, len(stages)),
 		ready:   make([]int, 0, len(stages)),
+		// Every stage tells once, so sends never block.
+		finished: make(chan int, len(stages)),
 	}
 	// The stages share one pool of batches, as large as the ones running
 	// at once need: finished inputs leave no batches behind, and the next
@@ -611,6 +630,7 @@ func newMerger(stages []*stage) *merger {
 	for i, s := range stages {
 		m.waiting[i] = i
 		s.free = free
+		s.finished = m.finished
 	}
 	sort.SliceStable(m.waiting, func(a, b int) bool {
 		return stages[m.waiting[a]].first < stages[m.waiting[b]].first
@@ -643,7 +663,7 @@ func (m *merger) admit() {
 			m.mergeIn(i)
 			continue
 		}
-		if m.running >= minRunning || len(m.waiting) == 0 {
+		if len(m.waiting) == 0 || len(m.ahead) >= maxAhead || !m.roomToRead() {
 			return
 		}
 		m.start(m.waiting[0])
@@ -654,8 +674,22 @@ func (m *merger) admit() {
 
 func (m *merger) start(i int) {
 	m.stages[i].start()
-	m.running++
+	m.reading++
 	m.started[i] = true
+}
+
+// roomToRead reports whether fewer than minRunning stages are reading,
+// after counting those that have finished since it last looked.
+func (m *merger) roomToRead() bool {
+	for m.reading >= minRunning {
+		select {
+		case <-m.finished:
+			m.reading--
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // mergeIn waits for stage i's first batch and adds the stage to the heap.
@@ -680,7 +714,6 @@ func (m *merger) fill(i int) {
 		}
 		if !ok {
 			m.done[i] = true
-			m.running--
 			m.heads[i] = batch{}
 			return
 		}

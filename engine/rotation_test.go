@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/tfopcap/tfopcap/analyze"
@@ -85,5 +86,48 @@ func TestRotationOpenFailsAtItsTurn(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), filepath.Base(names[gone])) {
 			t.Errorf("file %d removed: error %v, want one naming %s", gone, err, names[gone])
 		}
+	}
+}
+
+// TestRotationsReadAhead: once the two files being read are read to the
+// end, the next one starts while the merge is still in the first, so that
+// small rotation files are read on the other core ahead of the tracker.
+// Reading stopped at two files whose batches were not yet merged once,
+// which left the tracker waiting on every file of a tcpdump -C 1 set.
+func TestRotationsReadAhead(t *testing.T) {
+	frames := capturetest.ReadFrames(t, "../testdata/captures/host-6.18/host-eth.pcap")
+	dir := t.TempDir()
+	per := (len(frames) + 3) / 4
+	var stages []*stage
+	cfg := Config{}
+	quit := make(chan struct{})
+	defer close(quit)
+	for i := 0; i*per < len(frames); i++ {
+		name := filepath.Join(dir, fmt.Sprintf("rot%d.pcap", i))
+		capturetest.WritePcap(t, name, frames[i*per:min((i+1)*per, len(frames))])
+		in, err := ProbeInput(name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := cfg.newStage(i, stageQueue(4), quit)
+		s.in, s.first = in, in.first
+		stages = append(stages, s)
+	}
+	m := newMerger(stages)
+	defer m.drain()
+	if m.next() == nil {
+		t.Fatal("no event in the first file")
+	}
+	// Files 0 and 1 are read to the end soon: each is small enough for
+	// the batches its stage may queue.
+	for i := 0; len(m.finished) < 2; i++ {
+		if i == 500 {
+			t.Fatalf("after 5 s, %d of the first two stages have finished reading", len(m.finished))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.next() // still in file 0
+	if !m.started[2] {
+		t.Errorf("file 2 not started while files 0 and 1 were read to the end: started %v", m.started)
 	}
 }
