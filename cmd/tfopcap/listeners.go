@@ -20,7 +20,7 @@ func annotateListeners(r *report.Report) {
 	}
 	if len(servers) == 0 {
 		// Nothing to name, so no netlink dump of the host's addresses
-		// either: a socket and five system calls, 60-100 us the first
+		// either: a socket and six system calls, 60-100 us the first
 		// time in a process (net.InterfaceAddrs timed alone).
 		return
 	}
