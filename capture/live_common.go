@@ -233,7 +233,7 @@ func chooseBackend(backend, filter string) (string, error) {
 // data; its compiler without a handle looks for them in the frame, where
 // they no longer are.
 func ringFilters(filter string) bool {
-	return pcapBuilt && !encapsulation.MatchString(filter)
+	return pcapBuilt && !encapsulation().MatchString(filter)
 }
 
 // errRingCannotFilter is AF_PACKET asked for a -f it cannot run: one

@@ -67,7 +67,7 @@ func ProbeHandler(probe ProbeFunc, max time.Duration, log *slog.Logger) http.Han
 			unlock()
 		}
 		pm := probeMetrics(rep, err)
-		pm = append(pm, prometheus.MustNewConstMetric(probeDurationDesc, prometheus.GaugeValue, time.Since(start).Seconds()))
+		pm = append(pm, prometheus.MustNewConstMetric(probeDescs().duration, prometheus.GaugeValue, time.Since(start).Seconds()))
 		if err != nil {
 			log.Warn("probe failed", "target", target, "err", err)
 		}
@@ -136,33 +136,43 @@ func probeTimeout(r *http.Request, max time.Duration) (time.Duration, error) {
 	return min(t, max), nil
 }
 
-var (
-	probeSuccessDesc = prometheus.NewDesc("probe_success",
-		"1 when the probe ran and the target answered a SYN with a SYN-ACK, whatever it did with TFO.", nil, nil)
-	probeDurationDesc = prometheus.NewDesc("probe_duration_seconds",
-		"How long the probe took.", nil, nil)
-	probeGrantedDesc = prometheus.NewDesc("tfopcap_probe_cookie_granted",
-		"1 when the target granted a TFO cookie (an attempt granted, renewed or accepted).", nil, nil)
-	probeAcceptedDesc = prometheus.NewDesc("tfopcap_probe_syn_data_accepted",
-		"1 when the target acknowledged data sent in a SYN with a cookie.", nil, nil)
-	probeMPTCPDesc = prometheus.NewDesc("tfopcap_probe_mptcp",
-		"1 when the target's SYN-ACK carried MPTCP (kind 30): the listener is MPTCP.", nil, nil)
-	probeVerdictDesc = prometheus.NewDesc("tfopcap_probe_verdict",
-		"1 for the target's TFO verdict from this probe's attempts, 0 for the other verdicts.", []string{"verdict"}, nil)
-	probeAttemptsDesc = prometheus.NewDesc("tfopcap_probe_attempts",
-		"The probe's attempts by outcome.", []string{"outcome"}, nil)
-	probeFindingsDesc = prometheus.NewDesc("tfopcap_probe_findings",
-		"1 for each finding (stable ID) the probe's report states about the target.", []string{"id"}, nil)
-)
+// probeDescs describes a probe's metrics, made on first use (see
+// liveDescs).
+var probeDescs = sync.OnceValue(func() *probeDescSet {
+	return &probeDescSet{
+		success: prometheus.NewDesc("probe_success",
+			"1 when the probe ran and the target answered a SYN with a SYN-ACK, whatever it did with TFO.", nil, nil),
+		duration: prometheus.NewDesc("probe_duration_seconds",
+			"How long the probe took.", nil, nil),
+		granted: prometheus.NewDesc("tfopcap_probe_cookie_granted",
+			"1 when the target granted a TFO cookie (an attempt granted, renewed or accepted).", nil, nil),
+		accepted: prometheus.NewDesc("tfopcap_probe_syn_data_accepted",
+			"1 when the target acknowledged data sent in a SYN with a cookie.", nil, nil),
+		mptcp: prometheus.NewDesc("tfopcap_probe_mptcp",
+			"1 when the target's SYN-ACK carried MPTCP (kind 30): the listener is MPTCP.", nil, nil),
+		verdict: prometheus.NewDesc("tfopcap_probe_verdict",
+			"1 for the target's TFO verdict from this probe's attempts, 0 for the other verdicts.", []string{"verdict"}, nil),
+		attempts: prometheus.NewDesc("tfopcap_probe_attempts",
+			"The probe's attempts by outcome.", []string{"outcome"}, nil),
+		findings: prometheus.NewDesc("tfopcap_probe_findings",
+			"1 for each finding (stable ID) the probe's report states about the target.", []string{"id"}, nil),
+	}
+})
+
+// probeDescSet holds one description for each metric of a probe.
+type probeDescSet struct {
+	success, duration, granted, accepted, mptcp, verdict, attempts, findings *prometheus.Desc
+}
 
 // probeMetrics are the metrics of one probe's report (rep is nil when
 // err is set, or may be partial).
 func probeMetrics(rep *report.Report, err error) []prometheus.Metric {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
-		return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+		return prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
 	}
+	d := probeDescs()
 	if rep == nil {
-		return []prometheus.Metric{gauge(probeSuccessDesc, 0)}
+		return []prometheus.Metric{gauge(d.success, 0)}
 	}
 	// The rows of every address the target resolved to, summed.
 	var outcomes analyze.OutcomeCounts
@@ -180,23 +190,23 @@ func probeMetrics(rep *report.Report, err error) []prometheus.Metric {
 		answered = answered || outcomes[o] > 0 && o != analyze.Refused && o != analyze.Unanswered
 	}
 	ms := []prometheus.Metric{
-		gauge(probeSuccessDesc, boolValue(err == nil && answered)),
-		gauge(probeGrantedDesc, boolValue(outcomes[analyze.Granted]+outcomes[analyze.Renewed]+outcomes[analyze.Accepted] > 0)),
-		gauge(probeAcceptedDesc, boolValue(outcomes[analyze.Accepted] > 0)),
-		gauge(probeMPTCPDesc, boolValue(mptcp)),
+		gauge(d.success, boolValue(err == nil && answered)),
+		gauge(d.granted, boolValue(outcomes[analyze.Granted]+outcomes[analyze.Renewed]+outcomes[analyze.Accepted] > 0)),
+		gauge(d.accepted, boolValue(outcomes[analyze.Accepted] > 0)),
+		gauge(d.mptcp, boolValue(mptcp)),
 	}
 	v := outcomes.Verdict()
 	for _, x := range []analyze.Verdict{analyze.Grants, analyze.Omits, analyze.Mixed, analyze.Inconclusive} {
-		ms = append(ms, gauge(probeVerdictDesc, boolValue(x == v), x.String()))
+		ms = append(ms, gauge(d.verdict, boolValue(x == v), x.String()))
 	}
 	for _, o := range analyze.Outcomes() {
-		ms = append(ms, gauge(probeAttemptsDesc, float64(outcomes[o]), o.String()))
+		ms = append(ms, gauge(d.attempts, float64(outcomes[o]), o.String()))
 	}
 	seen := map[analyze.FindingID]bool{}
 	for _, id := range ids {
 		if !seen[id] {
 			seen[id] = true
-			ms = append(ms, gauge(probeFindingsDesc, 1, string(id)))
+			ms = append(ms, gauge(d.findings, 1, string(id)))
 		}
 	}
 	return ms

@@ -22,14 +22,13 @@ type BuildInfo struct {
 	GoVersion string
 }
 
-var buildInfoDesc = prometheus.NewDesc("tfopcap_build_info",
-	"Always 1; the labels name the build.", []string{"version", "revision", "goversion"}, nil)
-
 // NewRegistry returns the registry every endpoint serves: the build, the
 // Go runtime and the process, and the given collectors.
 func NewRegistry(b BuildInfo, cs ...prometheus.Collector) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
-	build := prometheus.MustNewConstMetric(buildInfoDesc, prometheus.GaugeValue, 1, b.Version, b.Revision, b.GoVersion)
+	buildInfo := prometheus.NewDesc("tfopcap_build_info",
+		"Always 1; the labels name the build.", []string{"version", "revision", "goversion"}, nil)
+	build := prometheus.MustNewConstMetric(buildInfo, prometheus.GaugeValue, 1, b.Version, b.Revision, b.GoVersion)
 	cs = append([]prometheus.Collector{constCollector{build},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}, cs...)
 	for _, c := range cs {

@@ -40,6 +40,7 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 		Warnings:        []string{pick()},
 	}
 	r.Totals.Outcomes[analyze.Omitted] = 2
+	randomSummary(rng, r, pick)
 	for i := range attempts {
 		a := AttemptReport{
 			Input: rng.IntN(3), Client: pick(), Server: "[2001:db8::1]:443", ISN: rng.Uint32(),
@@ -65,6 +66,79 @@ func randomReport(rng *rand.Rand, attempts int) *Report {
 		r.Attempts = append(r.Attempts, a)
 	}
 	return r
+}
+
+// randomSummary fills the report around its attempts: inputs, servers
+// (with and without the rare parts), findings, unlisted servers and live
+// statistics, each list sometimes nil, sometimes empty.
+func randomSummary(rng *rand.Rand, r *Report, pick func() string) {
+	list := func() []string {
+		switch rng.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		return []string{pick(), pick()}
+	}
+	counts := func() (c analyze.OutcomeCounts) {
+		for i := range c {
+			c[i] = rng.IntN(3) * rng.IntN(1000)
+		}
+		return c
+	}
+	for range rng.IntN(3) {
+		r.Inputs = append(r.Inputs, InputReport{Name: pick(), Format: pick(), LinkTypes: list(), Packets: rng.IntN(9),
+			First: []string{"", "2026-11-25T23:27:01.123456Z"}[rng.IntN(2)], Last: pick(), Warnings: list()})
+	}
+	if rng.IntN(5) == 0 {
+		r.Inputs = nil
+	}
+	r.Totals.Packets, r.Totals.Attempts, r.Totals.Outcomes = rng.IntN(1e6), rng.IntN(1e4), counts()
+	for range rng.IntN(4) {
+		s := ServerReport{Server: pick(), Verdict: analyze.Verdict(rng.IntN(int(analyze.Mixed) + 1)), Attempts: rng.IntN(99),
+			Outcomes: counts(), MPTCP: MPTCPCounts{rng.IntN(3), rng.IntN(3)}, Hints: list(),
+			SYNACKWithoutSYN: rng.IntN(3), Truncated: rng.IntN(3), Aggregated: rng.IntN(2) * 5}
+		if rng.IntN(3) > 0 {
+			s.HintIDs = []analyze.FindingID{analyze.FindListenerNoTFO, analyze.FindingID(pick())}[:rng.IntN(3)]
+		}
+		if rng.IntN(2) == 0 {
+			s.TFOKinds = map[string]int{}
+			for _, k := range []string{"34", "253", "254"}[:rng.IntN(4)] {
+				s.TFOKinds[k] = 1 + rng.IntN(9)
+			}
+		}
+		if rng.IntN(3) == 0 {
+			s.Listener = &ListenerReport{Address: pick(), Protocol: "mptcp", UID: 7, Process: []ListenerProcess{{PID: 3, Name: pick()}}}
+		}
+		if rng.IntN(3) == 0 {
+			s.Change = &ChangeReport{Kind: pick(), Switches: 2, Inexact: rng.IntN(2) == 0,
+				After: &DecisionReport{Outcome: analyze.Omitted, Input: 1, Frame: 9, Time: pick(), SYNFrame: 8, SYNTime: pick()}}
+		}
+		if rng.IntN(4) == 0 {
+			s.Probe = &ProbeReport{Target: pick(), MPTCP: "no", Method: "tcp_info", Notes: list(),
+				Rounds: []ProbeRoundReport{{Round: "request", Cache: "cleared", Outcome: pick(), Kernel: ProbeKernelReport{SYNData: true, FastopenClientFail: pick()}}}}
+		}
+		r.Servers = append(r.Servers, s)
+	}
+	if rng.IntN(5) == 0 {
+		r.Servers = nil
+	}
+	for range rng.IntN(3) {
+		r.Findings = append(r.Findings, FindingReport{ID: analyze.FindClientBlackhole, Text: pick(), Servers: list(), Clients: list()})
+	}
+	if rng.IntN(3) == 0 {
+		r.Findings = []FindingReport{}
+	}
+	if rng.IntN(3) == 0 {
+		r.UnlistedServers = &UnlistedServers{Servers: rng.IntN(9), Attempts: rng.IntN(9), Outcomes: counts(), SYNACKWithoutSYN: rng.IntN(2)}
+	}
+	if rng.IntN(4) == 0 {
+		r.Live = &LiveStats{Interface: pick(), Received: 9, Dropped: 1}
+	}
+	if rng.IntN(4) == 0 {
+		r.Warnings = list()
+	}
 }
 
 // randomSightings returns 1 to 4 sightings, optional fields set or not.
@@ -105,18 +179,26 @@ func firstDiff(a, b []byte) string {
 	return fmt.Sprintf("at byte %d\ngot:  %q\nwant: %q", i, a[from:min(len(a), i+80)], b[from:min(len(b), i+80)])
 }
 
-// TestAttemptJSONFields fails when a field is added to, removed from or
-// reordered in the attempt structs without appendAttempt following.
-func TestAttemptJSONFields(t *testing.T) {
-	for _, typ := range []reflect.Type{reflect.TypeFor[AttemptReport](), reflect.TypeFor[SYNReport](), reflect.TypeFor[ReplyReport]()} {
+// TestJSONFields fails when a field is added to, removed from or
+// reordered in a struct that render_json.go writes by hand without its
+// writer following.
+func TestJSONFields(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[AttemptReport](), reflect.TypeFor[SYNReport](), reflect.TypeFor[ReplyReport](),
+		reflect.TypeFor[RewrittenReport](), reflect.TypeFor[SightingReport](),
+		reflect.TypeFor[Report](), reflect.TypeFor[InputReport](), reflect.TypeFor[Totals](), reflect.TypeFor[ServerReport](),
+		reflect.TypeFor[MPTCPCounts](), reflect.TypeFor[UnlistedServers](), reflect.TypeFor[FindingReport]()} {
 		var tags []string
 		for i := range typ.NumField() {
 			if tag, ok := typ.Field(i).Tag.Lookup("json"); ok && tag != "-" {
 				tags = append(tags, tag)
 			}
 		}
-		if want := attemptJSONFields[typ.Name()]; !slices.Equal(tags, want) {
-			t.Errorf("%s has JSON fields %q; appendAttempt writes %q: update it (render_json.go)", typ.Name(), tags, want)
+		want, ok := attemptJSONFields[typ.Name()]
+		if !ok {
+			want = reportJSONFields[typ.Name()]
+		}
+		if !slices.Equal(tags, want) {
+			t.Errorf("%s has JSON fields %q; its writer writes %q: update it (render_json*.go)", typ.Name(), tags, want)
 		}
 	}
 }
