@@ -309,7 +309,10 @@ type stage struct {
 	evidence     bool
 	evidenceDone *serverSet
 	stats        SourceStats
-	out          chan batch
+	// out carries the batches, depth of them at most; a file's stage
+	// has it from start until the merger has seen it closed.
+	out   chan batch
+	depth int
 	// eager sends the events it holds whenever the source has no frame
 	// waiting, instead of in full batches: a live capture's tracker must
 	// see a SYN when it arrives, not 256 SYNs later. A source that cannot
@@ -414,7 +417,12 @@ func (o *openFailure) Error() string { return o.err.Error() }
 // start starts reading on the stage's own goroutine, which also opens its
 // file: opening reads the file's first 256 KB, which would otherwise be
 // done on the tracker's goroutine, once per rotation file.
-func (s *stage) start() { go s.run() }
+func (s *stage) start() {
+	if s.out == nil {
+		s.out = make(chan batch, s.depth)
+	}
+	go s.run()
+}
 
 func (s *stage) run() {
 	defer close(s.out)
@@ -627,7 +635,7 @@ func newMerger(stages []*stage) *merger {
 	// only batches in flight exist.
 	depth := 0
 	for _, s := range stages {
-		depth = max(depth, cap(s.out))
+		depth = max(depth, s.depth)
 	}
 	free := make(chan []event, (depth+3)*(minRunning+maxAhead))
 	for i, s := range stages {
@@ -718,6 +726,7 @@ func (m *merger) fill(i int) {
 		if !ok {
 			m.done[i] = true
 			m.heads[i] = batch{}
+			m.stages[i].out = nil // closed: its buffer can go
 			return
 		}
 		if of, ok := b.err.(*openFailure); ok {
