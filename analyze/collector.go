@@ -25,14 +25,12 @@ type Collector struct {
 	// untrackedClients counts attempts from client IPs beyond
 	// maxTrackedClients, which the client findings do not see.
 	untrackedClients int
-	// kept holds copies of the attempts listed in detail, in chunks so
-	// that growing never copies; the report formats them. (Formatting them as
-	// they come took half again the memory, strings and all, while the
-	// tracker's own tables peak.)
-	kept    [][]Attempt
-	nkept   int
+	// kept holds compact copies of the attempts listed in detail; the
+	// report formats them. (Formatting them as they come took half again
+	// the memory, strings and all, while the tracker's own tables peak.)
+	kept    KeptAttempts
 	omitted int
-	// maxAttempts caps nkept; < 0 keeps none (and counts them all omitted).
+	// maxAttempts caps kept; < 0 keeps none (and counts them all omitted).
 	maxAttempts int
 	// onChange is told of changes by TellChanges; pending lists the
 	// servers (indexes in servers.listed) that switched since.
@@ -166,19 +164,12 @@ func (c *Collector) Attempt(a *Attempt) {
 	if !a.Counted() {
 		return
 	}
-	if c.nkept >= c.maxAttempts {
+	if c.kept.Len() >= c.maxAttempts {
 		c.omitted++
 		return
 	}
-	if c.nkept%keptChunk == 0 {
-		c.kept = append(c.kept, make([]Attempt, 0, min(keptChunk, c.maxAttempts-c.nkept)))
-	}
-	chunk := &c.kept[len(c.kept)-1]
-	*chunk = append(*chunk, a.Clone())
-	c.nkept++
+	c.kept.add(a, c.maxAttempts)
 }
-
-const keptChunk = 1024 // attempts per chunk of Collector.kept: 360 KB
 
 // OrphanReply implements Sink.
 func (c *Collector) OrphanReply(server netip.AddrPort, _ PacketRef) {
@@ -197,9 +188,9 @@ type Summary struct {
 	Unlisted *Unlisted
 	// Findings are about the capture as a whole, in display order.
 	Findings []CaptureFinding
-	// Kept are copies of the attempts kept in detail, in chunks and in
-	// the order they were judged; Omitted counts those beyond the cap.
-	Kept    [][]Attempt
+	// Kept are copies of the attempts kept in detail, in the order they
+	// were judged; Omitted counts those beyond the cap.
+	Kept    *KeptAttempts
 	Omitted int
 	// Warnings say where the counts of servers, or the clients the
 	// capture-wide findings saw, are bounds.
@@ -263,7 +254,7 @@ func (s *Summary) Attempts() int {
 
 // Summary sums up what the collector judged.
 func (c *Collector) Summary() *Summary {
-	sum := &Summary{Kept: c.kept, Omitted: c.omitted}
+	sum := &Summary{Kept: &c.kept, Omitted: c.omitted}
 	t := &c.servers
 	order := make([]int, len(t.listed)) // sorted apart: the index points into listed
 	for i := range order {

@@ -422,11 +422,18 @@ func (r *FileReader) Close() error {
 var bufPool sync.Pool // of *[]byte, readBufSize long
 
 // readBuf returns a buffer of n bytes, from the pool when one is there and
-// n is not larger than the usual size. Its contents are garbage.
+// n is not larger than the usual size. Its contents are garbage. A new
+// one for a file smaller than readBufSize gets the usual capacity all the
+// same, so that Close can pool it: sized to the file, each of 3000
+// rotations of 180 KB was a new buffer (540 MB of garbage, peak RSS 74
+// MB). Only buffers of minReadBuf (FirstTime, tiny files) stay small.
 func readBuf(n int) []byte {
 	if n <= readBufSize {
 		if b, ok := bufPool.Get().(*[]byte); ok {
 			return (*b)[:n]
+		}
+		if n > minReadBuf {
+			return make([]byte, n, readBufSize)
 		}
 	}
 	return make([]byte, n)

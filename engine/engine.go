@@ -119,7 +119,7 @@ func Files(ctx context.Context, inputs []*FileInput, cfg Config) (*Result, error
 	stages := make([]*stage, len(inputs))
 	quit := make(chan struct{})
 	for i, in := range inputs {
-		stages[i] = cfg.newStage(i, stageQueue(len(inputs)), quit)
+		stages[i] = cfg.newFileStage(i, stageQueue(len(inputs)), quit)
 		stages[i].in, stages[i].first = in, in.first
 		if cfg.Filter != "" {
 			stages[i].bpf = capture.NewFilter(cfg.Filter)
@@ -214,8 +214,17 @@ func Live(ctx context.Context, src LiveSource, cfg Config) (*Result, error) {
 
 // newStage returns a stage reading into a channel of depth batches.
 func (cfg *Config) newStage(input, depth int, quit <-chan struct{}) *stage {
+	s := cfg.newFileStage(input, depth, quit)
+	s.out = make(chan batch, depth)
+	return s
+}
+
+// newFileStage is newStage for one of a run's files, whose channel start
+// makes: each channel takes 350 bytes, and of 3000 rotation files only a
+// few are read at once.
+func (cfg *Config) newFileStage(input, depth int, quit <-chan struct{}) *stage {
 	return &stage{input: input, servers: cfg.Servers, evidence: cfg.Evidence != nil,
-		evidenceDone: cfg.Evidence.doneServers(), out: make(chan batch, depth), quit: quit}
+		evidenceDone: cfg.Evidence.doneServers(), depth: depth, quit: quit}
 }
 
 // run is the judging common to every source: tracker, evidence, count.

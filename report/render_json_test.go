@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,7 +155,8 @@ func randomSightings(rng *rand.Rand, pick func() string) []SightingReport {
 
 func TestWriteJSONMatchesEncoder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, 2, 50, parallelAttempts + 1} {
+	// Past parallelAttempts: the last chunk even, and odd and short.
+	for _, n := range []int{0, 1, 2, 50, parallelAttempts + 1, 9*attemptChunk + 100} {
 		for rep := range 20 {
 			r := randomReport(rng, n)
 			if rep%5 == 0 {
@@ -303,5 +306,35 @@ func BenchmarkAttemptReports(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		attemptReports(kept)
+	}
+}
+
+// failingWriter fails every write once limit bytes are written.
+type failingWriter struct{ n, limit int }
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	if w.n+len(b) > w.limit {
+		return 0, errors.New("disk full")
+	}
+	w.n += len(b)
+	return len(b), nil
+}
+
+// TestWriteJSONFailingWriter stops at the first failed write, in the
+// attempts of either goroutine, and leaves no goroutine behind.
+func TestWriteJSONFailingWriter(t *testing.T) {
+	r := randomReport(rand.New(rand.NewPCG(3, 4)), 9*attemptChunk)
+	var full bytes.Buffer
+	if err := WriteJSON(&full, r); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for _, limit := range []int{0, full.Len() / 10, full.Len() / 2, full.Len() - 10} {
+		if err := WriteJSON(&failingWriter{limit: limit}, r); err == nil || err.Error() != "disk full" {
+			t.Errorf("failing after %d bytes: error %v, want disk full", limit, err)
+		}
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the failed writes, %d before", n, before)
 	}
 }

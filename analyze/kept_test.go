@@ -1,0 +1,117 @@
+package analyze
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+	"unsafe"
+)
+
+// keptFixture is an Attempt with every field a report shows set to a
+// value of its own, and a sighting log with a NAT alias.
+func keptFixture(client, server string) Attempt {
+	a := Attempt{
+		ID:      7,
+		Client:  netip.MustParseAddrPort(client),
+		Server:  netip.MustParseAddrPort(server),
+		ISN:     0xdeadbeef,
+		Outcome: Rejected,
+		SYN: SYNInfo{
+			PacketRef:     PacketRef{Input: 3, Frame: 1 << 33, Interface: PackInterface(1, 2, 3), Time: 1_764_000_000_123_456_789},
+			TFO:           TFOOption{State: TFOCookie, Kind: 34, Len: 10, cookie: [maxCookieLen]byte{1, 2, 3, 4, 5, 6, 7, 8}, cookieLen: 8},
+			MPTCP:         MPTCPOption{Present: true, Subtype: MPCapable, Version: 1, Len: 12},
+			DataLen:       1400,
+			Retransmits:   2,
+			Duplicates:    5,
+			PlainRetry:    PacketRef{Input: 4, Frame: 99, Interface: 9, Time: 11},
+			Stripped:      Sighting{Interface: 6, Frame: 77, Input: 2, Send: 1, TFO: TFORequest},
+			MalformedCopy: true,
+			Truncated:     true,
+			Fragmented:    true,
+			ts:            stamp{5, true},
+			last:          12,
+		},
+		Reply: ReplyInfo{
+			PacketRef: PacketRef{Input: 1 << 20, Frame: 8, Interface: 4, Time: 1_764_000_000_223_456_789},
+			Kind:      ReplySYNACK,
+			TFO:       TFOOption{State: TFOMalformed, Kind: 254, Len: 3},
+			MPTCP:     MPTCPOption{Present: true, Len: 2},
+			AckedData: 1400,
+			Truncated: true,
+			Copies:    3,
+		},
+		hash: 1, idx: 2, slot: 3, newer: true,
+	}
+	a.log = &sightingLog{aliased: true, alias: newFlowKey(netip.MustParseAddrPort("198.51.100.9:1"), netip.MustParseAddrPort("[2001:db8::9]:2"))}
+	a.log.syn.add(a.SYN.PacketRef, 0, TFOCookie)
+	a.log.syn.add(PacketRef{Input: 5, Frame: 6}, 0, TFONone)
+	a.log.reply.add(a.Reply.PacketRef, 0, TFONone)
+	return a
+}
+
+// unkept is a with the fields KeptAttempts does not store made zero.
+func unkept(a Attempt) Attempt {
+	a.ID, a.hash, a.idx, a.prev, a.slot, a.newer = 0, 0, 0, nil, 0, false
+	a.SYN.Interface, a.SYN.MalformedCopy, a.SYN.ts, a.SYN.last = 0, false, stamp{}, 0
+	a.SYN.PlainRetry.Interface, a.SYN.PlainRetry.Time = 0, 0
+	a.Reply.Interface, a.Reply.Copies, a.Reply.ts = 0, 0, stamp{}
+	return a
+}
+
+func TestKeptAttemptsRebuild(t *testing.T) {
+	withLog := keptFixture("192.0.2.1:40000", "192.0.2.2:443")
+	mapped := keptFixture("[::ffff:192.0.2.1]:1", "[2001:db8::2]:443") // IPv4-mapped stays IPv6
+	mapped.log = nil
+	unanswered := Attempt{Client: withLog.Client, Server: withLog.Server, ISN: 1, Outcome: Unanswered,
+		SYN: SYNInfo{PacketRef: PacketRef{Frame: 1, Time: 5}}}
+	want := []Attempt{withLog, mapped, unanswered}
+
+	var k KeptAttempts
+	for i := range 2*keptChunk + 1 { // across chunks
+		a := want[i%len(want)]
+		a.ISN += uint32(i)
+		k.add(&a, 2*keptChunk+1)
+	}
+	if k.Len() != 2*keptChunk+1 || len(k.chunks) != 3 || cap(k.chunks[2]) != 1 {
+		t.Fatalf("Len %d, %d chunks, last of cap %d; want %d, 3, 1", k.Len(), len(k.chunks), cap(k.chunks[len(k.chunks)-1]), 2*keptChunk+1)
+	}
+	i := 0
+	for got := range k.All() {
+		w := want[i%len(want)]
+		w.ISN += uint32(i)
+		if !reflect.DeepEqual(*got, unkept(w)) {
+			t.Fatalf("attempt %d rebuilt as\n%+v\nwant\n%+v", i, *got, unkept(w))
+		}
+		i++
+	}
+	if i != k.Len() {
+		t.Fatalf("All yielded %d attempts, want %d", i, k.Len())
+	}
+	for range k.All() {
+		break // stopping early must not panic
+	}
+}
+
+// TestKeptAttemptSize keeps the record small: it is why KeptAttempts
+// exists (an Attempt takes 368 bytes).
+func TestKeptAttemptSize(t *testing.T) {
+	if n := unsafe.Sizeof(keptAttempt{}); n > 216 {
+		t.Errorf("keptAttempt takes %d bytes, want at most 216", n)
+	}
+}
+
+func TestKeptAttemptsAllocs(t *testing.T) {
+	a := keptFixture("192.0.2.1:40000", "192.0.2.2:443")
+	a.log = nil
+	var k KeptAttempts
+	k.add(&a, keptChunk) // the chunk
+	if n := testing.AllocsPerRun(100, func() { k.add(&a, keptChunk) }); n != 0 {
+		t.Errorf("add allocates %v times an attempt, want 0", n)
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		for range k.All() {
+		}
+	}); n > 1 {
+		t.Errorf("All allocates %v times, want at most once", n)
+	}
+}
