@@ -522,16 +522,16 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 	seg.Ack = binary.BigEndian.Uint32(b[8:12])
 	seg.Flags = b[13]
 	seg.DataLen = max(segLen-doff, 0)
-	seg.Options = Options{}
 	seg.Fragmented = false
-	if seg.Flags&FlagSYN != 0 {
-		captured := min(len(b), doff)
-		if captured < 20 {
-			// Cut inside the fixed header: the options are not there at all.
-			seg.Options.Stop = WalkTruncated
-		} else {
-			seg.Options = ParseOptions(b[20:captured], doff-20)
-		}
+	// Options written once, not cleared and then parsed into.
+	switch captured := min(len(b), doff); {
+	case seg.Flags&FlagSYN == 0:
+		seg.Options = Options{}
+	case captured < 20:
+		// Cut inside the fixed header: the options are not there at all.
+		seg.Options = Options{Stop: WalkTruncated}
+	default:
+		seg.Options = ParseOptions(b[20:captured], doff-20)
 	}
 	return DecodedTCP
 }
