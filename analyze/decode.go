@@ -152,12 +152,23 @@ const maxVLANTags = 8
 // (TSO on the capturing host). It fills seg only when it returns DecodedTCP,
 // never reads past data, and does not allocate.
 func Decode(lt uint16, data []byte, wireLen int, seg *Segment) DecodeStatus {
-	ip, etherType, st := linkPayload(lt, data)
-	if st != DecodedTCP {
-		return st
+	var ip []byte
+	var etherType uint16
+	if lt == LinkEthernet && len(data) >= 14 {
+		// Untagged Ethernet, the commonest, without linkPayload's
+		// and etherPayload's calls (callgrind, the 120k SYNs and
+		// SYN-ACKs of the real handshake capture: 33.2 -> 26.9 M
+		// instructions in Decode and its callees but ParseOptions).
+		ip, etherType = data[14:], binary.BigEndian.Uint16(data[12:14])
+	}
+	if etherType != etherIPv4 && etherType != etherIPv6 {
+		var st DecodeStatus
+		if ip, etherType, st = linkPayload(lt, data); st != DecodedTCP {
+			return st
+		}
 	}
 	wireIP := wireLen - (len(data) - len(ip))
-	st = decodeIP(etherType, ip, wireIP, seg, 0)
+	st := decodeIP(etherType, ip, wireIP, seg, 0)
 	// A frame that holds all its bytes on the wire was not cut by
 	// snaplen: headers that run past its end are malformed.
 	if len(data) >= wireLen && wireLen > 0 {
@@ -522,16 +533,16 @@ func decodeTCP(b []byte, segLen int, seg *Segment) DecodeStatus {
 	seg.Ack = binary.BigEndian.Uint32(b[8:12])
 	seg.Flags = b[13]
 	seg.DataLen = max(segLen-doff, 0)
-	seg.Options = Options{}
 	seg.Fragmented = false
-	if seg.Flags&FlagSYN != 0 {
-		captured := min(len(b), doff)
-		if captured < 20 {
-			// Cut inside the fixed header: the options are not there at all.
-			seg.Options.Stop = WalkTruncated
-		} else {
-			seg.Options = ParseOptions(b[20:captured], doff-20)
-		}
+	// Options written once, not cleared and then parsed into.
+	switch captured := min(len(b), doff); {
+	case seg.Flags&FlagSYN == 0:
+		seg.Options = Options{}
+	case captured < 20:
+		// Cut inside the fixed header: the options are not there at all.
+		seg.Options = Options{Stop: WalkTruncated}
+	default:
+		seg.Options = ParseOptions(b[20:captured], doff-20)
 	}
 	return DecodedTCP
 }

@@ -70,19 +70,22 @@ func quickLink(lt uint16, data []byte) ([]byte, uint16) {
 
 // quickIPv4 reads the flags of TCP in an IPv4 packet without options that
 // is not a fragment: header (20) and TCP through the flags byte (14).
+// Small enough to be inlined into QuickFlags (callgrind, the first 100k
+// records of the bulk capture: QuickFlags and quickIPv4 60.8 -> 55.2
+// instructions a frame).
 func quickIPv4(ip []byte) (uint8, bool) {
-	if len(ip) < 20+14 ||
-		ip[0] != 0x45 || // version 4, header length 20
-		ip[9] != protoTCP ||
-		ip[6]&0x3f != 0 || ip[7] != 0 || // not a fragment (offset 0, MF clear)
-		ip[32] < 5<<4 { // data offset >= 5 words
+	// Version 4 with a 20-byte header, TCP, not a fragment: MF clear and
+	// offset 0, bytes 6 and 7 tested in one load (little-endian, so byte
+	// 6, DF left out, is the low one).
+	if len(ip) < 20+14 || ip[0] != 0x45 || ip[9] != protoTCP || binary.LittleEndian.Uint16(ip[6:8])&0xff3f != 0 {
 		return 0, false
 	}
-	// A data offset past the segment the IP length describes is
-	// malformed (a zero length, TSO, needs the wire length), and a SYN's
-	// options must be all there: Decode decides those.
-	ipLen, doff := int(binary.BigEndian.Uint16(ip[2:4])), int(ip[32]>>4)*4
-	if ipLen < 20+doff || ip[33]&FlagSYN != 0 && 20+doff > len(ip) {
+	// The TCP header ends 40 or more bytes in (a data offset of at least
+	// 5 words). One that ends past the segment the IP length describes
+	// is malformed (a zero length, TSO, needs the wire length), and a
+	// SYN's options must be all there: Decode decides those.
+	end := 20 + int(ip[32]>>4)*4
+	if end < 40 || int(binary.BigEndian.Uint16(ip[2:4])) < end || ip[33]&FlagSYN != 0 && end > len(ip) {
 		return 0, false
 	}
 	return ip[33], true

@@ -45,11 +45,56 @@ func (r *FileReader) readPcapHeader(be bool, fracNanos int64) error {
 	return nil
 }
 
+// nextPcap reads the next record. The record is taken straight from the
+// buffer when it is whole there, as all but one in each 256 KB read are;
+// nextPcapSlow reads more first, or says why it cannot. Filling the frame
+// and counting it inline, with count's tests for pcapng left out (every
+// pcap record has a time): callgrind, 100k records of the bulk capture,
+// 131 -> 107 instructions a record in Next and nextPcap.
 func (r *FileReader) nextPcap(f *Frame) error {
+	b := r.buf[r.start:r.end]
+	if len(b) < pcapRecordLen {
+		return r.nextPcapSlow(f)
+	}
+	sec, frac, caplen, origlen := r.recordHeader((*[pcapRecordLen]byte)(b))
+	n := pcapRecordLen + int(caplen)
+	if caplen > MaxCaptureLength || n > len(b) {
+		return r.nextPcapSlow(f)
+	}
+	t := int64(sec)*1e9 + int64(frac)*r.fracNanos
+	f.Data = b[pcapRecordLen:n:n]
+	f.OrigLen = int(origlen)
+	f.Time = t
+	f.LinkType = r.linkType
+	f.Interface = 0
+	f.Section = 0
+	f.Offset = r.base + int64(r.start)
+	r.start += n
+	r.number++
+	f.Number = r.number
+	r.info.Packets++
+	if caplen > origlen {
+		r.capOverLen++
+	}
+	switch {
+	case !r.info.HasTimes:
+		r.info.HasTimes = true
+		r.info.First, r.info.Last = t, t
+	case t < r.info.First:
+		r.info.First = t
+	case t > r.info.Last:
+		r.info.Last = t
+	}
+	return nil
+}
+
+// nextPcapSlow reads until the buffer holds the next record whole, for
+// nextPcap to take, or returns the error that prevents it.
+func (r *FileReader) nextPcapSlow(f *Frame) error {
 	if !r.fill(pcapRecordLen) {
 		return r.endErr(pcapRecordLen, "record header")
 	}
-	sec, frac, caplen, origlen := r.recordHeader((*[pcapRecordLen]byte)(r.buf[r.start:]))
+	_, _, caplen, _ := r.recordHeader((*[pcapRecordLen]byte)(r.buf[r.start:]))
 	if caplen > MaxCaptureLength {
 		return r.formatErr(r.pos(), "record of frame %d claims %d captured bytes, more than the %d any capture holds", r.number+1, caplen, MaxCaptureLength)
 	}
@@ -57,17 +102,7 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	if !r.fill(n) {
 		return r.endErr(n, fmt.Sprintf("record of frame %d", r.number+1))
 	}
-	s := r.start
-	f.Data = r.buf[s+pcapRecordLen : s+n : s+n]
-	f.OrigLen = int(origlen)
-	f.Time = int64(sec)*1e9 + int64(frac)*r.fracNanos
-	f.LinkType = r.linkType
-	f.Interface = 0
-	f.Section = 0
-	f.Offset = r.pos()
-	r.start += n
-	r.count(f, true)
-	return nil
+	return r.nextPcap(f) // whole in the buffer now: no second call here
 }
 
 // recordHeader reads the four fields of a record header in the file's

@@ -215,6 +215,9 @@ func (r *FileReader) sectionIface(off int64, id uint32) (int, error) {
 }
 
 func (r *FileReader) nextPcapng(f *Frame) error {
+	if r.nextEPB(f) {
+		return nil
+	}
 	for {
 		if !r.fill(blockHdrLen) {
 			return r.endErr(blockHdrLen, "block header")
@@ -263,6 +266,51 @@ func (r *FileReader) nextPcapng(f *Frame) error {
 		r.start += int(blen)
 		return nil
 	}
+}
+
+// nextEPB takes the next block when it is a sound Enhanced Packet Block
+// whole in the buffer, as nearly every block of a capture is, with the
+// byte order tested once and no calls; it reports false for anything
+// else, which the block loop then reads and words errors for. Callgrind,
+// the first 100k records of the bulk capture as pcapng: 326 -> 206
+// instructions a block in Next, nextPcapng and packetBlock.
+func (r *FileReader) nextEPB(f *Frame) bool {
+	b := r.buf[r.start:r.end]
+	if len(b) < epbMinLen {
+		return false
+	}
+	h := (*[epbHeaderLen]byte)(b)
+	var typ, blen, id, tsHigh, tsLow, caplen, origlen uint32
+	if r.be {
+		be := binary.BigEndian
+		typ, blen, id = be.Uint32(h[0:4]), be.Uint32(h[4:8]), be.Uint32(h[8:12])
+		tsHigh, tsLow = be.Uint32(h[12:16]), be.Uint32(h[16:20])
+		caplen, origlen = be.Uint32(h[20:24]), be.Uint32(h[24:28])
+	} else {
+		le := binary.LittleEndian
+		typ, blen, id = le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12])
+		tsHigh, tsLow = le.Uint32(h[12:16]), le.Uint32(h[16:20])
+		caplen, origlen = le.Uint32(h[20:24]), le.Uint32(h[24:28])
+	}
+	// The block is whole, its length sound and repeated at its end, the
+	// data fits in it, and the interface is one the section described.
+	if typ != blockEPB || blen < epbMinLen || blen%4 != 0 || blen > uint32(len(b)) ||
+		caplen > MaxCaptureLength || epbHeaderLen+(caplen+3)&^3+4 > blen ||
+		uint64(id) >= uint64(len(r.ifaces)) || r.u32(b[blen-4:blen]) != blen {
+		return false
+	}
+	ifc := &r.ifaces[id]
+	end := epbHeaderLen + int(caplen)
+	f.Data = b[epbHeaderLen:end:end]
+	f.OrigLen = int(origlen)
+	f.Time = ifc.nanos(uint64(tsHigh)<<32 | uint64(tsLow))
+	f.LinkType = ifc.linkType
+	f.Interface = int(id)
+	f.Section = r.section
+	f.Offset = r.pos()
+	r.start += int(blen)
+	r.count(f, true)
+	return true
 }
 
 // packetBlock fills f from an EPB, SPB or PB held whole in b.

@@ -49,6 +49,16 @@ type batch struct {
 	err    error // set on the last batch of a source that failed
 }
 
+// next returns the slot after b's events, growing them if they are full:
+// a frame is decoded there, and the slot taken as an event by extending
+// b.events over it.
+func (b *batch) next() *event {
+	if len(b.events) == cap(b.events) {
+		b.events = slices.Grow(b.events, 1)
+	}
+	return &b.events[:len(b.events)+1][len(b.events)]
+}
+
 // keep copies f into b.frames for the evidence and returns the copy:
 // one allocation per frame (its bytes) and one per batch. A full frames
 // slice is left to the events pointing into it and a new one begun.
@@ -442,7 +452,6 @@ func (s *stage) run() {
 		defer func() { s.in.finish(); s.src = nil }()
 	}
 	var f capture.Frame
-	var seg analyze.Segment
 	size := batchSize
 	// waiting tells an eager stage whether to hold its events for the
 	// frames the source already has.
@@ -494,7 +503,12 @@ func (s *stage) run() {
 			s.stats.status[analyze.DecodedTCP]++
 			continue
 		}
-		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
+		// Decoded into the batch's next slot, which becomes the event if
+		// the segment is one: an event built aside and appended was
+		// copied twice (168 bytes each time).
+		ev := b.next()
+		seg := &ev.seg
+		st := analyze.Decode(f.LinkType, f.Data, f.OrigLen, seg)
 		s.stats.status[st]++
 		if st == analyze.DecodedTCP && seg.Fragmented {
 			s.stats.firstFragments++
@@ -518,15 +532,13 @@ func (s *stage) run() {
 		if !s.servers.match(server) {
 			continue
 		}
-		ev := event{
-			ref: analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time},
-			seg: seg,
-		}
+		b.events = b.events[:len(b.events)+1]
+		ev.ref = analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time}
+		ev.raw = nil
 		if s.evidence && !s.evidenceDone.has(server) {
 			ev.raw = b.keep(&f)
 			copied += len(f.Data)
 		}
-		b.events = append(b.events, ev)
 		if seg.Fragmented && seg.IsSYN() {
 			s.fragmentedSYN(&f, &b)
 		}
