@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestFlowTableMatchesMap files, replaces and removes attempts on a few
-// hundred flows at random, with the table forced through growth and long
+// TestFlowTableMatchesMap files (by set, or find and setAt), replaces and
+// removes attempts on a few hundred flows at random, with the table forced through growth and long
 // probe runs, and checks every flow against a Go map after each step.
 // Hashes cut to 64 values collide a lot; cut to the 64 slots at either
 // end of the table, runs from its end wrap into runs at its start.
@@ -46,7 +46,15 @@ func TestFlowTableMatchesMap(t *testing.T) {
 			default:
 				a := r.alloc()
 				a.Client, a.Server, a.hash = k.client, k.server, h
-				tab.set(a)
+				if rng.IntN(2) == 0 {
+					tab.set(a)
+				} else { // as addSYN files a new attempt: one probe
+					old, i := tab.find(k.client, k.server, h)
+					if old != want[k] {
+						t.Fatalf("%s, step %d: find has %p, want %p", name, step, old, want[k])
+					}
+					tab.setAt(i, a)
+				}
 				want[k] = a
 			}
 			if tab.n != len(want) {

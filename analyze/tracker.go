@@ -843,7 +843,7 @@ func (t *Tracker) unlink(a *Attempt) {
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	h := flowHash(seg.Src, seg.Dst, t.seed)
-	head := t.open.get(seg.Src, seg.Dst, h)
+	head, slot := t.open.find(seg.Src, seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
@@ -885,7 +885,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	if head != nil {
 		head.newer = true
 	}
-	t.open.set(a)
+	t.open.setAt(slot, a) // nothing above changed the flow table
 	t.track(a)
 	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
