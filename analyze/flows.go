@@ -55,7 +55,7 @@ type arena struct {
 	n      int32
 }
 
-const arenaChunk = 256 // Attempts a chunk: 90 KB
+const arenaChunk = 256 // Attempts a chunk: 86 KiB
 
 func (r *arena) at(i int32) *Attempt {
 	return &r.chunks[uint32(i)/arenaChunk][uint32(i)%arenaChunk]

@@ -254,44 +254,46 @@ func (k ReplyKind) String() string {
 	return "none"
 }
 
-// ReplyInfo describes the server's answer to an attempt.
+// ReplyInfo describes the server's answer to an attempt. (Its fields of
+// a byte or few sit together: 88 bytes, not 96.)
 type ReplyInfo struct {
 	PacketRef
-	Kind  ReplyKind // 0 while unanswered
-	TFO   TFOOption
-	MPTCP MPTCPOption
-	// AckedData is how many bytes of SYN data the reply acknowledges.
-	AckedData int
+	Kind ReplyKind // 0 while unanswered
 	// Truncated is set when snaplen cut the reply's options.
 	Truncated bool
+	TFO       TFOOption
+	MPTCP     MPTCPOption
+	ts        stamp // of the first sighting
+	// AckedData is how many bytes of SYN data the reply acknowledges.
+	AckedData int
 	// Copies counts further sightings of the reply (retransmitted
 	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
-	ts     stamp // of the first sighting
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
 // server's answer. The tracker reuses Attempts: a finalised Attempt handed
-// to the Sink is valid only during the call.
+// to the Sink is valid only during the call. (Its fields are ordered to
+// leave no padding: 344 bytes, the arena's largest part, not 368.)
 type Attempt struct {
 	// ID numbers attempts from 1 in the order their first SYN was seen;
 	// it stays unique while the Attempt value itself is reused.
 	ID             uint64
 	Client, Server netip.AddrPort
 	ISN            uint32
+	idx            int32 // number in Tracker.arena
 	SYN            SYNInfo
 	Reply          ReplyInfo
 	Outcome        Outcome
 
-	// hash is the flow's (Client, Server), made once from the first SYN,
-	// for Tracker.open.
-	hash uint32
-	idx  int32    // number in Tracker.arena
-	prev *Attempt // older open attempt on the same flow
 	// newer says a newer open attempt on the same flow has a as its prev:
 	// a is not the head of its chain in Tracker.open.
 	newer bool
 	queue uint8 // where in Tracker.expiry its entry is while open
+	// hash is the flow's (Client, Server), made once from the first SYN,
+	// for Tracker.open.
+	hash uint32
+	prev *Attempt // older open attempt on the same flow
 	// log is set once a packet of the attempt was seen a second time.
 	log *sightingLog
 }
