@@ -49,7 +49,7 @@ func TestFlowTableMatchesMap(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					tab.set(a)
 				} else { // as addSYN files a new attempt: one probe
-					old, i := tab.find(k.client, k.server, h)
+					old, i := tab.find(&k.client, &k.server, h)
 					if old != want[k] {
 						t.Fatalf("%s, step %d: find has %p, want %p", name, step, old, want[k])
 					}
@@ -61,7 +61,7 @@ func TestFlowTableMatchesMap(t *testing.T) {
 				t.Fatalf("%s, step %d: %d flows filed, want %d", name, step, tab.n, len(want))
 			}
 			for i := range keys {
-				if got := tab.get(keys[i].client, keys[i].server, hash(keys[i])); got != want[keys[i]] {
+				if got := tab.get(&keys[i].client, &keys[i].server, hash(keys[i])); got != want[keys[i]] {
 					t.Fatalf("%s, step %d: flow %d has %p, want %p", name, step, i, got, want[keys[i]])
 				}
 			}
@@ -128,7 +128,7 @@ func TestFlowHashMatchesKey(t *testing.T) {
 		for _, s := range addrs {
 			for _, seed := range []uint64{0, 7, 1 << 63} {
 				k := newFlowKey(c, s)
-				if got, want := flowHash(c, s, seed), k.hash(seed); got != want {
+				if got, want := flowHash(&c, &s, seed), k.hash(seed); got != want {
 					t.Errorf("%v -> %v, seed %d: flowHash %#x, flowKey.hash %#x", c, s, seed, got, want)
 				}
 			}

@@ -782,7 +782,7 @@ func (t *Tracker) unlink(a *Attempt) {
 		}
 		return
 	}
-	for p := t.open.get(a.Client, a.Server, a.hash); p != nil; p = p.prev {
+	for p := t.open.get(&a.Client, &a.Server, a.hash); p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -791,8 +791,8 @@ func (t *Tracker) unlink(a *Attempt) {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	h := flowHash(seg.Src, seg.Dst, t.seed)
-	head, slot := t.open.find(seg.Src, seg.Dst, h)
+	h := flowHash(&seg.Src, &seg.Dst, t.seed)
+	head, slot := t.open.find(&seg.Src, &seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
@@ -807,7 +807,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 			return a.ID
 		}
 	}
-	if t.done.lateSYN(seg.Src, seg.Dst, h, seg.Seq, ref.Time) {
+	if t.done.lateSYN(&seg.Src, &seg.Dst, h, seg.Seq, ref.Time) {
 		return 0
 	}
 	if a := t.natOriginal(ref, seg); a != nil {
@@ -1013,8 +1013,8 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, t
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	h := flowHash(seg.Dst, seg.Src, t.seed)
-	for a := t.open.get(seg.Dst, seg.Src, h); a != nil; a = a.prev {
+	h := flowHash(&seg.Dst, &seg.Src, t.seed)
+	for a := t.open.get(&seg.Dst, &seg.Src, h); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1026,7 +1026,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 			}
 		}
 	}
-	if late, first := t.done.lateAnswer(seg.Dst, seg.Src, h, seg.Ack, ref.Time); late {
+	if late, first := t.done.lateAnswer(&seg.Dst, &seg.Src, h, seg.Ack, ref.Time); late {
 		if first {
 			t.lateReplies.add(ref)
 		}
