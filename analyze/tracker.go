@@ -820,6 +820,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.hash = h
+	a.Reply, a.Outcome, a.newer = ReplyInfo{}, 0, false // of a reused Attempt
 	a.SYN = SYNInfo{
 		PacketRef:  ref,
 		TFO:        seg.Options.TFO,
@@ -1208,7 +1209,10 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	*a = Attempt{idx: a.idx} // its number in the arena stays
+	// Not cleared whole (344 bytes, and a bulk write barrier while the
+	// GC runs): addSYN sets or resets every field when it reuses a; the
+	// pointers go for the GC, the ID so that byISN no longer matches a.
+	a.ID, a.prev, a.log = 0, nil, nil
 	t.free = append(t.free, a)
 }
 

@@ -793,3 +793,28 @@ func TestTrackerChainUnlink(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerReusedAttemptStartsClean: an Attempt finalised with a reply,
+// a sighting log and a newer attempt on its flow, reused for a new SYN,
+// carries none of it (finalise does not clear an Attempt whole; addSYN
+// resets what it does not set).
+func TestTrackerReusedAttemptStartsClean(t *testing.T) {
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1}, // a copy: a log
+		{from: "c", flags: syn, seq: 200, tfo: TFORequest, atMs: 1},  // newer on the flow
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+		{from: "s", flags: synack, seq: 901, ack: 201, tfo: TFOCookie, atMs: 2},
+		// Both are judged by the sweep at 10 s; these reuse their Attempts.
+		{from: "c2", flags: syn, seq: 500, atMs: 10_000},
+		{from: "c", flags: syn, seq: 700, atMs: 10_001},
+	}, 0)
+	if len(rec.attempts) != 4 {
+		t.Fatalf("%d attempts, want 4", len(rec.attempts))
+	}
+	for _, a := range rec.attempts[2:] {
+		if a.Outcome != Unanswered || a.Reply != (ReplyInfo{}) || a.log != nil || a.newer || a.SYN.Retransmits+a.SYN.Duplicates != 0 {
+			t.Errorf("reused attempt %d: outcome %v, reply %+v, log %v, newer %v", a.ID, a.Outcome, a.Reply, a.log != nil, a.newer)
+		}
+	}
+}
