@@ -59,8 +59,11 @@ func (r *recent) hash(key flowKey) uint32 { return key.hash(r.seed) }
 
 const recentChunk = 4096 // entries per ring chunk: 224 KB
 
-// entry returns the entry at ring position pos.
-func (r *recent) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
+// entry returns the entry at ring position pos, which is never negative:
+// unsigned, the division and remainder are a shift and a mask.
+func (r *recent) entry(pos int) *recentEntry {
+	return &r.ring[uint(pos)/recentChunk][uint(pos)%recentChunk]
+}
 
 func (r *recent) add(key flowKey, h uint32, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
