@@ -999,15 +999,17 @@ func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
 
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
-// answer records the server's reply to a; acked is how much SYN data it
-// acknowledges.
-func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool, ts stamp) {
+// answer records the server's reply to a, whose options are o; acked is
+// how much SYN data it acknowledges. (o by pointer: the options by value,
+// as they were, went through the stack on every reply.)
+func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, o *Options) {
+	ts := stampOf(o)
 	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked, ts: ts}
 	if kind == ReplySYNACK {
-		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
+		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = o.TFO, o.MPTCP, o.Stop == WalkTruncated
 	}
 	if l := a.log; l != nil {
-		l.reply.add(ref, 0, tfo.State)
+		l.reply.add(ref, 0, o.TFO.State)
 		l.replySends.start(ref, ts, 0)
 	}
 	t.retime(a)
@@ -1033,8 +1035,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 		}
 		return 0
 	}
-	t.park(newFlowKey(seg.Dst, seg.Src), parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
-		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated, ts: stampOf(&seg.Options)})
+	t.park(newFlowKey(seg.Dst, seg.Src), parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src, opts: seg.Options})
 	return 0
 }
 
@@ -1048,7 +1049,7 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 	}
 	switch {
 	case !a.Answered():
-		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated, stampOf(&seg.Options))
+		t.answer(a, ref, kind, int(n), &seg.Options)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
 		l := t.logFor(a)
@@ -1120,14 +1121,11 @@ const (
 
 // parkedReply is a SYN-ACK or RST waiting for its SYN.
 type parkedReply struct {
-	ref       PacketRef
-	kind      ReplyKind
-	ack       uint32
-	server    netip.AddrPort
-	tfo       TFOOption
-	mptcp     MPTCPOption
-	truncated bool
-	ts        stamp
+	ref    PacketRef
+	kind   ReplyKind
+	ack    uint32
+	server netip.AddrPort
+	opts   Options
 }
 
 func (t *Tracker) park(key flowKey, p parkedReply) {
@@ -1162,7 +1160,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	delete(t.parked, key)
-	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated, p.ts)
+	t.answer(a, p.ref, p.kind, int(n), &p.opts)
 }
 
 // expireParked counts the replies whose SYN never came; all of them at the
