@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestFlowTableMatchesMap files, replaces and removes attempts on a few
-// hundred flows at random, with the table forced through growth and long
+// TestFlowTableMatchesMap files (by set, or find and setAt), replaces and
+// removes attempts on a few hundred flows at random, with the table forced through growth and long
 // probe runs, and checks every flow against a Go map after each step.
 // Hashes cut to 64 values collide a lot; cut to the 64 slots at either
 // end of the table, runs from its end wrap into runs at its start.
@@ -46,14 +46,22 @@ func TestFlowTableMatchesMap(t *testing.T) {
 			default:
 				a := r.alloc()
 				a.Client, a.Server, a.hash = k.client, k.server, h
-				tab.set(a)
+				if rng.IntN(2) == 0 {
+					tab.set(a)
+				} else { // as addSYN files a new attempt: one probe
+					old, i := tab.find(&k.client, &k.server, h)
+					if old != want[k] {
+						t.Fatalf("%s, step %d: find has %p, want %p", name, step, old, want[k])
+					}
+					tab.setAt(i, a)
+				}
 				want[k] = a
 			}
 			if tab.n != len(want) {
 				t.Fatalf("%s, step %d: %d flows filed, want %d", name, step, tab.n, len(want))
 			}
 			for i := range keys {
-				if got := tab.get(keys[i].client, keys[i].server, hash(keys[i])); got != want[keys[i]] {
+				if got := tab.get(&keys[i].client, &keys[i].server, hash(keys[i])); got != want[keys[i]] {
 					t.Fatalf("%s, step %d: flow %d has %p, want %p", name, step, i, got, want[keys[i]])
 				}
 			}
@@ -120,7 +128,7 @@ func TestFlowHashMatchesKey(t *testing.T) {
 		for _, s := range addrs {
 			for _, seed := range []uint64{0, 7, 1 << 63} {
 				k := newFlowKey(c, s)
-				if got, want := flowHash(c, s, seed), k.hash(seed); got != want {
+				if got, want := flowHash(&c, &s, seed), k.hash(seed); got != want {
 					t.Errorf("%v -> %v, seed %d: flowHash %#x, flowKey.hash %#x", c, s, seed, got, want)
 				}
 			}

@@ -40,7 +40,7 @@ func keptFixture(client, server string) Attempt {
 			Truncated: true,
 			Copies:    3,
 		},
-		hash: 1, idx: 2, slot: 3, newer: true,
+		hash: 1, idx: 2, queue: 3, newer: true,
 	}
 	a.log = &sightingLog{aliased: true, alias: newFlowKey(netip.MustParseAddrPort("198.51.100.9:1"), netip.MustParseAddrPort("[2001:db8::9]:2"))}
 	a.log.syn.add(a.SYN.PacketRef, 0, TFOCookie)
@@ -51,7 +51,7 @@ func keptFixture(client, server string) Attempt {
 
 // unkept is a with the fields KeptAttempts does not store made zero.
 func unkept(a Attempt) Attempt {
-	a.ID, a.hash, a.idx, a.prev, a.slot, a.newer = 0, 0, 0, nil, 0, false
+	a.ID, a.hash, a.idx, a.prev, a.queue, a.newer = 0, 0, 0, nil, 0, false
 	a.SYN.Interface, a.SYN.MalformedCopy, a.SYN.ts, a.SYN.last = 0, false, stamp{}, 0
 	a.SYN.PlainRetry.Interface, a.SYN.PlainRetry.Time = 0, 0
 	a.Reply.Interface, a.Reply.Copies, a.Reply.ts = 0, 0, stamp{}

@@ -59,8 +59,11 @@ func (r *recent) hash(key flowKey) uint32 { return key.hash(r.seed) }
 
 const recentChunk = 4096 // entries per ring chunk: 224 KB
 
-// entry returns the entry at ring position pos.
-func (r *recent) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
+// entry returns the entry at ring position pos, which is never negative:
+// unsigned, the division and remainder are a shift and a mask.
+func (r *recent) entry(pos int) *recentEntry {
+	return &r.ring[uint(pos)/recentChunk][uint(pos)%recentChunk]
+}
 
 func (r *recent) add(key flowKey, h uint32, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
@@ -147,7 +150,7 @@ func (r *recent) grow() {
 // lookup returns the entry remembered for the flow from client to
 // server, whose hash is h, or nil. It makes the flow's key only to settle
 // a hash match: most SYNs are new, and most replies never ask.
-func (r *recent) lookup(client, server netip.AddrPort, h uint32) *recentEntry {
+func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
 	if r.indexed == 0 {
 		return nil
 	}
@@ -158,7 +161,7 @@ func (r *recent) lookup(client, server netip.AddrPort, h uint32) *recentEntry {
 			return nil
 		}
 		if uint32(e>>32) == h {
-			if en := r.entry(int(uint32(e)) - 1); en.key == newFlowKey(client, server) {
+			if en := r.entry(int(uint32(e)) - 1); en.key == newFlowKey(*client, *server) {
 				return en
 			}
 		}
@@ -167,7 +170,7 @@ func (r *recent) lookup(client, server netip.AddrPort, h uint32) *recentEntry {
 
 // lateSYN reports whether a SYN with this ISN belongs to a finalised
 // attempt; a client still retrying keeps the memory fresh.
-func (r *recent) lateSYN(client, server netip.AddrPort, h uint32, isn uint32, now int64) bool {
+func (r *recent) lateSYN(client, server *netip.AddrPort, h uint32, isn uint32, now int64) bool {
 	e := r.lookup(client, server, h)
 	if e == nil || e.isn != isn || now-e.at >= recentWindow {
 		return false
@@ -177,7 +180,7 @@ func (r *recent) lateSYN(client, server netip.AddrPort, h uint32, isn uint32, no
 }
 
 // lateReply reports whether a reply with this ack answers a finalised attempt.
-func (r *recent) lateReply(client, server netip.AddrPort, h uint32, ack uint32, now int64) bool {
+func (r *recent) lateReply(client, server *netip.AddrPort, h uint32, ack uint32, now int64) bool {
 	late, _ := r.lateAnswer(client, server, h, ack, now)
 	return late
 }
@@ -185,7 +188,7 @@ func (r *recent) lateReply(client, server netip.AddrPort, h uint32, ack uint32, 
 // lateAnswer is lateReply that also reports whether the attempt had been
 // judged unanswered: then this is the first reply to it, too late, and
 // the attempt counts as answered from now on (its copies are not news).
-func (r *recent) lateAnswer(client, server netip.AddrPort, h uint32, ack uint32, now int64) (late, first bool) {
+func (r *recent) lateAnswer(client, server *netip.AddrPort, h uint32, ack uint32, now int64) (late, first bool) {
 	e := r.lookup(client, server, h)
 	if e == nil || ack-(e.isn+1) > e.dataLen || now-e.at >= recentWindow {
 		return false, false

@@ -88,12 +88,12 @@ func TestRecentMatchesReference(t *testing.T) {
 				got.add(k, got.hash(k), isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
-				if g, w := got.lateSYN(cl, sv, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
+				if g, w := got.lateSYN(&cl, &sv, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
 				}
 			case 2:
 				ack := isn + 1 + uint32(rng.IntN(3))
-				if g, w := got.lateReply(cl, sv, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
+				if g, w := got.lateReply(&cl, &sv, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
 				}
 			}
@@ -116,7 +116,7 @@ func BenchmarkRecent(b *testing.B) {
 		k := keys[i&(len(keys)-1)]
 		h := r.hash(k)
 		c, s := k.addrs()
-		r.lateSYN(c, s, h, uint32(i), int64(i))
+		r.lateSYN(&c, &s, h, uint32(i), int64(i))
 		r.add(k, h, uint32(i), 0, int64(i), false)
 		i++
 	}

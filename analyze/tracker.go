@@ -2,7 +2,7 @@ package analyze
 
 import (
 	"cmp"
-	"math/bits"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -254,44 +254,46 @@ func (k ReplyKind) String() string {
 	return "none"
 }
 
-// ReplyInfo describes the server's answer to an attempt.
+// ReplyInfo describes the server's answer to an attempt. (Its fields of
+// a byte or few sit together: 88 bytes, not 96.)
 type ReplyInfo struct {
 	PacketRef
-	Kind  ReplyKind // 0 while unanswered
-	TFO   TFOOption
-	MPTCP MPTCPOption
-	// AckedData is how many bytes of SYN data the reply acknowledges.
-	AckedData int
+	Kind ReplyKind // 0 while unanswered
 	// Truncated is set when snaplen cut the reply's options.
 	Truncated bool
+	TFO       TFOOption
+	MPTCP     MPTCPOption
+	ts        stamp // of the first sighting
+	// AckedData is how many bytes of SYN data the reply acknowledges.
+	AckedData int
 	// Copies counts further sightings of the reply (retransmitted
 	// SYN-ACKs, or the same packet at another vantage point).
 	Copies int
-	ts     stamp // of the first sighting
 }
 
 // Attempt is one client SYN keyed by (client, server, ISN) with the
 // server's answer. The tracker reuses Attempts: a finalised Attempt handed
-// to the Sink is valid only during the call.
+// to the Sink is valid only during the call. (Its fields are ordered to
+// leave no padding: 344 bytes, the arena's largest part, not 368.)
 type Attempt struct {
 	// ID numbers attempts from 1 in the order their first SYN was seen;
 	// it stays unique while the Attempt value itself is reused.
 	ID             uint64
 	Client, Server netip.AddrPort
 	ISN            uint32
+	idx            int32 // number in Tracker.arena
 	SYN            SYNInfo
 	Reply          ReplyInfo
 	Outcome        Outcome
 
-	// hash is the flow's (Client, Server), made once from the first SYN,
-	// for Tracker.open.
-	hash uint32
-	idx  int32    // number in Tracker.arena
-	prev *Attempt // older open attempt on the same flow
-	slot int32    // index in Tracker.live while open
 	// newer says a newer open attempt on the same flow has a as its prev:
 	// a is not the head of its chain in Tracker.open.
 	newer bool
+	queue uint8 // where in Tracker.expiry its entry is while open
+	// hash is the flow's (Client, Server), made once from the first SYN,
+	// for Tracker.open.
+	hash uint32
+	prev *Attempt // older open attempt on the same flow
 	// log is set once a packet of the attempt was seen a second time.
 	log *sightingLog
 }
@@ -482,16 +484,13 @@ type Tracker struct {
 	seed uint64 // of the flow hashes in open and done
 	// arena holds every Attempt, open or free, numbered for open.
 	arena arena
-	// live lists every open attempt and deadlines the capture time after
-	// which each expires, so that a sweep reads a dense array instead of
-	// visiting each attempt through the flow table, and finalises in an
-	// order that does not depend on the table's. The deadlines are apart so
-	// that shed and sweep, which read them all and few attempts, read
-	// 8 bytes a slot, not 16 (shed's last-level misses: 205 -> 104 k on
-	// the real capture).
-	live      []*Attempt
-	deadlines []int64
-	free      []*Attempt
+	// expiry holds the open attempts in the order of the capture time
+	// after which each expires, so that a sweep or shed takes them from
+	// its front, in an order that does not depend on the flow table's;
+	// nopen counts them.
+	expiry expiry
+	nopen  int
+	free   []*Attempt
 	// done remembers recently finalised attempts, so that late
 	// copies of their packets (a SYN-ACK retransmitted after 8 s, a SYN
 	// resent because the SYN-ACK was lost after the capture point) are
@@ -520,12 +519,10 @@ type Tracker struct {
 	// ones closest to expiring. early counts unanswered ones judged so.
 	maxOpen int
 	early   int
-	scratch []int64
-	// due holds the attempts a sweep, shed or Flush finalises, reused;
-	// dueKeys and dueOrder are sortDue's.
-	due      []dueSlot
-	dueKeys  []uint64
-	dueOrder []*Attempt
+	// due holds the entries a sweep or shed takes from expiry and order
+	// the attempts they finalise, reused (orderDue).
+	due   []queued
+	order []*Attempt
 	// earlyFlow counts unanswered attempts judged before their timeout
 	// because their flow had maxAttemptsPerFlow newer ones open.
 	earlyFlow Tally
@@ -650,7 +647,7 @@ func (t *Tracker) advance(ref PacketRef) {
 			t.outliers.add(t.ahead)
 		}
 		t.now, t.aheadSet = max(t.now, now), false
-	case beyond && (len(t.live) > 0 || len(t.parked) > 0):
+	case beyond && (t.nopen > 0 || len(t.parked) > 0):
 		t.ahead, t.aheadSet = ref, true
 	default: // a small step, or nothing open that a jump could expire
 		t.now = max(t.now, now)
@@ -671,16 +668,13 @@ func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 // No late copy can follow the end, so it does not remember the attempts
 // for that (a tenth of a large capture's tracking time), and as the
 // tables go with them it only judges them, in finalise's order, without
-// taking each out of the flow table and the live list, nor clearing
-// more of it than its pointers (on the real capture, with a Sink that
-// discards: 8.3 -> 5.2 M instructions, last-level misses 142 -> 82 k).
+// taking each out of the flow table, nor clearing more of it than its
+// pointers (on the real capture, with a Sink that discards: 8.3 -> 5.2 M
+// instructions, last-level misses 142 -> 82 k).
 func (t *Tracker) Flush() {
 	t.expireParked(true)
-	due := slices.Grow(t.due[:0], len(t.live))
-	for i, a := range t.live {
-		due = append(due, dueSlot{t.deadlines[i], a})
-	}
-	for _, a := range t.sortDue(due) {
+	due := t.expiry.takeDue(slices.Grow(t.due[:0], t.nopen), 0, math.MaxInt64)
+	for _, a := range t.orderDue(due) {
 		a.Outcome = a.judge()
 		t.sink.Attempt(a)
 		// A collection may run meanwhile, with the arena still reachable:
@@ -690,20 +684,10 @@ func (t *Tracker) Flush() {
 	}
 	t.arena = arena{}
 	t.open = flowTable{arena: &t.arena}
-	t.live, t.deadlines, t.free, t.aliases, t.freeLogs, t.due = nil, nil, nil, nil, nil, nil
-	t.dueKeys, t.dueOrder = nil, nil
+	t.expiry, t.nopen = expiry{}, 0
+	t.free, t.aliases, t.freeLogs, t.due, t.order = nil, nil, nil, nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity, t.seed)
-}
-
-// dueSlot is an open attempt about to be finalised and its deadline, the
-// key finaliseDue sorts by, so that sorting loads an attempt only for
-// its ID, the second key, among equal deadlines (sortDue): attempts are
-// seldom in the cache there, and Flush loaded each of its 16384 once
-// more for the ID alone (its last-level misses: 85.6 -> 71.4 k).
-type dueSlot struct {
-	deadline int64
-	a        *Attempt
 }
 
 // sweep finalises the attempts that have expired: answered ones linger
@@ -713,83 +697,50 @@ func (t *Tracker) sweep() {
 	if len(t.parked) > 0 {
 		t.expireParked(false)
 	}
-	due := t.due[:0]
-	for i, d := range t.deadlines {
-		if t.now > d {
-			a := t.live[i]
-			due = append(due, dueSlot{d, a})
-		}
-	}
-	t.finaliseDue(due)
+	t.finaliseDue(t.expiry.takeDue(t.due[:0], 0, t.now-1))
 }
 
-// finaliseDue finalises the open attempts in due in the order of their
-// deadlines, which for answered attempts is the order of their replies:
-// a Sink then sees what a sweep judges in time order, as later sweeps
-// judge later replies (analyze's change points rely on it; in slot order
-// the batch came first, then last to second). due is t.due's buffer.
-func (t *Tracker) finaliseDue(due []dueSlot) {
-	order := t.sortDue(due)
+// finaliseDue finalises the attempts of due, taken from expiry, in the
+// order of their deadlines, which for answered attempts is the order of
+// their replies: a Sink then sees what a sweep judges in time order, as
+// later sweeps judge later replies (analyze's change points rely on it).
+// due is t.due's buffer.
+func (t *Tracker) finaliseDue(due []queued) {
+	order := t.orderDue(due)
 	for _, a := range order {
 		t.unlink(a)
 		t.finalise(a)
 	}
-	clear(due) // no stale pointers to reused attempts
-	clear(order)
-	t.due = due[:0]
+	clear(order) // no stale pointers to reused attempts
+	t.due, t.order = due[:0], order[:0]
 }
 
-func compareDue(a, b dueSlot) int {
-	return cmp.Or(cmp.Compare(a.deadline, b.deadline), cmp.Compare(a.a.ID, b.a.ID))
-}
-
-// sortDue returns the attempts in due ordered by deadline, then ID. It
-// sorts integers rather than slots through a comparison function: each
-// key is the deadline, less the earliest, above the slot's index in due,
-// and slices.Sort compares those inline. On a shed of ~2000 slots that is
-// a sixth of the instructions slices.SortFunc took, which were 23% of the
-// tracker's. The keys order equal deadlines by index; the few runs of
-// them are then put in ID order. Deadlines too far apart to pack (104
-// days for 2048 slots) take the comparison function.
-func (t *Tracker) sortDue(due []dueSlot) []*Attempt {
-	order := slices.Grow(t.dueOrder[:0], len(due))
-	lo, hi := int64(0), int64(0)
-	if len(due) > 0 {
-		lo, hi = due[0].deadline, due[0].deadline
+// orderDue returns the attempts of due, which expiry gave in the order
+// of their deadlines, with those of equal deadlines in the order of
+// their IDs: finalisation order does not depend on how the attempts
+// were queued. Equal deadlines are few (replies in one microsecond, or
+// one file's timestamp granularity).
+func (t *Tracker) orderDue(due []queued) []*Attempt {
+	order := slices.Grow(t.order[:0], len(due))
+	ties := false
+	for i, q := range due {
+		order = append(order, t.arena.at(q.idx))
+		ties = ties || i > 0 && q.deadline == due[i-1].deadline
 	}
-	for _, s := range due {
-		lo, hi = min(lo, s.deadline), max(hi, s.deadline)
-	}
-	shift := bits.Len(uint(max(len(due)-1, 0)))
-	if uint64(hi)-uint64(lo) >= 1<<(64-shift) {
-		slices.SortFunc(due, compareDue)
-		for _, s := range due {
-			order = append(order, s.a)
-		}
-		t.dueOrder = order[:0]
+	if !ties {
 		return order
 	}
-	mask := uint64(1)<<shift - 1
-	keys := slices.Grow(t.dueKeys[:0], len(due))
-	for i, s := range due {
-		keys = append(keys, (uint64(s.deadline)-uint64(lo))<<shift|uint64(i))
-	}
-	slices.Sort(keys)
-	byID := func(a, b uint64) int { return cmp.Compare(due[a&mask].a.ID, due[b&mask].a.ID) }
-	for i := 0; i < len(keys); {
+	byID := func(a, b *Attempt) int { return cmp.Compare(a.ID, b.ID) }
+	for i := 0; i < len(due); {
 		j := i + 1
-		for j < len(keys) && keys[j]>>shift == keys[i]>>shift {
+		for j < len(due) && due[j].deadline == due[i].deadline {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(keys[i:j], byID)
+			slices.SortFunc(order[i:j], byID)
 		}
 		i = j
 	}
-	for _, k := range keys {
-		order = append(order, due[k&mask].a)
-	}
-	t.dueKeys, t.dueOrder = keys[:0], order[:0]
 	return order
 }
 
@@ -801,24 +752,22 @@ func (t *Tracker) deadline(a *Attempt) int64 {
 	return a.SYN.last + t.replyTimeout
 }
 
-// track adds a new open attempt to live; touch updates its deadline after
-// a SYN copy or the reply; untrack removes it.
+// track queues a new open attempt in expiry; retime queues it again
+// when its deadline changed, after a SYN copy or the reply; untrack
+// takes it out.
 func (t *Tracker) track(a *Attempt) {
-	a.slot = int32(len(t.live))
-	t.live = append(t.live, a)
-	t.deadlines = append(t.deadlines, t.deadline(a))
+	t.nopen++
+	t.expiry.push(a, t.deadline(a))
 }
 
-func (t *Tracker) touch(a *Attempt) { t.deadlines[a.slot] = t.deadline(a) }
+func (t *Tracker) retime(a *Attempt) {
+	t.expiry.drop(a)
+	t.expiry.push(a, t.deadline(a))
+}
 
 func (t *Tracker) untrack(a *Attempt) {
-	last := len(t.live) - 1
-	if moved := t.live[last]; int(a.slot) != last {
-		t.live[a.slot], t.deadlines[a.slot] = moved, t.deadlines[last]
-		moved.slot = a.slot
-	}
-	t.live[last] = nil
-	t.live, t.deadlines = t.live[:last], t.deadlines[:last]
+	t.nopen--
+	t.expiry.drop(a)
 }
 
 // unlink takes a out of its flow's chain of open attempts. The head of a
@@ -833,7 +782,7 @@ func (t *Tracker) unlink(a *Attempt) {
 		}
 		return
 	}
-	for p := t.open.get(a.Client, a.Server, a.hash); p != nil; p = p.prev {
+	for p := t.open.get(&a.Client, &a.Server, a.hash); p != nil; p = p.prev {
 		if p.prev == a {
 			p.prev = a.prev
 			return
@@ -842,8 +791,8 @@ func (t *Tracker) unlink(a *Attempt) {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	h := flowHash(seg.Src, seg.Dst, t.seed)
-	head := t.open.get(seg.Src, seg.Dst, h)
+	h := flowHash(&seg.Src, &seg.Dst, t.seed)
+	head, slot := t.open.find(&seg.Src, &seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
 		if a.ISN == seg.Seq {
@@ -858,7 +807,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 			return a.ID
 		}
 	}
-	if t.done.lateSYN(seg.Src, seg.Dst, h, seg.Seq, ref.Time) {
+	if t.done.lateSYN(&seg.Src, &seg.Dst, h, seg.Seq, ref.Time) {
 		return 0
 	}
 	if a := t.natOriginal(ref, seg); a != nil {
@@ -871,6 +820,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	a.ID = t.lastID
 	a.Client, a.Server, a.ISN = seg.Src, seg.Dst, seg.Seq
 	a.hash = h
+	a.Reply, a.Outcome, a.newer = ReplyInfo{}, 0, false // of a reused Attempt
 	a.SYN = SYNInfo{
 		PacketRef:  ref,
 		TFO:        seg.Options.TFO,
@@ -885,7 +835,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	if head != nil {
 		head.newer = true
 	}
-	t.open.set(a)
+	t.open.setAt(slot, a) // nothing above changed the flow table
 	t.track(a)
 	t.byISN[isnSlot(a.ISN)] = isnEntry{a, a.ID, a.ISN}
 	if len(t.parked) > 0 {
@@ -894,7 +844,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 	if n+1 > maxAttemptsPerFlow {
 		t.trimChain(a)
 	}
-	if len(t.live) > t.maxOpen {
+	if t.nopen > t.maxOpen {
 		t.shed()
 	}
 	return a.ID
@@ -905,112 +855,16 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 // of very many handshakes a second): memory stays bounded at any rate.
 // Answered attempts lose only late copies; unanswered ones are judged
 // before their timeout, which Early counts so the report can say so.
+// The eighth is every attempt whose deadline is no later than the
+// (n/8+1)-th earliest's, ties included.
 func (t *Tracker) shed() {
-	var cutoff int64
-	cutoff, t.scratch = kthSmallest(t.deadlines, len(t.deadlines)/8, t.scratch)
-	due := t.due[:0]
-	for i, dl := range t.deadlines {
-		if dl <= cutoff {
-			a := t.live[i]
-			if !a.Answered() {
-				t.early++
-			}
-			due = append(due, dueSlot{dl, a})
+	due := t.expiry.takeDue(t.due[:0], t.nopen/8+1, math.MaxInt64)
+	for _, q := range due {
+		if !t.arena.at(q.idx).Answered() {
+			t.early++
 		}
 	}
 	t.finaliseDue(due)
-}
-
-// kthSmallest returns the value that would be at d[k] were d sorted,
-// leaving d as it is; scratch is a buffer it returns for reuse. Rather
-// than select among all of d, it brackets the value between two of a
-// sorted sample of d (the sample's expected rank of it, give or take
-// kthMargin), counts the values below the bracket and selects among the
-// few within it; should the bracket miss, it selects among all. On a
-// shed's 16384 deadlines that is one pass and a select among about 2000
-// where nthSmallest copied and partitioned all of them (the real
-// capture: 6.9 -> 4.8 M instructions).
-func kthSmallest(d []int64, k int, scratch []int64) (int64, []int64) {
-	if len(d) < 4*kthSample {
-		scratch = append(scratch[:0], d...)
-		return nthSmallest(scratch, k), scratch
-	}
-	step := len(d) / kthSample
-	sample := scratch[:0]
-	for i := 0; i < len(d); i += step {
-		sample = append(sample, d[i])
-	}
-	slices.Sort(sample)
-	r := k * len(sample) / len(d)
-	lo, hi := sample[max(r-kthMargin, 0)], sample[min(r+kthMargin, len(sample)-1)]
-	below, within := 0, sample[:0]
-	for _, v := range d {
-		switch {
-		case v > hi: // most of them: tested first
-		case v < lo:
-			below++
-		default:
-			within = append(within, v)
-		}
-	}
-	if below <= k && k < below+len(within) {
-		return nthSmallest(within, k-below), within
-	}
-	scratch = append(within[:0], d...)
-	return nthSmallest(scratch, k), scratch
-}
-
-// kthSample is about how many values kthSmallest samples, kthMargin how
-// many sample ranks its bracket spans either side of the expected one:
-// three standard deviations of a rank near the eighth of 256 (5.3).
-const (
-	kthSample = 256
-	kthMargin = 16
-)
-
-// nthSmallest returns the value that would be at d[k] were d sorted, in
-// linear expected time (quickselect; it reorders d). shed runs once per
-// maxOpen/8 SYNs when full, and sorting its 16384 deadlines there took a
-// sixth of a handshake-heavy capture's time.
-func nthSmallest(d []int64, k int) int64 {
-	lo, hi := 0, len(d)-1
-	for lo < hi {
-		// Median of three as the pivot: deadlines arrive nearly sorted.
-		mid := lo + (hi-lo)/2
-		if d[mid] < d[lo] {
-			d[mid], d[lo] = d[lo], d[mid]
-		}
-		if d[hi] < d[lo] {
-			d[hi], d[lo] = d[lo], d[hi]
-		}
-		if d[hi] < d[mid] {
-			d[hi], d[mid] = d[mid], d[hi]
-		}
-		pivot := d[mid]
-		i, j := lo, hi
-		for i <= j {
-			for d[i] < pivot {
-				i++
-			}
-			for d[j] > pivot {
-				j--
-			}
-			if i <= j {
-				d[i], d[j] = d[j], d[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return d[k]
-		}
-	}
-	return d[k]
 }
 
 // Early returns how many unanswered attempts were judged before their
@@ -1050,8 +904,11 @@ func (t *Tracker) trimChain(head *Attempt) {
 
 // sightSYN files another sighting of a's SYN.
 func (t *Tracker) sightSYN(a *Attempt, ref PacketRef, seg *Segment) {
+	before := t.deadline(a)
 	a.SYN.addSighting(ref, seg, t.logFor(a))
-	t.touch(a)
+	if t.deadline(a) != before {
+		t.retime(a)
+	}
 }
 
 // logFor returns a's sighting log, making one, from what a holds so far,
@@ -1142,23 +999,25 @@ func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
 
 // addReply matches a SYN-ACK or RST from server to client by its ack: it
 // answers the attempt whose ISN+1+n it acknowledges, 0 <= n <= SYN data.
-// answer records the server's reply to a; acked is how much SYN data it
-// acknowledges.
-func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, tfo TFOOption, mptcp MPTCPOption, truncated bool, ts stamp) {
+// answer records the server's reply to a, whose options are o; acked is
+// how much SYN data it acknowledges. (o by pointer: the options by value,
+// as they were, went through the stack on every reply.)
+func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, o *Options) {
+	ts := stampOf(o)
 	a.Reply = ReplyInfo{PacketRef: ref, Kind: kind, AckedData: acked, ts: ts}
 	if kind == ReplySYNACK {
-		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = tfo, mptcp, truncated
+		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = o.TFO, o.MPTCP, o.Stop == WalkTruncated
 	}
 	if l := a.log; l != nil {
-		l.reply.add(ref, 0, tfo.State)
+		l.reply.add(ref, 0, o.TFO.State)
 		l.replySends.start(ref, ts, 0)
 	}
-	t.touch(a)
+	t.retime(a)
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	h := flowHash(seg.Dst, seg.Src, t.seed)
-	for a := t.open.get(seg.Dst, seg.Src, h); a != nil; a = a.prev {
+	h := flowHash(&seg.Dst, &seg.Src, t.seed)
+	for a := t.open.get(&seg.Dst, &seg.Src, h); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1170,14 +1029,13 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 			}
 		}
 	}
-	if late, first := t.done.lateAnswer(seg.Dst, seg.Src, h, seg.Ack, ref.Time); late {
+	if late, first := t.done.lateAnswer(&seg.Dst, &seg.Src, h, seg.Ack, ref.Time); late {
 		if first {
 			t.lateReplies.add(ref)
 		}
 		return 0
 	}
-	t.park(newFlowKey(seg.Dst, seg.Src), parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src,
-		tfo: seg.Options.TFO, mptcp: seg.Options.MPTCP, truncated: seg.Options.Stop == WalkTruncated, ts: stampOf(&seg.Options)})
+	t.park(newFlowKey(seg.Dst, seg.Src), parkedReply{ref: ref, kind: kind, ack: seg.Ack, server: seg.Src, opts: seg.Options})
 	return 0
 }
 
@@ -1191,7 +1049,7 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 	}
 	switch {
 	case !a.Answered():
-		t.answer(a, ref, kind, int(n), seg.Options.TFO, seg.Options.MPTCP, seg.Options.Stop == WalkTruncated, stampOf(&seg.Options))
+		t.answer(a, ref, kind, int(n), &seg.Options)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
 		l := t.logFor(a)
@@ -1263,14 +1121,11 @@ const (
 
 // parkedReply is a SYN-ACK or RST waiting for its SYN.
 type parkedReply struct {
-	ref       PacketRef
-	kind      ReplyKind
-	ack       uint32
-	server    netip.AddrPort
-	tfo       TFOOption
-	mptcp     MPTCPOption
-	truncated bool
-	ts        stamp
+	ref    PacketRef
+	kind   ReplyKind
+	ack    uint32
+	server netip.AddrPort
+	opts   Options
 }
 
 func (t *Tracker) park(key flowKey, p parkedReply) {
@@ -1305,7 +1160,7 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 		return
 	}
 	delete(t.parked, key)
-	t.answer(a, p.ref, p.kind, int(n), p.tfo, p.mptcp, p.truncated, p.ts)
+	t.answer(a, p.ref, p.kind, int(n), &p.opts)
 }
 
 // expireParked counts the replies whose SYN never came; all of them at the
@@ -1352,7 +1207,10 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	*a = Attempt{idx: a.idx} // its number in the arena stays
+	// Not cleared whole (344 bytes, and a bulk write barrier while the
+	// GC runs): addSYN sets or resets every field when it reuses a; the
+	// pointers go for the GC, the ID so that byISN no longer matches a.
+	a.ID, a.prev, a.log = 0, nil, nil
 	t.free = append(t.free, a)
 }
 

@@ -1,10 +1,7 @@
 package analyze
 
 import (
-	"math"
-	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"testing"
 )
 
@@ -512,7 +509,7 @@ func TestTrackerFlood(t *testing.T) {
 		seg.Seq = uint32(i)
 		seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)}), 40000)
 		tr.Add(PacketRef{Frame: i + 1, Time: int64(i) * 1e6}, &seg)
-		if n := len(tr.live); n > 1000 {
+		if n := tr.nopen; n > 1000 {
 			t.Fatalf("%d attempts open after %d SYNs", n, i+1)
 		}
 	}
@@ -566,7 +563,7 @@ func TestRecentBounded(t *testing.T) {
 		client := netip.AddrPortFrom(testClient.Addr(), uint16(i%7))
 		key := newFlowKey(client, testServer)
 		r.add(key, r.hash(key), uint32(i), 0, int64(i), false)
-		r.lateSYN(client, testServer, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
+		r.lateSYN(&client, &testServer, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
@@ -754,47 +751,6 @@ func TestTrackerClockJumpConfirmed(t *testing.T) {
 	}
 }
 
-// TestNthSmallest checks the quickselect shed uses against sorting, on the
-// shapes deadlines take: nearly sorted, reversed, all equal, random with
-// many duplicates.
-func TestNthSmallest(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	shapes := map[string]func(i, n int) int64{
-		"sorted":     func(i, _ int) int64 { return int64(i) },
-		"reversed":   func(i, n int) int64 { return int64(n - i) },
-		"equal":      func(int, int) int64 { return 7 },
-		"duplicates": func(int, int) int64 { return rng.Int64N(5) },
-		"random":     func(int, int) int64 { return rng.Int64() },
-		"nearly":     func(i, _ int) int64 { return int64(i) + rng.Int64N(50) },
-		// kthSmallest's sample sees only the large values: its bracket
-		// misses, and it must select among all.
-		"sampled high": func(i, n int) int64 { return -int64(i % max(n/kthSample, 1)) },
-	}
-	var scratch []int64
-	for name, gen := range shapes {
-		for _, n := range []int{1, 2, 3, 8, 100, 4 * kthSample, 16385} {
-			d := make([]int64, n)
-			for i := range d {
-				d[i] = gen(i, n)
-			}
-			sorted := slices.Sorted(slices.Values(d))
-			for _, k := range []int{0, n / 8, n / 2, n - 1} {
-				if got := nthSmallest(slices.Clone(d), k); got != sorted[k] {
-					t.Errorf("%s n=%d k=%d: %d, want %d", name, n, k, got, sorted[k])
-				}
-				before := slices.Clone(d)
-				var got int64
-				if got, scratch = kthSmallest(d, k, scratch); got != sorted[k] {
-					t.Errorf("%s n=%d k=%d: kthSmallest %d, want %d", name, n, k, got, sorted[k])
-				}
-				if !slices.Equal(d, before) {
-					t.Errorf("%s n=%d k=%d: kthSmallest changed its input", name, n, k)
-				}
-			}
-		}
-	}
-}
-
 // TestTrackerChainUnlink: attempts on one flow (a port reused with new
 // ISNs) leave its chain of open attempts in any order, the middle one, then
 // the head, then the last; each reply still finds its attempt, and the
@@ -838,42 +794,27 @@ func TestTrackerChainUnlink(t *testing.T) {
 	}
 }
 
-// TestSortDue checks sortDue against sorting by compareDue: deadlines
-// with many ties (the keys put those in list order, then runs are fixed
-// up by ID), and deadlines too far apart to pack.
-func TestSortDue(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	var tr Tracker
-	for _, tc := range []struct {
-		name string
-		n    int
-		span int64
-	}{
-		{"ties", 2048, 50},
-		{"spread", 2049, 1 << 40},
-		{"too far apart", 300, math.MaxInt64},
-		{"two", 2, 1},
-		{"one", 1, 1},
-		{"none", 0, 1},
-	} {
-		for round := range 3 {
-			due := make([]dueSlot, tc.n)
-			for i := range due {
-				d := rng.Int64N(tc.span)
-				if tc.span == math.MaxInt64 && i%2 == 0 {
-					d = -d
-				}
-				due[i] = dueSlot{deadline: d, a: &Attempt{ID: rng.Uint64N(1 << 20)}}
-			}
-			sorted := slices.Clone(due)
-			slices.SortFunc(sorted, compareDue)
-			var want []*Attempt
-			for _, s := range sorted {
-				want = append(want, s.a)
-			}
-			if got := tr.sortDue(due); !slices.Equal(got, want) {
-				t.Errorf("%s, round %d: sortDue disagrees with compareDue", tc.name, round)
-			}
+// TestTrackerReusedAttemptStartsClean: an Attempt finalised with a reply,
+// a sighting log and a newer attempt on its flow, reused for a new SYN,
+// carries none of it (finalise does not clear an Attempt whole; addSYN
+// resets what it does not set).
+func TestTrackerReusedAttemptStartsClean(t *testing.T) {
+	rec := runTracker([]pkt{
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest},
+		{from: "c", flags: syn, seq: 100, tfo: TFORequest, iface: 1}, // a copy: a log
+		{from: "c", flags: syn, seq: 200, tfo: TFORequest, atMs: 1},  // newer on the flow
+		{from: "s", flags: synack, seq: 900, ack: 101, tfo: TFOCookie, atMs: 2},
+		{from: "s", flags: synack, seq: 901, ack: 201, tfo: TFOCookie, atMs: 2},
+		// Both are judged by the sweep at 10 s; these reuse their Attempts.
+		{from: "c2", flags: syn, seq: 500, atMs: 10_000},
+		{from: "c", flags: syn, seq: 700, atMs: 10_001},
+	}, 0)
+	if len(rec.attempts) != 4 {
+		t.Fatalf("%d attempts, want 4", len(rec.attempts))
+	}
+	for _, a := range rec.attempts[2:] {
+		if a.Outcome != Unanswered || a.Reply != (ReplyInfo{}) || a.log != nil || a.newer || a.SYN.Retransmits+a.SYN.Duplicates != 0 {
+			t.Errorf("reused attempt %d: outcome %v, reply %+v, log %v, newer %v", a.ID, a.Outcome, a.Reply, a.log != nil, a.newer)
 		}
 	}
 }
