@@ -86,9 +86,11 @@ type Interface struct {
 // packetSource is a backend's kernel capture, read by Live.
 type packetSource interface {
 	// read returns the next frame with its length on the wire and its
-	// time (Unix ns). The frame is a copy the source owns, valid until
-	// the next read, also after close: a Close from another goroutine (a
-	// second Ctrl-C) must not free the bytes a caller is still decoding.
+	// time (Unix ns). The frame is the source's own memory (a copy, or
+	// AF_PACKET's ring, which close then leaves mapped for the reader to
+	// unmap), valid until the next read, also after close: a Close from
+	// another goroutine (a second Ctrl-C) must not free the bytes a
+	// caller is still decoding.
 	// It returns errTimeout when nothing came within liveReadTimeout and
 	// io.EOF once closed.
 	read() (frame []byte, wireLen int, t int64, err error)
@@ -110,9 +112,11 @@ var errTimeout = errors.New("read timeout")
 // only TCP SYN and RST segments. Make one with OpenLive.
 //
 // One goroutine calls Next; Stop, Stats and Close may be called from any
-// goroutine. Frame.Data from Next is the Live's own buffer, valid until the
-// next call to Next, also when Close is called meanwhile: the kernel's
-// ring, which Close frees, is never handed out.
+// goroutine. Frame.Data from Next is the Live's own memory, valid until the
+// next call to Next, also when Close is called meanwhile: libpcap's frames
+// are copied out of its ring, which Close frees; AF_PACKET's are lent
+// from the ring, which Close leaves mapped while the reader holds a block
+// (the reader unmaps it at its next call).
 type Live struct {
 	src      packetSource
 	backend  string
