@@ -339,7 +339,7 @@ func (s *ringSource) nextBlock() error {
 		if s.enterBlock() {
 			continue
 		}
-		if err := s.wait(); err != nil {
+		if err := s.wait(s.cur, liveReadTimeout); err != nil {
 			return err
 		}
 	}
@@ -354,14 +354,28 @@ func (s *ringSource) buffered() bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return false
-	}
-	next := s.cur
+	return !s.closed.Load() && s.blockReady(s.nextBlockIndex())
+}
+
+// nextBlockIndex is the block the reader takes next; s.mu is held.
+func (s *ringSource) nextBlockIndex() int {
 	if s.holding {
-		next = (s.cur + 1) % s.blocks
+		return (s.cur + 1) % s.blocks
 	}
-	return s.blockReady(next)
+	return s.cur
+}
+
+// await waits up to d for a frame and reports whether one is waiting,
+// or whether read has something else to say (the capture closed, the
+// socket failed).
+func (s *ringSource) await(d time.Duration) bool {
+	if s.buffered() {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.wait(s.nextBlockIndex(), d)
+	return !errors.Is(err, errTimeout)
 }
 
 // status is block's block_status word, shared with the kernel.
@@ -468,8 +482,8 @@ func appendSLL2(buf, addr []byte) []byte {
 	return append(buf, addr[sllAddr:sllAddr+8]...)
 }
 
-// wait sleeps until the kernel hands over a block, for at most
-// liveReadTimeout; s.mu is released meanwhile, so that close can run.
+// wait sleeps until the kernel hands over block, for at most d; s.mu is
+// released meanwhile, so that close can run.
 //
 // It parks the goroutine in the runtime's netpoller rather than blocking
 // a thread in poll(2): while the tracker kept the other P busy, the
@@ -477,10 +491,10 @@ func appendSLL2(buf, addr []byte) []byte {
 // 20 µs), handed it to a fresh thread and then woke every 20 µs for the
 // next millisecond: 4500 of the capture's 6400 context switches and 6-7%
 // of its CPU on the bench/live.sh replay.
-func (s *ringSource) wait() error {
+func (s *ringSource) wait(block int, d time.Duration) error {
 	s.mu.Unlock()
 	defer s.mu.Lock()
-	if err := s.file.SetReadDeadline(time.Now().Add(liveReadTimeout)); err != nil {
+	if err := s.file.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return io.EOF // closed
 	}
 	var sockErr error
@@ -489,7 +503,7 @@ func (s *ringSource) wait() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		switch {
-		case s.closed.Load() || s.blockReady(s.cur):
+		case s.closed.Load() || s.blockReady(block):
 			return true
 		case woken:
 			// No block, yet the socket was ready: an error (the
