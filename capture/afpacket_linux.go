@@ -367,13 +367,10 @@ func (s *ringSource) nextBlockIndex() int {
 
 // await waits up to d for a frame and reports whether one is waiting,
 // or whether read has something else to say (the capture closed, the
-// socket failed); d <= 0 only looks.
+// socket failed).
 func (s *ringSource) await(d time.Duration) bool {
 	if s.buffered() {
 		return true
-	}
-	if d <= 0 {
-		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

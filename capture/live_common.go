@@ -105,9 +105,13 @@ type packetSource interface {
 	// which is called once or twice a frame (the assertion's itab lookup
 	// was 0.2-0.5% of a replay's samples).
 	buffered() bool
-	// await waits up to d for a frame; true when read will return at
-	// once, with a frame or an error. With d <= 0 it waits as little as
-	// the backend can.
+}
+
+// awaiter is a packetSource that can also wait for a frame with a
+// deadline (see Live.Await).
+type awaiter interface {
+	// await waits up to d for a frame; true when one is waiting or
+	// read has an error to return.
 	await(d time.Duration) bool
 }
 
@@ -366,24 +370,26 @@ func (l *Live) Buffered() bool {
 	return !l.ended && !l.stopping.Load() && l.src.buffered()
 }
 
+// Awaits reports whether Await can wait for a frame: AF_PACKET can,
+// libpcap cannot.
+func (l *Live) Awaits() bool {
+	_, ok := l.src.(awaiter)
+	return ok
+}
+
 // Await waits up to d for a frame and reports whether Next would return
 // without waiting: a frame, or the end of the capture or an error. Call
 // it from the goroutine that calls Next; a reader that waits here can
 // do other work at a deadline (a live run's clock ticks) without a
-// second goroutine handing it the frames. Once stopped it returns true
-// at once: Next then drains as it always does.
-//
-// AF_PACKET waits for the ring to hold a frame; with d <= 0 it only
-// looks, as Buffered does. libpcap's handle cannot tell a frame is
-// there, so Await reads it, for Next to return (and Buffered is true
-// meanwhile): a read waits up to blockTimeout for one, so Await(0) may
-// wait that long.
+// second goroutine handing it the frames. Without Awaits, and once
+// stopped, it returns true at once: Next then waits as it always does.
 func (l *Live) Await(d time.Duration) bool {
-	if l.ended || l.stopping.Load() || l.src.await(d) {
+	a, ok := l.src.(awaiter)
+	if !ok || l.ended || l.stopping.Load() {
 		return true
 	}
-	if d <= 0 {
-		return false
+	if a.await(d) {
+		return true
 	}
 	if now := time.Now().UnixNano(); now-l.polled >= int64(statsEvery) {
 		l.poll(now) // as Next does while it waits

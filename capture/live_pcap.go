@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
@@ -29,12 +28,6 @@ type pcapSource struct {
 	// ring, which close frees. Frames are at most a snap length; the
 	// copy is a few hundred bytes a SYN, allocation-free.
 	buf []byte
-	// ahead: await read the next frame (or an error), which read then
-	// returns; aheadLen, aheadTime and aheadErr are what it returned.
-	ahead     bool
-	aheadLen  int
-	aheadTime int64
-	aheadErr  error
 }
 
 // openPcap opens cfg.Interface through libpcap: not immediate, the snap
@@ -147,35 +140,6 @@ func compileRingFilter(linkType uint16, snaplen int, expr string) ([]bpf.RawInst
 }
 
 func (s *pcapSource) read() ([]byte, int, int64, error) {
-	if s.ahead {
-		s.ahead = false
-		return s.buf, s.aheadLen, s.aheadTime, s.aheadErr
-	}
-	return s.readHandle()
-}
-
-// await reads the next frame ahead, trying until d has passed: a read
-// waits up to blockTimeout for one.
-func (s *pcapSource) await(d time.Duration) bool {
-	if s.ahead {
-		return true
-	}
-	deadline := time.Now().Add(d)
-	for {
-		// The frame is in s.buf, which read then returns.
-		_, wireLen, t, err := s.readHandle()
-		if !errors.Is(err, errTimeout) {
-			s.ahead, s.aheadLen, s.aheadTime, s.aheadErr = true, wireLen, t, err
-			return true
-		}
-		if d <= 0 || !time.Now().Before(deadline) {
-			return false
-		}
-	}
-}
-
-// readHandle reads the next frame from libpcap.
-func (s *pcapSource) readHandle() ([]byte, int, int64, error) {
 	data, ci, err := s.handle.ZeroCopyReadPacketData()
 	switch {
 	case err == nil:
@@ -201,9 +165,9 @@ func (s *pcapSource) counters() (LiveStats, error) {
 
 func (s *pcapSource) close() { s.handle.Close() }
 
-// buffered reports a frame await read ahead: gopacket's handle cannot
-// say whether libpcap holds one, so each frame's event is sent on at once.
-func (s *pcapSource) buffered() bool { return s.ahead }
+// buffered is false: gopacket's handle cannot say whether libpcap holds
+// a frame, so each frame's event is sent on at once.
+func (s *pcapSource) buffered() bool { return false }
 
 // pcap_if flags (pcap/pcap.h).
 const (

@@ -192,7 +192,7 @@ func Live(ctx context.Context, src LiveSource, cfg Config) (*Result, error) {
 	var stg *stage
 	var clock *liveClock
 	var srcErr error
-	if a, ok := src.(awaitingSource); ok {
+	if a, ok := src.(awaitingSource); ok && a.Awaits() {
 		l := newInlineLive(ctx, a, r, cfg, every)
 		if err := l.runLive(); err != nil {
 			return nil, err

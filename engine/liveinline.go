@@ -8,12 +8,11 @@ import (
 )
 
 // awaitingSource is a live source that can wait for its next frame with
-// a deadline (capture.Live): see inlineLive.
+// a deadline (capture.Live through AF_PACKET): see inlineLive.
 type awaitingSource interface {
 	LiveSource
 	Buffered() bool
-	// Await waits up to d for a frame and reports whether Next would
-	// return at once; with d <= 0 it waits as little as the source can.
+	Awaits() bool
 	Await(d time.Duration) bool
 }
 
@@ -29,10 +28,7 @@ type awaitingSource interface {
 // hand-off and sysmon took 8-9% of the samples, and the stage's stores of
 // events into batches the tracker had just read missed the cache. A live
 // capture's CPU per packet is what counts, and one core does a
-// handshake's work at well over a million packets a second. Through
-// libpcap, which cannot tell a frame is waiting, every event went alone:
-// a channel operation and often a wake-up a packet. Sources that cannot
-// wait with a deadline (none of capture.Live's) keep liveFeed.
+// handshake's work at well over a million packets a second.
 type inlineLive struct {
 	src      awaitingSource
 	run      *run
@@ -89,9 +85,7 @@ func (l *inlineLive) runLive() error {
 // due and the stops are seen to.
 func (l *inlineLive) Next(f *capture.Frame) error {
 	for !l.stopping {
-		// Await(0) after Buffered: libpcap cannot tell a frame is there,
-		// but reads it ahead, waiting no longer than its read timeout.
-		if l.quick < maxQuickFrames && (l.src.Buffered() || l.src.Await(0)) {
+		if l.quick < maxQuickFrames && l.src.Buffered() {
 			l.quick++
 			return l.src.Next(f)
 		}

@@ -13,12 +13,14 @@ import (
 	"github.com/tfopcap/tfopcap/capture"
 )
 
-// fakeLive is a replay posing as a live capture, in bursts of 30 frames,
-// that cannot wait for frames: Live gives it a stage goroutine beside
-// the tracker's (liveFeed).
+// fakeLive is a replay posing as a live capture, in bursts of 30 frames;
+// awaits chooses which path Live takes: one goroutine (inlineLive), or a
+// stage beside the tracker (liveFeed).
 type fakeLive struct {
 	burstSource
+	awaits  bool
 	stopped atomic.Bool
+	waits   int
 }
 
 func (s *fakeLive) Next(f *capture.Frame) error {
@@ -28,34 +30,22 @@ func (s *fakeLive) Next(f *capture.Frame) error {
 	return s.burstSource.Next(f)
 }
 
-func (s *fakeLive) Stop()              { s.stopped.Store(true) }
-func (s *fakeLive) Close() error       { s.stopped.Store(true); return nil }
-func (s *fakeLive) Name() string       { return "fake0" }
-func (s *fakeLive) Info() capture.Info { return capture.Info{Name: "fake0", Format: "live"} }
-
-// awaitingFakeLive can wait for frames, as capture.Live can: Live reads
-// and judges it on one goroutine (inlineLive).
-type awaitingFakeLive struct {
-	fakeLive
-	waits int
-}
+func (s *fakeLive) Awaits() bool { return s.awaits }
 
 // Await waits a little at the end of each burst, as for the next block.
-func (s *awaitingFakeLive) Await(d time.Duration) bool {
-	if s.Buffered() || d <= 0 {
-		return s.Buffered()
-	}
+func (s *fakeLive) Await(d time.Duration) bool {
 	s.waits++
 	time.Sleep(min(d, time.Millisecond))
 	return true
 }
 
-func newFakeLive(conns int) *fakeLive {
-	return &fakeLive{burstSource: burstSource{newReplaySource(conns, 0), 30}}
-}
+func (s *fakeLive) Stop()              { s.stopped.Store(true) }
+func (s *fakeLive) Close() error       { s.stopped.Store(true); return nil }
+func (s *fakeLive) Name() string       { return "fake0" }
+func (s *fakeLive) Info() capture.Info { return capture.Info{Name: "fake0", Format: "live"} }
 
-func newAwaitingFakeLive(conns int) *awaitingFakeLive {
-	return &awaitingFakeLive{fakeLive: fakeLive{burstSource: burstSource{newReplaySource(conns, 0), 30}}}
+func newFakeLive(conns int, awaits bool) *fakeLive {
+	return &fakeLive{burstSource: burstSource{newReplaySource(conns, 0), 30}, awaits: awaits}
 }
 
 // TestLiveInline: a live capture read and judged on one goroutine judges
@@ -65,11 +55,7 @@ func TestLiveInline(t *testing.T) {
 	digests := map[bool]string{}
 	for _, awaits := range []bool{true, false} {
 		coll := analyze.NewCollector(0)
-		var src LiveSource = newFakeLive(300)
-		waiting := newAwaitingFakeLive(300)
-		if awaits {
-			src = waiting
-		}
+		src := newFakeLive(300, awaits)
 		res, err := Live(context.Background(), src, Config{Sink: coll, ReplyTimeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -77,8 +63,8 @@ func TestLiveInline(t *testing.T) {
 		if res.Status.Judged != 300 || res.Sources[0].Stats.frames != 900 {
 			t.Errorf("awaits %v: %d judged from %d frames, want 300 from 900", awaits, res.Status.Judged, res.Sources[0].Stats.frames)
 		}
-		if awaits && waiting.waits < 900/30 {
-			t.Errorf("awaited %d times for 30 bursts", waiting.waits)
+		if awaits && src.waits < 900/30 {
+			t.Errorf("awaited %d times for 30 bursts", src.waits)
 		}
 		digests[awaits] = digest(coll.Summary())
 	}
@@ -108,7 +94,7 @@ func TestLiveInlineCount(t *testing.T) {
 	ticks := 0
 	cfg := Config{Sink: analyze.NewCollector(0), ReplyTimeout: time.Second, Count: 50, TickEvery: time.Millisecond,
 		OnTick: func(time.Time, Status) { ticks++ }}
-	res, err := Live(context.Background(), newAwaitingFakeLive(1<<30), cfg)
+	res, err := Live(context.Background(), newFakeLive(1<<30, true), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
