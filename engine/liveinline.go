@@ -75,6 +75,11 @@ func (l *inlineLive) runLive() error {
 		l.stops.timer.Stop()
 	}
 	if l.fail != nil {
+		// The stage stopped short of the end: one more read of the
+		// closed capture returns io.EOF and unmaps AF_PACKET's ring,
+		// which close leaves to a reader holding a block.
+		var f capture.Frame
+		_ = l.src.Next(&f)
 		l.run.cfg.Evidence.close()
 		return l.fail
 	}
