@@ -75,7 +75,7 @@ type ringSource struct {
 	loIndex int // the loopback's ifindex: its outgoing copies are skipped
 	snaplen int
 
-	mu     sync.Mutex  // guards ring and fd against close
+	mu     sync.Mutex  // guards ring, fd and holding against close
 	closed atomic.Bool // set under mu; read also without it
 	fd     int
 	// file owns fd once the ring is set up, and conn waits on it in the
@@ -88,38 +88,24 @@ type ringSource struct {
 
 	// the reader's place: the block it is in, what is left of it
 	cur      int // block index
-	left     int // frames left in it
+	left     int // frames left in it, the one at off included
 	off      int // ring offset of the next frame
 	received int // counters added up: PACKET_STATISTICS resets on read
 	dropped  int
 
-	// A run of frames copied out of the ring under one lock, handed out
-	// by read one at a time: locking the ring for each frame cost two
-	// atomic read-modify-writes, 45 ns of the 930 a replayed SYN cost
-	// (perf, 480k SYN/SYN-ACK/RST at 540k pps), against under 1 ns a
-	// frame for a run of up to runFrames.
-	run     []runFrame
-	next    int    // index in run of the frame read returns next
-	runData []byte // the frames' bytes
+	// holding: the reader is in block cur, taken from the kernel, and
+	// may have lent a frame of it; close leaves the ring mapped then,
+	// for the reader to unmap at its next read. Set under mu.
+	holding bool
+	// lent: read returned the frame at off, which the next read steps
+	// past. A frame is lent straight from the ring: copying each out
+	// (a run of up to 64 at a time, under one lock) was 5.5% of a
+	// replay's CPU, most of it memmove.
+	lent bool
+	// rebuilt holds a frame that cannot be lent as the ring has it: a
+	// cooked header or a VLAN tag goes in front.
+	rebuilt []byte
 }
-
-// runFrame is a frame of the run: runData[start:end].
-type runFrame struct {
-	start, end int
-	wireLen    int
-	t          int64
-}
-
-// runFrames bounds a run; runBytes bounds its bytes, but holds at least
-// one frame of the snap length.
-const (
-	runFrames = 64
-	runBytes  = 16 << 10
-)
-
-// maxCopy bounds what copyFrame appends for a frame: snaplen bytes once
-// truncated, but a cooked header or a VLAN tag is added before that.
-func (s *ringSource) maxCopy() int { return s.snaplen + sll2Len + 4 }
 
 // openAFPacket opens cfg.Interface through an AF_PACKET socket with a
 // TPACKET_V3 receive ring and, as a classic BPF program, the SYN/RST
@@ -314,121 +300,124 @@ func formatBytes(n int) string { return fmt.Sprintf("%d KiB", n>>10) }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// read returns the next frame of the ring, copied out: it stays valid
-// until the next read, also if close unmaps the ring meanwhile. Frames
-// are copied a run at a time, and a block goes back to the kernel as soon
-// as its last frame is copied out.
+// read returns the next frame of the ring: the ring's own bytes, valid
+// until the next read, also if close runs meanwhile (it leaves the ring
+// mapped while the reader holds a block). A block goes back to the
+// kernel when the reader reads past its last frame.
 func (s *ringSource) read() ([]byte, int, int64, error) {
-	if s.next == len(s.run) {
-		if err := s.refill(); err != nil {
+	if s.lent {
+		s.lent = false
+		s.step()
+	}
+	if s.left == 0 || s.closed.Load() {
+		if err := s.nextBlock(); err != nil {
 			return nil, 0, 0, err
 		}
-	} else if s.closed.Load() {
-		return nil, 0, 0, io.EOF
 	}
-	f := &s.run[s.next]
-	s.next++
-	return s.runData[f.start:f.end:f.end], f.wireLen, f.t, nil
+	data, wireLen, t := s.frame(s.ring[s.off:])
+	s.lent = true
+	return data, wireLen, t, nil
 }
 
-// refill copies the next run of frames out of the ring, waiting for the
-// kernel to hand over a block if none is there.
-func (s *ringSource) refill() error {
+// nextBlock hands the block read to the end back to the kernel and
+// waits for the next one to hold, or unmaps the ring once closed.
+func (s *ringSource) nextBlock() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.runData == nil {
-		s.runData = make([]byte, 0, max(runBytes, s.maxCopy()))
-		s.run = make([]runFrame, 0, runFrames)
-	}
-	s.run, s.next, s.runData = s.run[:0], 0, s.runData[:0]
 	for {
 		if s.closed.Load() {
+			s.holding = false
+			s.unmap()
 			return io.EOF
 		}
+		if s.holding && s.left == 0 {
+			s.releaseBlock()
+		}
 		if s.left > 0 {
-			s.copyRun()
 			return nil
 		}
 		if s.enterBlock() {
 			continue
 		}
-		if err := s.wait(); err != nil {
+		if err := s.wait(s.cur, liveReadTimeout); err != nil {
 			return err
 		}
 	}
 }
 
-// copyRun copies frames from the current block into the run while they
-// fit; s.mu is held.
-func (s *ringSource) copyRun() {
-	for s.left > 0 && len(s.run) < cap(s.run) && len(s.runData)+s.maxCopy() <= cap(s.runData) {
-		start := len(s.runData)
-		var wireLen int
-		var t int64
-		s.runData, wireLen, t = s.copyFrame(s.runData, s.ring[s.off:])
-		s.run = append(s.run, runFrame{start: start, end: len(s.runData), wireLen: wireLen, t: t})
-		s.step()
-	}
-}
-
-// buffered reports whether a frame is waiting, in the run or in the ring.
-// Called by the reader's goroutine, which owns the run and left: only a
-// look at the next block needs the lock.
+// buffered reports whether a frame is waiting, in the block held or in
+// the ring. Called by the reader's goroutine, which owns left and lent:
+// only a look at the next block needs the lock.
 func (s *ringSource) buffered() bool {
-	if s.next < len(s.run) || s.left > 0 {
+	if s.left > 1 || s.left == 1 && !s.lent {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.closed.Load() && s.blockReady()
+	return !s.closed.Load() && s.blockReady(s.nextBlockIndex())
 }
 
-// status is the block's block_status word, shared with the kernel.
-func (s *ringSource) status() *uint32 {
-	return (*uint32)(unsafe.Pointer(&s.ring[s.cur*s.blockSize+blockStatus]))
+// nextBlockIndex is the block the reader takes next; s.mu is held.
+func (s *ringSource) nextBlockIndex() int {
+	if s.holding {
+		return (s.cur + 1) % s.blocks
+	}
+	return s.cur
 }
 
-func (s *ringSource) blockReady() bool {
-	return atomic.LoadUint32(s.status())&unix.TP_STATUS_USER != 0
+// await waits up to d for a frame and reports whether one is waiting,
+// or whether read has something else to say (the capture closed, the
+// socket failed).
+func (s *ringSource) await(d time.Duration) bool {
+	if s.buffered() {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.wait(s.nextBlockIndex(), d)
+	return !errors.Is(err, errTimeout)
 }
 
-// enterBlock starts on the current block if the kernel has handed it
-// over.
+// status is block's block_status word, shared with the kernel.
+func (s *ringSource) status(block int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&s.ring[block*s.blockSize+blockStatus]))
+}
+
+func (s *ringSource) blockReady(block int) bool {
+	return atomic.LoadUint32(s.status(block))&unix.TP_STATUS_USER != 0
+}
+
+// enterBlock takes the current block if the kernel has handed it over;
+// s.mu is held.
 func (s *ringSource) enterBlock() bool {
-	if !s.blockReady() {
+	if !s.blockReady(s.cur) {
 		return false
 	}
 	base := s.cur * s.blockSize
+	s.holding = true
 	s.left = int(binary.NativeEndian.Uint32(s.ring[base+blockNumPkts:]))
 	s.off = base + int(binary.NativeEndian.Uint32(s.ring[base+blockFirstPkt:]))
-	switch {
-	case s.left == 0:
-		s.releaseBlock()
-	case s.loopbackEcho(s.ring[s.off:]):
+	if s.left > 0 && s.loopbackEcho(s.ring[s.off:]) {
 		s.step()
 	}
 	return true
 }
 
-// releaseBlock hands the current block back to the kernel and moves on.
+// releaseBlock hands the current block back to the kernel and moves on;
+// s.mu is held.
 func (s *ringSource) releaseBlock() {
-	atomic.StoreUint32(s.status(), unix.TP_STATUS_KERNEL)
+	atomic.StoreUint32(s.status(s.cur), unix.TP_STATUS_KERNEL)
 	s.cur = (s.cur + 1) % s.blocks
-	s.left = 0
+	s.holding = false
 }
 
 // step moves past the frame at s.off and past the loopback's outgoing
 // copies after it, which the incoming copies repeat (libpcap skips them
-// too), so that left counts frames read will return; the block goes back
-// to the kernel after its last frame.
+// too), so that left counts frames read will return.
 func (s *ringSource) step() {
 	for {
 		s.off += int(binary.NativeEndian.Uint32(s.ring[s.off+pktNextOffset:]))
-		if s.left--; s.left == 0 {
-			s.releaseBlock()
-			return
-		}
-		if !s.loopbackEcho(s.ring[s.off:]) {
+		if s.left--; s.left == 0 || !s.loopbackEcho(s.ring[s.off:]) {
 			return
 		}
 	}
@@ -442,9 +431,10 @@ func (s *ringSource) loopbackEcho(h []byte) bool {
 		int(binary.NativeEndian.Uint32(addr[sllIfindex:])) == s.loIndex
 }
 
-// copyFrame appends the frame whose tpacket3_hdr starts h to buf, at
-// most snaplen bytes of it.
-func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64) {
+// frame returns the frame whose tpacket3_hdr starts h, at most snaplen
+// bytes of it: in the ring, or rebuilt when a cooked header or a VLAN
+// tag the kernel took off goes in front.
+func (s *ringSource) frame(h []byte) ([]byte, int, int64) {
 	ne := binary.NativeEndian
 	addr := h[pktAddr:]
 	start := int(ne.Uint16(h[pktMac:]))
@@ -454,22 +444,20 @@ func (s *ringSource) copyFrame(buf, h []byte) ([]byte, int, int64) {
 	data := h[start : start+int(ne.Uint32(h[pktSnaplen:]))]
 	wireLen := int(ne.Uint32(h[pktLen:]))
 	t := int64(ne.Uint32(h[pktSec:]))*1e9 + int64(ne.Uint32(h[pktNsec:]))
-	from := len(buf)
 	switch {
 	case s.mode == modeCooked:
-		buf = appendSLL2(buf, addr)
-		wireLen += sll2Len
+		s.rebuilt = append(appendSLL2(s.rebuilt[:0], addr), data...)
+		data, wireLen = s.rebuilt, wireLen+sll2Len
 	case s.mode == modeEthernet && vlanStripped(h) && len(data) >= 12:
 		// The kernel took the 802.1Q tag off (VLAN offload); put it back
 		// where the frame had it, as libpcap does.
-		buf = append(buf, data[:12]...)
-		buf = binary.BigEndian.AppendUint16(buf, vlanTPID(h))
-		buf = binary.BigEndian.AppendUint16(buf, uint16(ne.Uint32(h[pktVlanTCI:])))
-		data = data[12:]
-		wireLen += 4
+		b := append(s.rebuilt[:0], data[:12]...)
+		b = binary.BigEndian.AppendUint16(b, vlanTPID(h))
+		b = binary.BigEndian.AppendUint16(b, uint16(ne.Uint32(h[pktVlanTCI:])))
+		s.rebuilt = append(b, data[12:]...)
+		data, wireLen = s.rebuilt, wireLen+4
 	}
-	buf = append(buf, data...)
-	return buf[:min(len(buf), from+s.snaplen)], wireLen, t
+	return data[:min(len(data), s.snaplen)], wireLen, t
 }
 
 func vlanStripped(h []byte) bool {
@@ -494,8 +482,8 @@ func appendSLL2(buf, addr []byte) []byte {
 	return append(buf, addr[sllAddr:sllAddr+8]...)
 }
 
-// wait sleeps until the kernel hands over a block, for at most
-// liveReadTimeout; s.mu is released meanwhile, so that close can run.
+// wait sleeps until the kernel hands over block, for at most d; s.mu is
+// released meanwhile, so that close can run.
 //
 // It parks the goroutine in the runtime's netpoller rather than blocking
 // a thread in poll(2): while the tracker kept the other P busy, the
@@ -503,10 +491,10 @@ func appendSLL2(buf, addr []byte) []byte {
 // 20 µs), handed it to a fresh thread and then woke every 20 µs for the
 // next millisecond: 4500 of the capture's 6400 context switches and 6-7%
 // of its CPU on the bench/live.sh replay.
-func (s *ringSource) wait() error {
+func (s *ringSource) wait(block int, d time.Duration) error {
 	s.mu.Unlock()
 	defer s.mu.Lock()
-	if err := s.file.SetReadDeadline(time.Now().Add(liveReadTimeout)); err != nil {
+	if err := s.file.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return io.EOF // closed
 	}
 	var sockErr error
@@ -515,7 +503,7 @@ func (s *ringSource) wait() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		switch {
-		case s.closed.Load() || s.blockReady():
+		case s.closed.Load() || s.blockReady(block):
 			return true
 		case woken:
 			// No block, yet the socket was ready: an error (the
@@ -567,8 +555,9 @@ func (s *ringSource) counters() (LiveStats, error) {
 	return LiveStats{Received: s.received, Dropped: s.dropped}, nil
 }
 
-// close unmaps the ring and closes the socket. A read waiting for a
-// block returns io.EOF at once.
+// close closes the socket and unmaps the ring, or leaves that to the
+// reader if it holds a block, whose frame it may be decoding. A read
+// waiting for a block returns io.EOF at once.
 func (s *ringSource) close() {
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -586,6 +575,13 @@ func (s *ringSource) close() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.holding {
+		s.unmap()
+	}
+}
+
+// unmap unmaps the ring once; s.mu is held.
+func (s *ringSource) unmap() {
 	if s.ring != nil {
 		unix.Munmap(s.ring)
 		s.ring = nil

@@ -165,6 +165,10 @@ func (s *pcapSource) counters() (LiveStats, error) {
 
 func (s *pcapSource) close() { s.handle.Close() }
 
+// buffered is false: gopacket's handle cannot say whether libpcap holds
+// a frame, so each frame's event is sent on at once.
+func (s *pcapSource) buffered() bool { return false }
+
 // pcap_if flags (pcap/pcap.h).
 const (
 	pcapIfLoopback = 0x1

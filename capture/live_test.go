@@ -38,7 +38,7 @@ func TestLivePcap(t *testing.T) {
 		{"Veth", TestLiveVeth}, {"Any", TestLiveAny}, {"VLAN", TestLiveVLAN},
 		{"Errors", TestLiveErrors}, {"Drops", TestLiveDrops}, {"CloseWhileDecoding", TestLiveCloseWhileDecoding},
 		{"Loopback", TestLiveLoopback}, {"Gone", TestLiveInterfaceGone}, {"NextAllocs", TestLiveNextAllocs},
-		{"Tun", TestLiveTun}, {"UserFilter", TestLiveUserFilter},
+		{"Tun", TestLiveTun}, {"UserFilter", TestLiveUserFilter}, {"Await", TestLiveAwait},
 	} {
 		t.Run(tc.name, tc.test)
 	}
@@ -223,6 +223,50 @@ func TestLiveAny(t *testing.T) {
 	}
 	if got := flagNames(segs); got != "S SA" {
 		t.Errorf("any: %q, want %q", got, "S SA")
+	}
+}
+
+// TestLiveAwait: through AF_PACKET, Await waits out its time on a quiet
+// link and returns once a SYN is there, which Next then returns without
+// waiting; libpcap cannot wait so, and says so at once.
+func TestLiveAwait(t *testing.T) {
+	p := netnslab.NewPair(t)
+	srv, err := p.Server.Listen(netnslab.ServerConfig{Addr: netip.AddrPortFrom(p.ServerV4, 8200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	l := openIn(t, p.Client, LiveConfig{Interface: p.ClientIf})
+	if want := l.Backend() == BackendAFPacket; l.Awaits() != want {
+		t.Fatalf("%s: Awaits %v, want %v", l.Backend(), l.Awaits(), want)
+	}
+	start := time.Now()
+	if got := l.Await(50 * time.Millisecond); got != !l.Awaits() {
+		t.Fatalf("%s: Await on a quiet link: %v", l.Backend(), got)
+	}
+	if !l.Awaits() {
+		return
+	}
+	if d := time.Since(start); d < 40*time.Millisecond || d > time.Second {
+		t.Errorf("Await(50ms) on a quiet link took %v", d)
+	}
+	if _, err := p.Client.Dial(netnslab.DialConfig{Server: srv.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !l.Await(100*time.Millisecond) && time.Now().Before(deadline) {
+	}
+	if !l.Buffered() {
+		t.Fatal("Await returned with no frame waiting")
+	}
+	var f Frame
+	var seg analyze.Segment
+	if err := l.Next(&f); err != nil {
+		t.Fatal(err)
+	}
+	analyze.Decode(f.LinkType, f.Data, f.OrigLen, &seg)
+	if got := flagNames([]liveSeg{{flags: seg.Flags}}); got != "S" {
+		t.Errorf("first frame after Await: %q, want a SYN", got)
 	}
 }
 

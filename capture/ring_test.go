@@ -5,6 +5,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"sync/atomic"
 	"testing"
 	"unsafe"
@@ -27,9 +28,14 @@ const ringFrameMac = 80
 
 // newFakeRing lays perBlock frames into each of blocks blocks of
 // blockSize bytes, frame i of the ring being frame(i), timestamped i µs
-// (as a flood of a million packets a second).
+// (as a flood of a million packets a second). The ring is mapped memory,
+// as the kernel's is, so that closing the source may unmap it.
 func newFakeRing(tb testing.TB, blocks, blockSize, perBlock int, frame func(i int) []byte) *fakeRing {
-	ring := make([]byte, blocks*blockSize)
+	ring, err := unix.Mmap(-1, 0, blocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { unix.Munmap(ring) }) // EINVAL if the source did
 	r := &fakeRing{src: &ringSource{mode: modeEthernet, snaplen: DefaultSnaplen, fd: -1,
 		ring: ring, blockSize: blockSize, blocks: blocks}}
 	ne := binary.NativeEndian
@@ -68,9 +74,10 @@ func (r *fakeRing) handOver() {
 	}
 }
 
-// released reports whether every block is back with the kernel.
-func (r *fakeRing) released() bool {
-	for b := range r.src.blocks {
+// released reports whether the blocks before block are back with the
+// kernel.
+func (r *fakeRing) released(block int) bool {
+	for b := range block {
 		if binary.NativeEndian.Uint32(r.src.ring[b*r.src.blockSize+blockStatus:]) != unix.TP_STATUS_KERNEL {
 			return false
 		}
@@ -85,9 +92,10 @@ func synOfSize(i int) []byte {
 }
 
 // TestRingRead: frames come out of the ring in order and intact, across
-// blocks and runs, and each block goes back to the kernel once read.
+// blocks, and each block goes back to the kernel once the reader reads
+// past its last frame (not before: that frame is lent from the ring).
 func TestRingRead(t *testing.T) {
-	for _, perBlock := range []int{1, runFrames - 1, runFrames, 3*runFrames + 5} {
+	for _, perBlock := range []int{1, 2, 63, 200} {
 		r := newFakeRing(t, 3, 64<<10, perBlock, synOfSize)
 		l := &Live{src: r.src, linkType: linkTypeEthernet, snaplen: DefaultSnaplen}
 		var f Frame
@@ -102,9 +110,10 @@ func TestRingRead(t *testing.T) {
 				t.Fatalf("%d a block: frame %d: % x (wire %d, time %d, number %d), want % x",
 					perBlock, i, f.Data, f.OrigLen, f.Time, f.Number, want)
 			}
-		}
-		if !r.released() {
-			t.Errorf("%d a block: blocks not handed back once read", perBlock)
+			if block := i / perBlock; !r.released(block) || r.released(block+1) {
+				t.Fatalf("%d a block: at frame %d, blocks before %d should be back with the kernel, and only those",
+					perBlock, i, block)
+			}
 		}
 		if r.src.buffered() {
 			t.Errorf("%d a block: Buffered after the last frame", perBlock)
@@ -113,9 +122,9 @@ func TestRingRead(t *testing.T) {
 }
 
 // TestRingReadSnaplen: a frame the kernel kept longer than the snap
-// length comes out truncated to it, and does not overrun the run.
+// length comes out truncated to it.
 func TestRingReadSnaplen(t *testing.T) {
-	r := newFakeRing(t, 1, 256<<10, 2*runFrames, func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 300) })
+	r := newFakeRing(t, 1, 256<<10, 200, func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 300) })
 	var f Frame
 	l := &Live{src: r.src}
 	for i := range r.frames {
@@ -128,17 +137,44 @@ func TestRingReadSnaplen(t *testing.T) {
 	}
 }
 
-// TestRingReadAfterClose: frames still in the run are not handed out
-// once the source is closed.
+// TestRingReadAfterClose: a frame lent from the ring stays readable when
+// the source is closed meanwhile; the next read returns no frame but
+// io.EOF and unmaps the ring, which close left mapped for it.
 func TestRingReadAfterClose(t *testing.T) {
-	r := newFakeRing(t, 1, 64<<10, runFrames, synOfSize)
-	if _, _, _, err := r.src.read(); err != nil {
+	r := newFakeRing(t, 1, 64<<10, 8, synOfSize)
+	data, _, _, err := r.src.read()
+	if err != nil {
 		t.Fatal(err)
 	}
-	r.src.ring = nil // a fake ring is not unmapped
-	r.src.closed.Store(true)
-	if _, _, _, err := r.src.read(); err == nil {
-		t.Errorf("read after close returned a frame")
+	r.src.close()
+	if !bytes.Equal(data, r.frames[0]) || r.src.ring == nil {
+		t.Fatalf("close unmapped the ring under a lent frame")
+	}
+	if _, _, _, err := r.src.read(); err != io.EOF {
+		t.Errorf("read after close: %v, want io.EOF", err)
+	}
+	if r.src.ring != nil {
+		t.Errorf("the ring is still mapped after the reader saw the close")
+	}
+}
+
+// TestRingCloseIdle: a source closed while its reader holds no block
+// unmaps the ring at once.
+func TestRingCloseIdle(t *testing.T) {
+	r := newFakeRing(t, 2, 64<<10, 1, synOfSize)
+	for range 2 { // into the second block: the first goes back
+		if _, _, _, err := r.src.read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.src.mu.Lock()
+	r.src.releaseBlock() // as nextBlock does before it waits
+	r.src.left = 0
+	r.src.lent = false
+	r.src.mu.Unlock()
+	r.src.close()
+	if r.src.ring != nil {
+		t.Errorf("close left the ring mapped with no block held")
 	}
 }
 

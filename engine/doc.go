@@ -19,13 +19,17 @@
 //	             on ctx, a signal, Duration or Count
 //	evidence.go  Evidence: the frames of chosen outcomes, in time order
 //	liveclock.go the live tracker's clock, on the monotonic clock
+//	liveinline.go a live capture that can wait for frames (capture.Live
+//	             through AF_PACKET) runs its stage on the tracker's
+//	             goroutine: no hand-off, ticks and stops between frames
 //
 // # Cost
 //
 // The per-packet path allocates nothing: stages reuse their frame and
 // batches come back from the consumer for reuse; only frames kept for
-// evidence are copied. Stop conditions are looked at once a batch (files)
-// or in the select that waits for the next packet (live).
+// evidence are copied. Stop conditions are looked at once a batch (files),
+// in the select that waits for the next packet (live, libpcap) or when the
+// ring is empty and at least every 4096 frames (live, AF_PACKET).
 //
 // # Concurrency
 //

@@ -184,31 +184,43 @@ func collectTrackerGarbage() {
 // Attempts still waiting for a reply then are judged at once, as at the
 // end of a file.
 func Live(ctx context.Context, src LiveSource, cfg Config) (*Result, error) {
-	quit := make(chan struct{})
-	// Eager: the tracker must see a SYN when it arrives, not 256 SYNs later.
-	stg := cfg.newStage(0, 64, quit)
-	stg.src, stg.eager = src, true
-	go stg.run()
 	r := newRun(cfg, cfg.ReplyTimeout)
 	every := cfg.TickEvery
 	if every <= 0 {
 		every = DefaultTick
 	}
-	f := &liveFeed{src: src, stg: stg, quit: quit, stops: newStops(ctx, cfg), tick: time.NewTicker(every)}
-	defer f.tick.Stop()
-	if err := r.consume(f); err != nil {
-		return nil, err
+	var stg *stage
+	var clock *liveClock
+	var srcErr error
+	if a, ok := src.(awaitingSource); ok && a.Awaits() {
+		l := newInlineLive(ctx, a, r, cfg, every)
+		if err := l.runLive(); err != nil {
+			return nil, err
+		}
+		stg, clock, srcErr = l.stg, &l.clock, l.err
+	} else {
+		quit := make(chan struct{})
+		// Eager: the tracker must see a SYN when it arrives, not 256 SYNs later.
+		stg = cfg.newStage(0, 64, quit)
+		stg.src, stg.eager = src, true
+		go stg.run()
+		f := &liveFeed{src: src, stg: stg, quit: quit, stops: newStops(ctx, cfg), tick: time.NewTicker(every)}
+		defer f.tick.Stop()
+		if err := r.consume(f); err != nil {
+			return nil, err
+		}
+		clock, srcErr = &f.clock, f.err
 	}
 	r.tracker.Flush()
 	res, err := r.result()
 	if err != nil {
 		return nil, err
 	}
-	res.Sources = []SourceResult{{Info: src.Info(), Stats: &stg.stats, Err: f.err}}
+	res.Sources = []SourceResult{{Info: src.Info(), Stats: &stg.stats, Err: srcErr}}
 	res.Warnings = r.trackerWarnings(func(ref analyze.PacketRef) string {
 		return fmt.Sprintf("%s frame %d", src.Name(), ref.Frame)
 	})
-	res.Warnings = append(res.Warnings, f.clock.warnings(src.Name())...)
+	res.Warnings = append(res.Warnings, clock.warnings(src.Name())...)
 	return res, nil
 }
 
@@ -278,23 +290,33 @@ func (r *run) consume(f feed) error {
 				r.cfg.OnTick(s.now, r.status())
 			}
 		}
-		for i := range s.events {
-			e := &s.events[i]
-			id := r.tracker.Add(e.ref, &e.seg)
-			if ev != nil {
-				ev.add(id, serverSide(&e.seg), e.ref, e.raw)
-				if err := ev.failed(); err != nil {
-					f.abort()
-					ev.close()
-					return err
-				}
-			}
+		if err := r.add(s.events); err != nil {
+			f.abort()
+			ev.close()
+			return err
 		}
 		if !stopped && r.sink.full() {
 			stopped = true
 			f.stop()
 		}
 	}
+}
+
+// add feeds events to the tracker and their frames to the evidence; an
+// error is the evidence file's.
+func (r *run) add(events []event) error {
+	ev := r.cfg.Evidence
+	for i := range events {
+		e := &events[i]
+		id := r.tracker.Add(e.ref, &e.seg)
+		if ev != nil {
+			ev.add(id, serverSide(&e.seg), e.ref, e.raw)
+			if err := ev.failed(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (r *run) status() Status {

@@ -344,6 +344,9 @@ type stage struct {
 	// read its input to the end (or stopped): the merger then starts the
 	// next file ahead, before it has merged this one's batches.
 	finished chan<- int
+	// deliver, when set, takes each batch on the stage's own goroutine
+	// instead of out; false ends the stage. See inlineLive.
+	deliver func(batch) bool
 }
 
 // fragSYN is a fragmented SYN waiting for its datagram's last fragment.
@@ -393,6 +396,9 @@ func (s *stage) lastFragment(f *capture.Frame, b *batch) {
 
 // send hands b to the merger; false when the run has stopped.
 func (s *stage) send(b batch) bool {
+	if s.deliver != nil {
+		return s.deliver(b)
+	}
 	// First without waiting: a select of two cases locks both channels,
 	// 9% of a libpcap live capture's CPU, whose batches are one event.
 	select {
