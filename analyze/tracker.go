@@ -653,9 +653,24 @@ func (t *Tracker) advance(ref PacketRef) {
 		t.now = max(t.now, now)
 	}
 	if t.now >= t.nextSweep {
-		t.sweep()
-		t.nextSweep = t.now + sweepInterval
+		at := sweepPoint(t.now)
+		t.sweep(at)
+		t.nextSweep = at + sweepInterval
 	}
+}
+
+// sweepPoint is the latest multiple of sweepInterval at or before now.
+// Sweeps judge up to such points, whatever moved the clock past one: a
+// live capture's tick between two packets then judges what analyze
+// judges at the second packet of the file it wrote (a sweep at the
+// moment of the tick, and the next one an interval after it, made the
+// two differ whenever the tables were full).
+func sweepPoint(now int64) int64 {
+	at := now - now%sweepInterval
+	if at > now { // a negative now
+		at -= sweepInterval
+	}
+	return at
 }
 
 // ClockOutliers counts the segments stamped more than MaxClockStep ahead
@@ -672,7 +687,7 @@ func (t *Tracker) ClockOutliers() Tally { return t.outliers }
 // pointers (on the real capture, with a Sink that discards: 8.3 -> 5.2 M
 // instructions, last-level misses 142 -> 82 k).
 func (t *Tracker) Flush() {
-	t.expireParked(true)
+	t.expireParked(t.now, true)
 	due := t.expiry.takeDue(slices.Grow(t.due[:0], t.nopen), 0, math.MaxInt64)
 	for _, a := range t.orderDue(due) {
 		a.Outcome = a.judge()
@@ -690,14 +705,14 @@ func (t *Tracker) Flush() {
 	t.done = newRecent(t.done.capacity, t.seed)
 }
 
-// sweep finalises the attempts that have expired: answered ones linger
-// after their reply, unanswered ones wait replyTimeout after their latest
-// SYN copy.
-func (t *Tracker) sweep() {
+// sweep finalises the attempts that expired before at (a sweepPoint):
+// answered ones linger after their reply, unanswered ones wait
+// replyTimeout after their latest SYN copy.
+func (t *Tracker) sweep(at int64) {
 	if len(t.parked) > 0 {
-		t.expireParked(false)
+		t.expireParked(at, false)
 	}
-	t.finaliseDue(t.expiry.takeDue(t.due[:0], 0, t.now-1))
+	t.finaliseDue(t.expiry.takeDue(t.due[:0], 0, at-1))
 }
 
 // finaliseDue finalises the attempts of due, taken from expiry, in the
@@ -1163,11 +1178,12 @@ func (t *Tracker) unpark(key flowKey, a *Attempt) {
 	t.answer(a, p.ref, p.kind, int(n), &p.opts)
 }
 
-// expireParked counts the replies whose SYN never came; all of them at the
+// expireParked counts the replies whose SYN had not come parkWindow before
+// at; all of them at the
 // end of the input.
-func (t *Tracker) expireParked(all bool) {
+func (t *Tracker) expireParked(at int64, all bool) {
 	for key, p := range t.parked {
-		if all || t.now-p.ref.Time > parkWindow {
+		if all || at-p.ref.Time > parkWindow {
 			delete(t.parked, key)
 			t.orphan(&p)
 		}
@@ -1192,7 +1208,9 @@ func (t *Tracker) finalise(a *Attempt) {
 	} else {
 		// From its judgement on: a reply after the timeout is late, not
 		// one without SYN.
-		last = max(last, t.now)
+		// Its deadline when a sweep judges it, which may come at a
+		// later packet or a tick: the same in either case.
+		last = max(last, min(t.now, t.deadline(a)))
 	}
 	t.done.add(newFlowKey(a.Client, a.Server), a.hash, a.ISN, a.SYN.maxData(), last, a.Answered())
 	if a.aliased() {
