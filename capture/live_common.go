@@ -161,6 +161,13 @@ const liveReadTimeout = 100 * time.Millisecond
 // it.
 const blockTimeout = 10 * time.Millisecond
 
+// FrameDelay bounds how long a captured frame waits in the kernel before
+// a read can return it: its ring block is handed over when full or when
+// blockTimeout has passed, which the kernel's timer may overrun by a
+// tick or two (4 ms at HZ=250). A live clock reading now has seen every
+// frame captured before now - FrameDelay once no frame is waiting.
+const FrameDelay = 2 * blockTimeout
+
 // drainSettle is how long after Stop a read that finds nothing ends the
 // capture: long enough for the kernel to hand over the block that held
 // the last packets.

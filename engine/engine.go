@@ -244,6 +244,8 @@ type run struct {
 	cfg     Config
 	tracker *analyze.Tracker
 	sink    countingSink
+	// judging: events came since the last tick (see tick).
+	judging bool
 }
 
 func newRun(cfg Config, replyTimeout time.Duration) *run {
@@ -285,7 +287,7 @@ func (r *run) consume(f feed) error {
 			return nil
 		}
 		if s.tick {
-			r.tracker.Advance(s.at)
+			r.tick(s.at, true)
 			if r.cfg.OnTick != nil {
 				r.cfg.OnTick(s.now, r.status())
 			}
@@ -302,10 +304,24 @@ func (r *run) consume(f feed) error {
 	}
 }
 
+// tick moves the tracker's clock to a live capture's clock reading at,
+// so that attempts are judged while no packet comes; idle: no frame waits
+// to be read. It must never pass a packet not yet judged, or live would
+// judge otherwise than analyze of the file it wrote (-w): what the kernel
+// holds may be FrameDelay old, and while events come (or frames wait)
+// their own times move the clock, so the tick leaves it alone.
+func (r *run) tick(at int64, idle bool) {
+	if idle && !r.judging {
+		r.tracker.Advance(at - int64(capture.FrameDelay))
+	}
+	r.judging = false
+}
+
 // add feeds events to the tracker and their frames to the evidence; an
 // error is the evidence file's.
 func (r *run) add(events []event) error {
 	ev := r.cfg.Evidence
+	r.judging = r.judging || len(events) > 0
 	for i := range events {
 		e := &events[i]
 		id := r.tracker.Add(e.ref, &e.seg)

@@ -124,7 +124,7 @@ func (l *inlineLive) tick(now time.Time) {
 	if l.nextTick = l.nextTick.Add(l.every); l.nextTick.Before(now) {
 		l.nextTick = now.Add(l.every)
 	}
-	l.run.tracker.Advance(l.clock.at(now))
+	l.run.tick(l.clock.at(now), !l.src.Buffered())
 	if on := l.run.cfg.OnTick; on != nil {
 		on(now, l.run.status())
 	}
