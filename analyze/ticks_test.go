@@ -70,9 +70,10 @@ func (j *judged) Attempt(a *Attempt) {
 func (j *judged) OrphanReply(netip.AddrPort, PacketRef) { j.orphans++ }
 
 // runTicked feeds the events to a tracker, with ticks between packets when
-// tick is set: a live capture's clock, which may read any time up to the
-// next packet's (never past a packet not yet seen).
-func runTicked(refs []PacketRef, segs []Segment, ticks *rand.Rand) *judged {
+// ticks is set (a live capture's clock, which may read any time up to the
+// next packet's, never past a packet not yet seen), and checks Open
+// against the open table now and then.
+func runTicked(t *testing.T, refs []PacketRef, segs []Segment, ticks *rand.Rand) *judged {
 	j := &judged{}
 	tr := NewTracker(j, 2e9)
 	tr.maxOpen = 300
@@ -84,10 +85,26 @@ func runTicked(refs []PacketRef, segs []Segment, ticks *rand.Rand) *judged {
 			}
 		}
 		tr.Add(refs[i], &segs[i])
+		if i%97 == 0 {
+			if walked := openByWalk(tr); tr.Open() != walked {
+				t.Fatalf("event %d: Open() = %d, %d attempts in the open table", i, tr.Open(), walked)
+			}
+		}
 	}
 	tr.Flush()
 	j.late, j.early, j.earlyFlow = tr.LateReplies().N, tr.Early(), tr.EarlyPerFlow().N
 	return j
+}
+
+// openByWalk counts the attempts in the open table's chains.
+func openByWalk(t *Tracker) int {
+	n := 0
+	t.open.each(func(a *Attempt) {
+		for ; a != nil; a = a.prev {
+			n++
+		}
+	})
+	return n
 }
 
 // TestTicksDoNotChangeJudgement: a live capture judges the packets it
@@ -96,8 +113,8 @@ func runTicked(refs []PacketRef, segs []Segment, ticks *rand.Rand) *judged {
 func TestTicksDoNotChangeJudgement(t *testing.T) {
 	for seed := range uint64(8) {
 		refs, segs := tickWorkload(seed)
-		want := runTicked(refs, segs, nil)
-		got := runTicked(refs, segs, rand.New(rand.NewPCG(seed, 2)))
+		want := runTicked(t, refs, segs, nil)
+		got := runTicked(t, refs, segs, rand.New(rand.NewPCG(seed, 2)))
 		if len(got.attempts) != len(want.attempts) {
 			t.Errorf("seed %d: %d attempts with ticks, %d without", seed, len(got.attempts), len(want.attempts))
 			continue
