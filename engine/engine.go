@@ -273,6 +273,7 @@ type step struct {
 	tick   bool
 	now    time.Time // tick: the wall clock
 	at     int64     // tick: the capture's time at now
+	idle   bool      // tick: no batch waits to be judged
 }
 
 // consume is the one loop every source goes through: each event to the
@@ -287,7 +288,7 @@ func (r *run) consume(f feed) error {
 			return nil
 		}
 		if s.tick {
-			r.tick(s.at, true)
+			r.tick(s.at, s.idle)
 			if r.cfg.OnTick != nil {
 				r.cfg.OnTick(s.now, r.status())
 			}
@@ -519,7 +520,7 @@ func (f *liveFeed) next() (step, bool) {
 		case b, ok := <-f.stg.out:
 			return f.batch(b, ok, true)
 		case now := <-f.tick.C:
-			return step{tick: true, now: now, at: f.clock.at(now)}, true
+			return step{tick: true, now: now, at: f.clock.at(now), idle: len(f.stg.out) == 0}, true
 		case <-f.stops.signals:
 			if f.stopping {
 				f.src.Close() // a second Ctrl-C: stop without draining
