@@ -31,6 +31,38 @@ func flowHash(client, server *netip.AddrPort, seed uint64) uint32 {
 	return hashFlow(&c, &s, ports, seed)
 }
 
+// FlowHasher hashes segments' flows as a Tracker does, so that a
+// goroutine other than the tracker's can do it ahead of Tracker.Add. Its
+// zero value hashes nothing.
+type FlowHasher struct{ seed uint64 }
+
+// FlowHasher returns the hasher of t's flows.
+func (t *Tracker) FlowHasher() FlowHasher { return FlowHasher{t.seed} }
+
+// Hash stores in seg the hash of its flow, which Tracker.Add then uses:
+// a SYN's from source to destination, a reply's the other way. seg must
+// not change afterwards.
+func (h FlowHasher) Hash(seg *Segment) {
+	if h.seed == 0 {
+		return
+	}
+	if seg.IsSYN() {
+		seg.flow = flowHash(&seg.Src, &seg.Dst, h.seed)
+	} else {
+		seg.flow = flowHash(&seg.Dst, &seg.Src, h.seed)
+	}
+	seg.hashedWith = h.seed
+}
+
+// flowOf returns the hash of seg's flow from client to server for t,
+// the one its FlowHasher stored if it did.
+func (t *Tracker) flowOf(seg *Segment, client, server *netip.AddrPort) uint32 {
+	if seg.hashedWith == t.seed {
+		return seg.flow
+	}
+	return flowHash(client, server, t.seed)
+}
+
 // hashFlow hashes the parts of a flowKey: its addresses, and its ports
 // and is4 packed in one word.
 func hashFlow(client, server *[16]byte, ports, seed uint64) uint32 {

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -133,5 +134,55 @@ func TestFlowHashMatchesKey(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFlowHasherSameJudgement: segments hashed ahead by the tracker's
+// FlowHasher are judged as segments the tracker hashes itself, and a
+// hash from another tracker's hasher (another seed) is not used: the
+// tracker hashes those again. A hash taken the wrong way round (a SYN's
+// as a reply's) or from the wrong tracker files attempts under the
+// wrong flow, which the workload's replies and copies would show.
+func TestFlowHasherSameJudgement(t *testing.T) {
+	refs, segs := tickWorkload(7)
+	run := func(prepare func(tr *Tracker, seg *Segment)) *judged {
+		j := &judged{}
+		tr := NewTracker(j, 2e9)
+		tr.maxOpen = 300
+		for i := range refs {
+			seg := segs[i]
+			if prepare != nil {
+				prepare(tr, &seg)
+			}
+			tr.Add(refs[i], &seg)
+		}
+		tr.Flush()
+		j.late, j.early, j.earlyFlow = tr.LateReplies().N, tr.Early(), tr.EarlyPerFlow().N
+		return j
+	}
+	want := run(nil)
+	other := NewTracker(&judged{}, 2e9).FlowHasher()
+	tests := []struct {
+		name    string
+		prepare func(tr *Tracker, seg *Segment)
+		used    bool // the stored hash is the tracker's
+	}{
+		{"own hasher", func(tr *Tracker, seg *Segment) { tr.FlowHasher().Hash(seg) }, true},
+		{"another tracker's hasher", func(_ *Tracker, seg *Segment) { other.Hash(seg) }, false},
+		{"zero hasher", func(_ *Tracker, seg *Segment) { FlowHasher{}.Hash(seg) }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(tt.prepare)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("judged %d attempts (%d late, %d early), want %d (%d, %d) as without", len(got.attempts), got.late, got.early, len(want.attempts), want.late, want.early)
+			}
+			tr := NewTracker(&judged{}, 2e9)
+			seg := segs[0]
+			tt.prepare(tr, &seg)
+			if used := seg.hashedWith == tr.seed; used != tt.used {
+				t.Errorf("hash used: %v, want %v", used, tt.used)
+			}
+		})
 	}
 }

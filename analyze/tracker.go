@@ -573,7 +573,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	if replyTimeout <= 0 {
 		replyTimeout = int64(DefaultReplyTimeout)
 	}
-	seed := rand.Uint64()
+	seed := rand.Uint64() | 1 // odd, as FlowHasher marks it
 	t := &Tracker{
 		sink:         sink,
 		seed:         seed,
@@ -800,7 +800,7 @@ func (t *Tracker) unlink(a *Attempt) {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	h := flowHash(&seg.Src, &seg.Dst, t.seed)
+	h := t.flowOf(seg, &seg.Src, &seg.Dst)
 	head, slot := t.open.find(&seg.Src, &seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
@@ -1025,7 +1025,7 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, o
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	h := flowHash(&seg.Dst, &seg.Src, t.seed)
+	h := t.flowOf(seg, &seg.Dst, &seg.Src)
 	for a := t.open.get(&seg.Dst, &seg.Src, h); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id

@@ -116,17 +116,18 @@ type SourceResult struct {
 // Files judges capture files as one capture, merged by timestamp. Files
 // are opened as the merge reaches them and closed once read.
 func Files(ctx context.Context, inputs []*FileInput, cfg Config) (*Result, error) {
+	r := newRun(cfg, 0)
 	stages := make([]*stage, len(inputs))
 	quit := make(chan struct{})
 	for i, in := range inputs {
 		stages[i] = cfg.newFileStage(i, stageQueue(len(inputs)), quit)
 		stages[i].in, stages[i].first = in, in.first
+		stages[i].flows = r.tracker.FlowHasher()
 		if cfg.Filter != "" {
 			stages[i].bpf = capture.NewFilter(cfg.Filter)
 		}
 	}
 	m := newMerger(stages)
-	r := newRun(cfg, 0)
 	if err := r.consume(&fileFeed{m: m, quit: quit, stops: newStops(ctx, cfg)}); err != nil {
 		return nil, err
 	}
@@ -203,6 +204,7 @@ func Live(ctx context.Context, src LiveSource, cfg Config) (*Result, error) {
 		// Eager: the tracker must see a SYN when it arrives, not 256 SYNs later.
 		stg = cfg.newStage(0, 64, quit)
 		stg.src, stg.eager = src, true
+		stg.flows = r.tracker.FlowHasher()
 		go stg.run()
 		f := &liveFeed{src: src, stg: stg, quit: quit, stops: newStops(ctx, cfg), tick: time.NewTicker(every)}
 		defer f.tick.Stop()

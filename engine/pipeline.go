@@ -314,6 +314,9 @@ type stage struct {
 	first   int64
 	bpf     *capture.Filter // nil: no -f
 	servers *ServerFilter
+	// flows hashes each event's flow for the run's tracker, off its
+	// goroutine.
+	flows analyze.FlowHasher
 	// evidence copies the frames of events for an evidence file, but for
 	// servers in evidenceDone, whose share of evidence is written already.
 	evidence     bool
@@ -539,6 +542,7 @@ func (s *stage) run() {
 			continue
 		}
 		b.events = b.events[:len(b.events)+1]
+		s.flows.Hash(seg)
 		ev.ref = analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time}
 		ev.raw = nil
 		if s.evidence && !s.evidenceDone.has(server) {
