@@ -70,6 +70,11 @@ type FileReader struct {
 	srcErr     error // first error from src (io.EOF at the end), sticky
 	err        error // error Next returned, sticky
 	closed     bool
+	// mapping, when set, is the whole file as OpenMapped mapped it and
+	// buf is that mapping (read-only); the pages before dropped are
+	// unmapped already.
+	mapping []byte
+	dropped int
 
 	format format
 	be     bool // big-endian file or pcapng section
@@ -313,6 +318,9 @@ func (r *FileReader) Next(f *Frame) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.mapping != nil && r.start-r.dropped >= dropStep {
+		r.dropRead()
+	}
 	var err error
 	if r.format == formatPcap {
 		err = r.nextPcap(f)
@@ -408,7 +416,9 @@ func (r *FileReader) Close() error {
 			r.pf.recycle()
 		}
 	}
-	if cap(r.buf) == readBufSize {
+	if r.mapping != nil {
+		r.unmap()
+	} else if cap(r.buf) == readBufSize {
 		b := r.buf[:readBufSize]
 		bufPool.Put(&b)
 	}
@@ -458,6 +468,9 @@ func (r *FileReader) fill(n int) bool {
 }
 
 func (r *FileReader) fillSlow(n int) bool {
+	if r.mapping != nil {
+		r.leaveMapping(n)
+	}
 	if r.start > 0 {
 		// Move the unread tail (part of one record) to the front so the
 		// read below gets the whole rest of the buffer.
@@ -495,6 +508,10 @@ func (r *FileReader) skip(n int64) bool {
 		if avail >= n {
 			r.start += int(n)
 			return true
+		}
+		if r.mapping != nil {
+			r.leaveMapping(0)
+			continue
 		}
 		n -= avail
 		r.base += int64(r.end)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -445,6 +446,9 @@ func (s *stage) start() {
 
 func (s *stage) run() {
 	defer close(s.out)
+	// The batch being filled: a pointer, so that a fault in a mapped
+	// file can send it (guardMapping).
+	b := new(batch)
 	if s.finished != nil {
 		defer func() { s.finished <- s.input }()
 	}
@@ -459,6 +463,12 @@ func (s *stage) run() {
 		// once it has seen the end of the stage. The reader goes, with
 		// its buffer (256 KB a file).
 		defer func() { s.in.finish(); s.src = nil }()
+		if r.Mapped() {
+			// Before finish unmaps the file: the batch being filled
+			// goes with the error, and no frame is lost.
+			defer s.guardMapping(r, b)
+			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		}
 	}
 	var f capture.Frame
 	size := batchSize
@@ -474,15 +484,15 @@ func (s *stage) run() {
 	if s.free == nil {
 		s.free = make(chan []event, cap(s.out)+3)
 	}
-	b := s.newBatch(size)
+	*b = s.newBatch(size)
 	copied := 0 // bytes of frame copies in b
 	s.stats.clock.ahead = !s.eager
 	for {
 		if s.eager && len(b.events) > 0 && !waiting() {
-			if !s.send(b) {
+			if !s.send(*b) {
 				return
 			}
-			b, copied = s.newBatch(size), 0
+			*b, copied = s.newBatch(size), 0
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 		err := s.src.Next(&f)
@@ -490,7 +500,7 @@ func (s *stage) run() {
 			if !errors.Is(err, io.EOF) {
 				b.err = err
 			}
-			s.send(b)
+			s.send(*b)
 			return
 		}
 		s.stats.frames++
@@ -499,7 +509,7 @@ func (s *stage) run() {
 			ok, err := s.bpf.Match(&f)
 			if err != nil {
 				b.err = &filterError{err}
-				s.send(b)
+				s.send(*b)
 				return
 			}
 			if !ok {
@@ -523,7 +533,7 @@ func (s *stage) run() {
 			s.stats.firstFragments++
 		}
 		if st == analyze.Fragment && len(s.fragSYNs) > 0 {
-			s.lastFragment(&f, &b)
+			s.lastFragment(&f, b)
 		}
 		if st == analyze.UnsupportedLink {
 			if s.stats.unsupported == nil {
@@ -541,7 +551,6 @@ func (s *stage) run() {
 		if !s.servers.match(server) {
 			continue
 		}
-		b.events = b.events[:len(b.events)+1]
 		s.flows.Hash(seg)
 		ev.ref = analyze.PacketRef{Input: s.input, Frame: f.Number, Interface: linkInterface(&f), Time: f.Time}
 		ev.raw = nil
@@ -549,17 +558,37 @@ func (s *stage) run() {
 			ev.raw = b.keep(&f)
 			copied += len(f.Data)
 		}
+		// Only now, after the last read of the frame: the events are
+		// whole if a fault in a mapped file ends the stage.
+		b.events = b.events[:len(b.events)+1]
 		if seg.Fragmented && seg.IsSYN() {
-			s.fragmentedSYN(&f, &b)
+			s.fragmentedSYN(&f, b)
 		}
 		if len(b.events) == size || copied >= maxBatchCopies {
-			if !s.send(b) {
+			if !s.send(*b) {
 				return
 			}
-			b, copied = s.newBatch(size), 0
+			*b, copied = s.newBatch(size), 0
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
+}
+
+// guardMapping, deferred while a stage reads a mapped file with memory
+// faults turned into panics, ends the stage with the error of a fault in
+// the mapping (the file was cut short meanwhile) and the events read
+// before it. Any other panic goes on.
+func (s *stage) guardMapping(r *capture.FileReader, b *batch) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	err := r.Fault(p)
+	if err == nil {
+		panic(p)
+	}
+	b.err = err
+	s.send(*b)
 }
 
 // bufferedSource is a live source that can tell a frame is waiting

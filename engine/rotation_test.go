@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/tfopcap/tfopcap/analyze"
+	"github.com/tfopcap/tfopcap/capture"
 	"github.com/tfopcap/tfopcap/internal/capturetest"
 )
 
@@ -129,5 +131,79 @@ func TestRotationsReadAhead(t *testing.T) {
 	m.next() // still in file 0
 	if !m.started[2] {
 		t.Errorf("file 2 not started while files 0 and 1 were read to the end: started %v", m.started)
+	}
+}
+
+// TestFilesMappedFileCutShort: a file cut short by another program while
+// a stage reads it from a mapping ends that source with a truncation
+// error, and the attempts before the cut are judged as in a file that
+// ends there: no crash (SIGBUS), nothing lost.
+func TestFilesMappedFileCutShort(t *testing.T) {
+	frames := capturetest.ReadFrames(t, "../testdata/captures/host-6.18/host-eth.pcap")
+	// Repeated 1000 s apart, so that each copy's handshakes are new
+	// attempts, until the file is mapped (over 1 MiB).
+	var many []capture.OwnedFrame
+	size := 24
+	for rep := 0; size < 3<<20; rep++ {
+		for _, f := range frames {
+			f.Time += int64(rep) * 1000e9
+			many = append(many, f)
+			size += 16 + len(f.Data)
+		}
+	}
+	dir := t.TempDir()
+	path := capturetest.WritePcap(t, filepath.Join(dir, "cut.pcap"), many)
+	// A page boundary, so that no page holds zeros past the new end.
+	const cutAt = 2 << 20
+	whole, end := 0, 24
+	for _, f := range many {
+		if end+16+len(f.Data) > cutAt {
+			break
+		}
+		end += 16 + len(f.Data)
+		whole++
+	}
+	prefix := capturetest.WritePcap(t, filepath.Join(dir, "prefix.pcap"), many[:whole])
+	judge := func(in *FileInput) (*Result, *analyze.Summary) {
+		t.Helper()
+		coll := analyze.NewCollector(0)
+		res, err := Files(context.Background(), []*FileInput{in}, Config{Sink: coll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, coll.Summary()
+	}
+	probe := func(name string) *FileInput {
+		t.Helper()
+		in, err := ProbeInput(name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	wantRes, want := judge(probe(prefix))
+
+	in := probe(path)
+	r, err := in.open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Mapped() {
+		t.Fatal("not mapped")
+	}
+	if err := os.Truncate(path, cutAt); err != nil {
+		t.Fatal(err)
+	}
+	res, got := judge(in)
+	if err := res.Sources[0].Err; !errors.Is(err, capture.ErrTruncated) {
+		t.Fatalf("source ended with %v, want ErrTruncated", err)
+	}
+	t.Logf("%v", res.Sources[0].Err)
+	if res.Judged != wantRes.Judged || res.Outcomes != wantRes.Outcomes || got.Attempts() != want.Attempts() {
+		t.Errorf("judged %d %v (%d in the report), want %d %v (%d) as in the file cut there",
+			res.Judged, res.Outcomes, got.Attempts(), wantRes.Judged, wantRes.Outcomes, want.Attempts())
+	}
+	if res.Judged == 0 {
+		t.Error("no attempt judged")
 	}
 }
