@@ -103,6 +103,35 @@ func (r *FileReader) Fault(p any) error {
 	return err
 }
 
+// touchAhead reads two cache lines at the start of b, the next record's
+// header and the headers its frame begins with, and two a kilobyte on
+// (the record after, on a bulk capture), so that they load while the
+// frame just read is decoded. A mapped file comes from memory, not from
+// a buffer the kernel's copy has just left in the cache, and decoding
+// waited for each record's lines: bulk capture, medians of 15 runs,
+// 169 -> 139 ms (the next record alone: 155). The sum only keeps the
+// loads from being dropped.
+//
+// The lines ahead may lie past the end of a file cut short meanwhile:
+// that fault is recovered here, and ends the touching, so that every
+// whole record before the cut is still read, and the fault that ends the
+// reading comes where a record is cut.
+func (r *FileReader) touchAhead(b []byte) {
+	if len(b) < touchSpan || r.touchFault {
+		return
+	}
+	defer r.recoverTouch()
+	r.touched += b[0] + b[63] + b[touchSpan-64] + b[touchSpan-1]
+}
+
+func (r *FileReader) recoverTouch() {
+	if recover() != nil {
+		r.touchFault = true
+	}
+}
+
+const touchSpan = 1024 + 64
+
 // dropRead unmaps the pages of the mapping before the next unread byte,
 // in steps of dropStep, and counts them read for BytesRead.
 func (r *FileReader) dropRead() {

@@ -70,6 +70,9 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	f.Section = 0
 	f.Offset = r.base + int64(r.start)
 	r.start += n
+	if r.mapping != nil {
+		r.touchAhead(b[n:])
+	}
 	r.number++
 	f.Number = r.number
 	r.info.Packets++

@@ -75,6 +75,9 @@ type FileReader struct {
 	// unmapped already.
 	mapping []byte
 	dropped int
+	// touched and touchFault are touchAhead's.
+	touched    byte
+	touchFault bool
 
 	format format
 	be     bool // big-endian file or pcapng section
