@@ -36,6 +36,21 @@ func manyBlocks(n, size int) []byte {
 	return g.buf
 }
 
+// openMapped opens path with OpenMapped, which must map it, and closes
+// it when the test ends.
+func openMapped(t *testing.T, path string) *FileReader {
+	t.Helper()
+	r, err := OpenMapped(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if !r.Mapped() {
+		t.Fatal("not mapped")
+	}
+	return r
+}
+
 type readResult struct {
 	recs      []rec
 	err       string
@@ -124,14 +139,7 @@ func TestOpenMappedPublicCaptures(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
-			r, err := OpenMapped(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			if !r.Mapped() {
-				t.Fatal("not mapped")
-			}
+			r := openMapped(t, path)
 			recs, err := readRecs(r)
 			if err != io.EOF || len(recs) != c.packets {
 				t.Fatalf("%d frames, ended with %v; want %d and EOF", len(recs), err, c.packets)
@@ -146,14 +154,7 @@ func TestOpenMappedPublicCaptures(t *testing.T) {
 func TestOpenMappedFileGrows(t *testing.T) {
 	first := manyRecords(binary.LittleEndian, 2000, 700)
 	path := writeTemp(t, "growing.pcap", first)
-	r, err := OpenMapped(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.Mapped() {
-		t.Fatal("not mapped")
-	}
+	r := openMapped(t, path)
 	more := manyRecords(binary.LittleEndian, 2100, 700)[len(first):] // 100 more records
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -181,14 +182,7 @@ func TestOpenMappedCutShort(t *testing.T) {
 	data := manyRecords(binary.LittleEndian, records, size)
 	want, _ := mustReadAll(t, "want", data)
 	path := writeTemp(t, "cut.pcap", data)
-	r, err := OpenMapped(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.Mapped() {
-		t.Fatal("not mapped")
-	}
+	r := openMapped(t, path)
 	var f Frame
 	for range 10 {
 		if err := r.Next(&f); err != nil {
@@ -203,7 +197,7 @@ func TestOpenMappedCutShort(t *testing.T) {
 	whole := (cutAt - pcapHeaderLen) / (pcapRecordLen + size)
 
 	var recs []rec
-	err = func() (err error) {
+	err := func() (err error) {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer func() {
 			if p := recover(); p != nil {
