@@ -29,41 +29,32 @@ const (
 // a mapping. Another program that truncates the file while it is read
 // makes the next access beyond its new end fault (SIGBUS); without that
 // guard the process would die.
-func OpenMapped(name string) (*FileReader, error) {
-	if name == "-" {
-		return Open(name)
-	}
-	f, err := os.Open(name)
+func OpenMapped(name string) (*FileReader, error) { return openFile(name, readBufSize, true) }
+
+// openMapping reads f, a regular file of size bytes opened by openFile,
+// from a mapping; ok is false, and f untouched, when it cannot be mapped
+// (a file system without mmap, a 32-bit address space), for openFile to
+// read it into a buffer instead.
+func openMapping(name string, f *os.File, size int64) (r *FileReader, ok bool, err error) {
+	data, err := mapFile(f, size)
 	if err != nil {
-		return nil, openError(name, err)
-	}
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() < mapMin || gzipped(f) {
-		f.Close()
-		return Open(name)
-	}
-	data, err := mapFile(f, st.Size())
-	if err != nil {
-		f.Close()
-		return Open(name) // a file system without mmap, a 32-bit address space
+		return nil, false, nil
 	}
 	// Reading goes on from the end of the mapping if the file grows.
 	if _, err := f.Seek(int64(len(data)), io.SeekStart); err != nil {
 		unmapFile(data)
-		f.Close()
-		return Open(name)
+		return nil, false, nil
 	}
-	r := &FileReader{name: DisplayName(name), closer: f, size: st.Size()}
+	r = &FileReader{name: DisplayName(name), closer: f, size: size}
 	r.info.Name = name
 	r.raw = &countingReader{r: f}
 	r.src = r.raw
 	r.buf, r.end, r.mapping = data, len(data), data
 	if err := r.detect(); err != nil {
 		r.unmap()
-		f.Close()
-		return nil, err
+		return nil, true, err
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // gzipped reports whether f starts with gzip's magic number, which

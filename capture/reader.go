@@ -134,7 +134,7 @@ func (r *FileReader) unknownBlock(typ uint32) {
 // name: pcap (microsecond or nanosecond, either byte order), pcapng, or
 // either of them gzip-compressed. Errors are one line naming the file and
 // what is wrong, e.g. "x.txt: not a capture file (starts with 48 65 6c 6c)".
-func Open(name string) (*FileReader, error) { return openFile(name, readBufSize) }
+func Open(name string) (*FileReader, error) { return openFile(name, readBufSize, false) }
 
 // FirstTime opens name, reads its first record and closes it again, with
 // a small buffer: the cheap way to order hundreds of files by time before
@@ -143,7 +143,7 @@ func Open(name string) (*FileReader, error) { return openFile(name, readBufSize)
 // info is what the file said of itself up to that record (its format and,
 // for pcap, its one link type).
 func FirstTime(name string) (first int64, ok bool, info Info, err error) {
-	r, err := openFile(name, minReadBuf)
+	r, err := openFile(name, minReadBuf, false)
 	if err != nil {
 		return 0, false, Info{}, err
 	}
@@ -156,8 +156,9 @@ func FirstTime(name string) (first int64, ok bool, info Info, err error) {
 }
 
 // openFile opens name with a read buffer of at most bufSize bytes to
-// start with.
-func openFile(name string, bufSize int) (*FileReader, error) {
+// start with, or, when mapped, a large uncompressed file from a mapping
+// (OpenMapped).
+func openFile(name string, bufSize int, mapped bool) (*FileReader, error) {
 	if name == "-" {
 		return newFileReader("stdin", os.Stdin, nil, 0)
 	}
@@ -177,6 +178,14 @@ func openFile(name string, bufSize int) (*FileReader, error) {
 	var size int64
 	if st.Mode().IsRegular() {
 		size = st.Size()
+	}
+	if mapped && size >= mapMin && !gzipped(f) {
+		if r, ok, err := openMapping(name, f, size); ok {
+			if err != nil {
+				f.Close()
+			}
+			return r, err
+		}
 	}
 	r, err := newFileReaderSize(name, f, f, size, bufSize)
 	if err != nil {
