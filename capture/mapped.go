@@ -84,14 +84,47 @@ func (r *FileReader) Fault(p any) error {
 		return nil
 	}
 	now := "a smaller size"
-	if f, ok := r.closer.(*os.File); ok {
-		if st, err := f.Stat(); err == nil {
-			now = fmt.Sprintf("%d bytes", st.Size())
-		}
+	if size, ok := r.fileSize(); ok {
+		now = fmt.Sprintf("%d bytes", size)
 	}
+	return r.cutErr(now)
+}
+
+// cutErr ends the reading of a mapped file found cut short to now.
+func (r *FileReader) cutErr(now string) error {
 	err := &fileError{fmt.Sprintf("%s: cut short to %s while it was read (it had %d bytes)", r.name, now, len(r.mapping)), ErrTruncated}
 	r.err = err
 	return err
+}
+
+// cutShort returns the error for a mapped file now shorter than its
+// mapping, or nil. Past the new end, the rest of the last page reads as
+// zeros instead of faulting, and zeros read as records of no bytes
+// (pcap) or blocks of no length (pcapng): where the reader meets either,
+// it asks the file's size, so that a cut in mid-page ends the reading
+// there as a fault does, not after a page of empty frames. At most the
+// frame the cut goes through is returned with zeros past the cut.
+func (r *FileReader) cutShort() error {
+	if r.mapping == nil {
+		return nil
+	}
+	if size, ok := r.fileSize(); ok && size < int64(len(r.mapping)) {
+		return r.cutErr(fmt.Sprintf("%d bytes", size))
+	}
+	return nil
+}
+
+// fileSize is the size of r's file now.
+func (r *FileReader) fileSize() (int64, bool) {
+	f, ok := r.closer.(*os.File)
+	if !ok {
+		return 0, false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	return st.Size(), true
 }
 
 // touchAhead reads two cache lines at the start of b, the next record's

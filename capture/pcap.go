@@ -61,6 +61,11 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	if caplen > MaxCaptureLength || n > len(b) {
 		return r.nextPcapSlow(f)
 	}
+	if caplen == 0 && r.mapping != nil {
+		if err := r.cutShort(); err != nil {
+			return err
+		}
+	}
 	t := int64(sec)*1e9 + int64(frac)*r.fracNanos
 	f.Data = b[pcapRecordLen:n:n]
 	f.OrigLen = int(origlen)

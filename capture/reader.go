@@ -573,6 +573,9 @@ func (r *FileReader) endErr(need int, what string) error {
 }
 
 func (r *FileReader) formatErr(off int64, format string, args ...any) error {
+	if err := r.cutShort(); err != nil {
+		return err
+	}
 	return &FormatError{File: r.info.Name, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
