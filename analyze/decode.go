@@ -51,10 +51,10 @@ func LinkTypeSupported(lt uint16) bool {
 // any with libpcap < 1.10) names only the direction: frames the host sent
 // get SLLOutgoing, so a router's copies of a forwarded packet, received on
 // one side and sent on the other, are two vantage points.
-func LinkInterface(lt uint16, data []byte) (int, bool) {
+func LinkInterface(lt uint16, data []byte) (uint32, bool) {
 	switch {
 	case lt == LinkSLL2 && len(data) >= 8:
-		return int(binary.BigEndian.Uint32(data[4:8])), true
+		return binary.BigEndian.Uint32(data[4:8]), true
 	case lt == LinkSLL && len(data) >= 2 && binary.BigEndian.Uint16(data) == sllOutgoingPacket:
 		return SLLOutgoing, true
 	}

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -17,7 +18,7 @@ func keptFixture(client, server string) Attempt {
 		ISN:     0xdeadbeef,
 		Outcome: Rejected,
 		SYN: SYNInfo{
-			PacketRef:     PacketRef{Input: 3, Frame: 1 << 33, Interface: PackInterface(1, 2, 3), Time: 1_764_000_000_123_456_789},
+			PacketRef:     PacketRef{Input: 3, Frame: math.MaxInt, Interface: PackInterface(1, 2, 3), Time: 1_764_000_000_123_456_789},
 			TFO:           TFOOption{State: TFOCookie, Kind: 34, Len: 10, cookie: [maxCookieLen]byte{1, 2, 3, 4, 5, 6, 7, 8}, cookieLen: 8},
 			MPTCP:         MPTCPOption{Present: true, Subtype: MPCapable, Version: 1, Len: 12},
 			DataLen:       1400,

@@ -13,7 +13,7 @@ import (
 type PacketRef struct {
 	Input     int   // index of the input (file) the frame came from
 	Frame     int   // 1-based frame number within that input
-	Interface int   // capture interface within the input: see PackInterface
+	Interface int64 // capture interface within the input: see PackInterface
 	Time      int64 // nanoseconds since the Unix epoch
 }
 
@@ -29,13 +29,13 @@ func (r PacketRef) otherVantage(o PacketRef) bool {
 // PackInterface makes PacketRef.Interface from where within an input a
 // frame was captured: the pcapng section and interface (IDB), and the
 // ifindex a Linux cooked v2 header names (tcpdump -i any), 0 when none.
-func PackInterface(section, idb, ifindex int) int {
-	return section<<48 | idb<<32 | ifindex&0xffffffff
+func PackInterface(section, idb int, ifindex uint32) int64 {
+	return int64(section)<<48 | int64(idb)<<32 | int64(ifindex)
 }
 
 // SplitInterface undoes PackInterface.
-func SplitInterface(v int) (section, idb, ifindex int) {
-	return v >> 48, v >> 32 & 0xffff, v & 0xffffffff
+func SplitInterface(v int64) (section, idb int, ifindex uint32) {
+	return int(v >> 48), int(v >> 32 & 0xffff), uint32(v)
 }
 
 // copyWindow is how close in time two sightings of a packet must be to
@@ -69,7 +69,7 @@ func stampOf(o *Options) stamp { return stamp{o.TSval, o.HasTS} }
 // Sighting is one place a packet of an attempt was seen: PacketRef
 // without the time, in 16 bytes, since an attempt keeps a dozen.
 type Sighting struct {
-	Interface int // as PacketRef.Interface
+	Interface int64 // as PacketRef.Interface
 	Frame     uint32
 	Input     uint16 // inputs past 65535 share the last number
 	// Send numbers the transmission this is a sighting of: 0 the first,

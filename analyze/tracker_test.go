@@ -15,7 +15,7 @@ type pkt struct {
 	kind  uint8 // TFO kind; 0 means 34
 	data  int
 	mptcp bool
-	iface int
+	iface int64
 	input int   // the input (file) it was read from
 	atMs  int64 // capture time in ms
 	// nat is the client address:port a NAT rewrote the client's to, as

@@ -31,7 +31,7 @@ func manyBlocks(n, size int) []byte {
 		for j := range data {
 			data[j] = byte(i + j*3)
 		}
-		g.epb(0, uint64(1_700_000_000_000_000+i*1000), size, data)
+		g.epb(0, 1_700_000_000_000_000+uint64(i)*1000, size, data)
 	}
 	return g.buf
 }

@@ -605,7 +605,7 @@ const maxBatchCopies = 256 << 10
 // linkInterface tells apart the interfaces a frame may have been captured
 // on: the pcapng section and interface and, within it, the interface a
 // cooked-v2 header names.
-func linkInterface(f *capture.Frame) int {
+func linkInterface(f *capture.Frame) int64 {
 	idx, _ := analyze.LinkInterface(f.LinkType, f.Data)
 	return analyze.PackInterface(f.Section, f.Interface, idx)
 }

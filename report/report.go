@@ -289,7 +289,7 @@ func sightingReport(s analyze.Sighting) SightingReport {
 	if ifindex == analyze.SLLOutgoing {
 		ifindex = 0 // a direction, not an interface: the frame says which
 	}
-	return SightingReport{Input: int(s.Input), Section: section, Interface: idb, IfIndex: ifindex,
+	return SightingReport{Input: int(s.Input), Section: section, Interface: idb, IfIndex: int(ifindex),
 		Frame: int(s.Frame), Send: int(s.Send), TFO: s.TFO.String()}
 }
 

@@ -99,7 +99,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"frame 0", func(r map[string]any) { attempt(r, 0)["syn"].(map[string]any)["frame"] = 0 }},
 		{"reply left out", func(r map[string]any) { delete(attempt(r, 0), "reply") }},
 		{"unknown reply.tfo", func(r map[string]any) { attempt(r, 0)["reply"].(map[string]any)["tfo"] = "yes" }},
-		{"isn past 32 bits", func(r map[string]any) { attempt(r, 0)["isn"] = 1 << 32 }},
+		{"isn past 32 bits", func(r map[string]any) { attempt(r, 0)["isn"] = int64(1) << 32 }},
 		{"time not RFC 3339", func(r map[string]any) { attempt(r, 0)["syn"].(map[string]any)["time"] = "yesterday" }},
 		{"unknown tfo kind", func(r map[string]any) { attempt(r, 0)["syn"].(map[string]any)["tfo_kind"] = 35 }},
 	}

@@ -79,7 +79,7 @@ type pkt struct {
 	kind    uint8 // TFO kind; 0 means 34
 	data    int
 	mptcp   bool
-	iface   int
+	iface   int64
 	atMs    int64 // capture time in ms
 	snapcut bool  // options cut by snaplen
 }
