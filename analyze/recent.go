@@ -134,6 +134,7 @@ func (r *recent) unindex(h uint32, pos int) {
 func (r *recent) grow() {
 	old := r.index
 	r.index = make([]uint64, max(64, 2*len(old)))
+	prefault(r.index)
 	mask := len(r.index) - 1
 	for _, e := range old {
 		if e == 0 {
