@@ -114,6 +114,18 @@ func (r *FileReader) cutShort() error {
 	return nil
 }
 
+// emptyRecord is cutShort for a pcap record of no bytes at r.start,
+// asked once a page: a file of nothing but empty records would otherwise
+// cost a stat each 16 bytes.
+func (r *FileReader) emptyRecord() error {
+	page := r.start/os.Getpagesize() + 1
+	if page == r.sizedPage {
+		return nil
+	}
+	r.sizedPage = page
+	return r.cutShort()
+}
+
 // fileSize is the size of r's file now.
 func (r *FileReader) fileSize() (int64, bool) {
 	f, ok := r.closer.(*os.File)

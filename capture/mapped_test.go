@@ -88,6 +88,8 @@ func TestOpenMappedReadsAsOpen(t *testing.T) {
 		{"pcap.pcap.gz", gzipBytes(t, whole), false},
 		// A record straddles every dropStep boundary somewhere.
 		{"odd-records.pcap", manyRecords(le, 4000, 1499), true},
+		// Records of no bytes make the reader ask the file's size.
+		{"empty-records.pcap", manyRecords(le, 70000, 0), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

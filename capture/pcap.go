@@ -62,7 +62,7 @@ func (r *FileReader) nextPcap(f *Frame) error {
 		return r.nextPcapSlow(f)
 	}
 	if caplen == 0 && r.mapping != nil {
-		if err := r.cutShort(); err != nil {
+		if err := r.emptyRecord(); err != nil {
 			return err
 		}
 	}

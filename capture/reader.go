@@ -78,6 +78,9 @@ type FileReader struct {
 	// touched and touchFault are touchAhead's.
 	touched    byte
 	touchFault bool
+	// sizedPage is the page of the mapping whose empty record last asked
+	// the file's size (cutShort), plus one.
+	sizedPage int
 
 	format format
 	be     bool // big-endian file or pcapng section
