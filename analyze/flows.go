@@ -10,9 +10,15 @@ import (
 // folded by three 64x64-bit multiplications (wyhash's mixer), in half
 // the time of maphash.Comparable (BenchmarkFlowHash), which recent used;
 // the seed keeps a crafted capture from making its flows collide.
-func (k *flowKey) hash(seed uint64) uint32 {
+func (k *flowKey) hash(seed uint64) uint32 { return fold(k.hash64(seed)) }
+
+// hash64 is the 64-bit hash that hash folds.
+func (k *flowKey) hash64(seed uint64) uint64 {
 	return hashFlow(&k.client, &k.server, uint64(k.cport)|uint64(k.sport)<<16|uint64(k.is4)<<32, seed)
 }
+
+// fold makes a flow's 32-bit hash from its 64-bit one.
+func fold(h uint64) uint32 { return uint32(h ^ h>>32) }
 
 // flowHash is newFlowKey(*client, *server).hash(seed) without making the
 // key, which a reply to an open attempt never needs: 3 of its 38 bytes
@@ -20,6 +26,11 @@ func (k *flowKey) hash(seed uint64) uint32 {
 // lookups take their addresses by pointer: two netip.AddrPorts are eight
 // words, more than fit in registers beside the other arguments.)
 func flowHash(client, server *netip.AddrPort, seed uint64) uint32 {
+	return fold(flowHash64(client, server, seed))
+}
+
+// flowHash64 is the 64-bit hash that flowHash folds.
+func flowHash64(client, server *netip.AddrPort, seed uint64) uint64 {
 	c, s := client.Addr().As16(), server.Addr().As16()
 	ports := uint64(client.Port()) | uint64(server.Port())<<16
 	if client.Addr().Is4() {
@@ -65,13 +76,12 @@ func (t *Tracker) flowOf(seg *Segment, client, server *netip.AddrPort) uint32 {
 
 // hashFlow hashes the parts of a flowKey: its addresses, and its ports
 // and is4 packed in one word.
-func hashFlow(client, server *[16]byte, ports, seed uint64) uint32 {
+func hashFlow(client, server *[16]byte, ports, seed uint64) uint64 {
 	const m1, m2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
 	le := binary.LittleEndian
 	a := mix(le.Uint64(client[:8])^seed, le.Uint64(client[8:])^m1)
 	b := mix(le.Uint64(server[:8])^m2, le.Uint64(server[8:])^seed)
-	h := mix(a^ports, b^m1)
-	return uint32(h ^ h>>32)
+	return mix(a^ports, b^m1)
 }
 
 func mix(a, b uint64) uint64 {

@@ -18,11 +18,15 @@ const (
 // reused, with an open-addressing index over it (linear probing, at most
 // half full, backward-shift deletion, so no tombstones). Each index slot
 // holds 32 bits of the key's hash and the ring position, so probing
-// touches a ring entry only when the hash matches. At capacity it takes
-// 56 bytes per entry and 16 per entry of index, 4.5 MiB for 65536, and an
-// eviction is one probe rather than a map lookup and a delete. The same
-// ring indexed by a Go map (Swiss tables since Go 1.24) takes 9.5 MiB and
-// 287 ns per SYN against 241 (BenchmarkRecentMemory, BenchmarkRecentMap).
+// touches a ring entry only when the hash matches. An entry keeps the
+// flow's 64-bit hash in place of its 38-byte key: two flows would have
+// to share all 64 bits under the run's random seed (and, to match, the
+// ISN or the acknowledged range too) to be taken for one. At capacity it
+// takes 24 bytes per entry and 16 per entry of index, 2.5 MiB for 65536
+// (with the key, 56 bytes and 4.5 MiB), and an eviction is one probe
+// rather than a map lookup and a delete. The same ring indexed by a Go
+// map (Swiss tables since Go 1.24) took 9.5 MiB and 287 ns per SYN
+// against 241 (BenchmarkRecentMemory, BenchmarkRecentMap).
 type recent struct {
 	// ring holds the entries in chunks, so that growing it never copies
 	// and its memory is what it holds.
@@ -36,14 +40,19 @@ type recent struct {
 }
 
 type recentEntry struct {
-	key flowKey
-	// answered is set when the attempt had a reply (or a late one came);
-	// it fits in the key's padding.
-	answered bool
-	isn      uint32
-	dataLen  uint32
-	at       int64 // the attempt's last activity
+	flow uint64 // the flow's 64-bit hash (flowHash64), whose fold indexes it
+	isn  uint32
+	// data is the SYN's data length, and answeredBit when the attempt
+	// had a reply (or a late one came).
+	data uint32
+	at   int64 // the attempt's last activity
 }
+
+// answeredBit marks recentEntry.data; a SYN's data is far below it.
+const answeredBit = 1 << 31
+
+func (e *recentEntry) dataLen() uint32 { return e.data &^ answeredBit }
+func (e *recentEntry) answered() bool  { return e.data&answeredBit != 0 }
 
 // newRecent returns a memory of capacity attempts whose flows hash with
 // seed: the tracker's, so that it hashes a flow once for its open
@@ -55,9 +64,7 @@ func newRecent(capacity int, seed uint64) recent {
 // len is the number of flows remembered.
 func (r *recent) len() int { return r.indexed }
 
-func (r *recent) hash(key flowKey) uint32 { return key.hash(r.seed) }
-
-const recentChunk = 4096 // entries per ring chunk: 224 KB
+const recentChunk = 4096 // entries per ring chunk: 96 KB
 
 // entry returns the entry at ring position pos, which is never negative:
 // unsigned, the division and remainder are a shift and a mask.
@@ -65,7 +72,8 @@ func (r *recent) entry(pos int) *recentEntry {
 	return &r.ring[uint(pos)/recentChunk][uint(pos)%recentChunk]
 }
 
-func (r *recent) add(key flowKey, h uint32, isn uint32, dataLen int, at int64, answered bool) {
+// add remembers an attempt on the flow whose 64-bit hash is flow.
+func (r *recent) add(flow uint64, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
 	if r.n < r.capacity {
 		pos = r.n
@@ -76,10 +84,14 @@ func (r *recent) add(key flowKey, h uint32, isn uint32, dataLen int, at int64, a
 	} else {
 		pos = r.next
 		r.next = (r.next + 1) % r.capacity
-		r.unindex(r.hash(r.entry(pos).key), pos)
+		r.unindex(fold(r.entry(pos).flow), pos)
 	}
-	*r.entry(pos) = recentEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
-	r.put(h, pos)
+	data := uint32(min(dataLen, answeredBit-1))
+	if answered {
+		data |= answeredBit
+	}
+	*r.entry(pos) = recentEntry{flow: flow, isn: isn, data: data, at: at}
+	r.put(fold(flow), pos)
 }
 
 // put indexes the entry at ring position pos, replacing the entry of the
@@ -98,7 +110,7 @@ func (r *recent) put(h uint32, pos int) {
 			r.indexed++
 			return
 		}
-		if uint32(e>>32) == h && r.entry(int(uint32(e))-1).key == r.entry(pos).key {
+		if uint32(e>>32) == h && r.entry(int(uint32(e))-1).flow == r.entry(pos).flow {
 			r.index[i] = v
 			return
 		}
@@ -149,8 +161,8 @@ func (r *recent) grow() {
 }
 
 // lookup returns the entry remembered for the flow from client to
-// server, whose hash is h, or nil. It makes the flow's key only to settle
-// a hash match: most SYNs are new, and most replies never ask.
+// server, whose hash is h, or nil. It takes the flow's 64-bit hash only
+// to settle a match of h: most SYNs are new, and most replies never ask.
 func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
 	if r.indexed == 0 {
 		return nil
@@ -162,7 +174,7 @@ func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
 			return nil
 		}
 		if uint32(e>>32) == h {
-			if en := r.entry(int(uint32(e)) - 1); en.key == newFlowKey(*client, *server) {
+			if en := r.entry(int(uint32(e)) - 1); en.flow == flowHash64(client, server, r.seed) {
 				return en
 			}
 		}
@@ -191,9 +203,10 @@ func (r *recent) lateReply(client, server *netip.AddrPort, h uint32, ack uint32,
 // the attempt counts as answered from now on (its copies are not news).
 func (r *recent) lateAnswer(client, server *netip.AddrPort, h uint32, ack uint32, now int64) (late, first bool) {
 	e := r.lookup(client, server, h)
-	if e == nil || ack-(e.isn+1) > e.dataLen || now-e.at >= recentWindow {
+	if e == nil || ack-(e.isn+1) > e.dataLen() || now-e.at >= recentWindow {
 		return false, false
 	}
-	first, e.answered = !e.answered, true
+	first = !e.answered()
+	e.data |= answeredBit
 	return true, first
 }

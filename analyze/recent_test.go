@@ -85,15 +85,15 @@ func TestRecentMatchesReference(t *testing.T) {
 			switch rng.IntN(3) {
 			case 0:
 				dl := rng.IntN(3)
-				got.add(k, got.hash(k), isn, dl, now, false)
+				got.add(k.hash64(got.seed), isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
-				if g, w := got.lateSYN(&cl, &sv, got.hash(k), isn, now), want.lateSYN(k, isn, now); g != w {
+				if g, w := got.lateSYN(&cl, &sv, k.hash(got.seed), isn, now), want.lateSYN(k, isn, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
 				}
 			case 2:
 				ack := isn + 1 + uint32(rng.IntN(3))
-				if g, w := got.lateReply(&cl, &sv, got.hash(k), ack, now), want.lateReply(k, ack, now); g != w {
+				if g, w := got.lateReply(&cl, &sv, k.hash(got.seed), ack, now), want.lateReply(k, ack, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
 				}
 			}
@@ -114,10 +114,9 @@ func BenchmarkRecent(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		k := keys[i&(len(keys)-1)]
-		h := r.hash(k)
 		c, s := k.addrs()
-		r.lateSYN(&c, &s, h, uint32(i), int64(i))
-		r.add(k, h, uint32(i), 0, int64(i), false)
+		r.lateSYN(&c, &s, k.hash(r.seed), uint32(i), int64(i))
+		r.add(k.hash64(r.seed), uint32(i), 0, int64(i), false)
 		i++
 	}
 }
@@ -125,13 +124,22 @@ func BenchmarkRecent(b *testing.B) {
 // recentMap is recent with a Go map (Swiss tables since Go 1.24) for its
 // index instead of the open-addressing table: the measured alternative.
 type recentMap struct {
-	ring     [][]recentEntry
+	ring     [][]mapEntry
 	n, next  int
 	capacity int
 	index    map[flowKey]int32 // ring position
 }
 
-func (r *recentMap) entry(pos int) *recentEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
+// mapEntry is what recentEntry was before it kept a hash for the key.
+type mapEntry struct {
+	key      flowKey
+	answered bool
+	isn      uint32
+	dataLen  uint32
+	at       int64
+}
+
+func (r *recentMap) entry(pos int) *mapEntry { return &r.ring[pos/recentChunk][pos%recentChunk] }
 
 func (r *recentMap) add(key flowKey, isn uint32, dataLen int, at int64, answered bool) {
 	var pos int
@@ -139,7 +147,7 @@ func (r *recentMap) add(key flowKey, isn uint32, dataLen int, at int64, answered
 		pos = r.n
 		r.n++
 		if pos%recentChunk == 0 {
-			r.ring = append(r.ring, make([]recentEntry, min(recentChunk, r.capacity-pos)))
+			r.ring = append(r.ring, make([]mapEntry, min(recentChunk, r.capacity-pos)))
 		}
 	} else {
 		pos = r.next
@@ -148,7 +156,7 @@ func (r *recentMap) add(key flowKey, isn uint32, dataLen int, at int64, answered
 			delete(r.index, old)
 		}
 	}
-	*r.entry(pos) = recentEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
+	*r.entry(pos) = mapEntry{key: key, answered: answered, isn: isn, dataLen: uint32(dataLen), at: at}
 	r.index[key] = int32(pos)
 }
 
@@ -219,7 +227,7 @@ func BenchmarkRecentMemory(b *testing.B) {
 					}
 					r := newRecent(recentCapacity, rand.Uint64())
 					for i, k := range keys {
-						r.add(k, r.hash(k), uint32(i), 0, int64(i), false)
+						r.add(k.hash64(r.seed), uint32(i), 0, int64(i), false)
 					}
 					return &r
 				})

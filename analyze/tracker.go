@@ -1206,9 +1206,9 @@ func (t *Tracker) finalise(a *Attempt) {
 		// later packet or a tick: the same in either case.
 		last = max(last, min(t.now, t.deadline(a)))
 	}
-	t.done.add(newFlowKey(a.Client, a.Server), a.hash, a.ISN, a.SYN.maxData(), last, a.Answered())
+	t.done.add(flowHash64(&a.Client, &a.Server, t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
 	if a.aliased() {
-		t.done.add(a.log.alias, a.log.alias.hash(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
+		t.done.add(a.log.alias.hash64(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
 	}
 	if a.aliased() && t.aliases[a.log.alias] == a {
 		delete(t.aliases, a.log.alias)

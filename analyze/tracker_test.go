@@ -562,8 +562,8 @@ func TestRecentBounded(t *testing.T) {
 	for i := range 100 {
 		client := netip.AddrPortFrom(testClient.Addr(), uint16(i%7))
 		key := newFlowKey(client, testServer)
-		r.add(key, r.hash(key), uint32(i), 0, int64(i), false)
-		r.lateSYN(&client, &testServer, r.hash(key), uint32(i), int64(i)+1) // refreshes the entry
+		r.add(key.hash64(r.seed), uint32(i), 0, int64(i), false)
+		r.lateSYN(&client, &testServer, key.hash(r.seed), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
