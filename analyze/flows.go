@@ -99,7 +99,7 @@ type arena struct {
 	n      int32
 }
 
-const arenaChunk = 256 // Attempts a chunk: 86 KiB
+const arenaChunk = 256 // Attempts a chunk: 74 KiB
 
 func (r *arena) at(i int32) *Attempt {
 	return &r.chunks[uint32(i)/arenaChunk][uint32(i)%arenaChunk]

@@ -202,13 +202,11 @@ type SYNInfo struct {
 	// Duplicates counts copies: a send seen again, near-simultaneously,
 	// at another vantage point (or twice at one, as loopback captures do).
 	Duplicates int
-	// PlainRetry is the first retransmission that dropped the TFO option;
-	// valid iff PlainRetry.Frame != 0.
-	PlainRetry PacketRef
-	// Stripped is the first copy of the first send that lacks the TFO
-	// option the copy nearer the client carried: a middlebox between the
-	// two vantage points removed it. Valid iff Stripped.Frame != 0.
-	Stripped Sighting
+	// The first retransmission that dropped the TFO option, and the copy
+	// a middlebox stripped of it, are Attempt.PlainRetry and
+	// Attempt.Stripped: only a SYN seen twice has either, so they live in
+	// the attempt's sighting log.
+
 	// MalformedCopy is set when any copy carried a malformed TFO option.
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
@@ -274,7 +272,9 @@ type ReplyInfo struct {
 // Attempt is one client SYN keyed by (client, server, ISN) with the
 // server's answer. The tracker reuses Attempts: a finalised Attempt handed
 // to the Sink is valid only during the call. (Its fields are ordered to
-// leave no padding: 344 bytes, the arena's largest part, not 368.)
+// leave no padding: 296 bytes, the arena's largest part. The plain
+// retry and the stripped copy, which only an attempt seen twice has,
+// live in its sighting log: 344 bytes with them.)
 type Attempt struct {
 	// ID numbers attempts from 1 in the order their first SYN was seen;
 	// it stays unique while the Attempt value itself is reused.
@@ -306,6 +306,10 @@ type Attempt struct {
 type sightingLog struct {
 	syn, reply           sightings
 	synSends, replySends transmissions
+	// plainRetry and stripped are Attempt.PlainRetry's and
+	// Attempt.Stripped's.
+	plainRetry PacketRef
+	stripped   Sighting
 	// alias is the flow on which a copy of the SYN was seen with its
 	// addresses or ports rewritten (NAT between two vantage points);
 	// valid iff aliased.
@@ -326,6 +330,25 @@ func (a *Attempt) Clone() Attempt {
 }
 
 func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
+
+// PlainRetry is the first retransmission of the SYN that dropped the TFO
+// option; valid iff its Frame != 0.
+func (a *Attempt) PlainRetry() PacketRef {
+	if a.log == nil {
+		return PacketRef{}
+	}
+	return a.log.plainRetry
+}
+
+// Stripped is the first copy of the SYN's first send that lacks the TFO
+// option the copy nearer the client carried: a middlebox between the two
+// vantage points removed it. Valid iff its Frame != 0.
+func (a *Attempt) Stripped() Sighting {
+	if a.log == nil {
+		return Sighting{}
+	}
+	return a.log.stripped
+}
 
 // synSent is when the latest send of the SYN was first seen, and its
 // timestamp.
@@ -388,10 +411,11 @@ func (a *Attempt) vantages() (syn, reply int) {
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
 func (a *Attempt) judge() Outcome {
 	syn, reply := &a.SYN, &a.Reply
+	plainRetry := a.PlainRetry()
 	switch {
 	case syn.TFO.State == TFOMalformed || syn.MalformedCopy || reply.TFO.State == TFOMalformed:
 		return MalformedTFO
-	case syn.Stripped.Frame != 0 && reply.TFO.State != TFOCookie && reply.AckedData == 0:
+	case a.Stripped().Frame != 0 && reply.TFO.State != TFOCookie && reply.AckedData == 0:
 		// The copy nearer the server had no TFO option: whatever came
 		// back answered a SYN that never asked.
 		return Stripped
@@ -406,7 +430,7 @@ func (a *Attempt) judge() Outcome {
 	// A cookieless SYN-ACK after a retry without TFO answered the retry:
 	// the server was never asked. One with a cookie, or one that
 	// acknowledges data, answered the TFO SYN.
-	if !cookie && reply.AckedData == 0 && syn.PlainRetry.Frame != 0 && reply.Time >= syn.PlainRetry.Time {
+	if !cookie && reply.AckedData == 0 && plainRetry.Frame != 0 && reply.Time >= plainRetry.Time {
 		return Fallback
 	}
 	if syn.TFO.State == TFORequest {
@@ -960,7 +984,7 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 	if copied {
 		s.Duplicates++
 		if send == 0 && !truncated && ref.otherVantage(s.PacketRef) {
-			s.compareCopy(ref, seg)
+			s.compareCopy(ref, seg, l)
 		}
 		return
 	}
@@ -972,13 +996,13 @@ func (s *SYNInfo) addSighting(ref PacketRef, seg *Segment, l *sightingLog) {
 		later = synCopy{s.PacketRef, s.TFO.State, s.Truncated}
 		s.PacketRef, s.TFO, s.MPTCP, s.DataLen = ref, seg.Options.TFO, seg.Options.MPTCP, seg.DataLen
 		s.Truncated, s.Fragmented = truncated, seg.Fragmented
-		if s.PlainRetry.Frame != 0 && s.TFO.State == TFONone {
-			s.PlainRetry = PacketRef{}
+		if l.plainRetry.Frame != 0 && s.TFO.State == TFONone {
+			l.plainRetry = PacketRef{}
 		}
 	}
 	if s.TFO.State != TFONone && later.tfo == TFONone && !later.truncated &&
-		(s.PlainRetry.Frame == 0 || later.ref.Time < s.PlainRetry.Time) {
-		s.PlainRetry = later.ref
+		(l.plainRetry.Frame == 0 || later.ref.Time < l.plainRetry.Time) {
+		l.plainRetry = later.ref
 	}
 }
 
@@ -993,15 +1017,16 @@ type synCopy struct {
 // first send and its copy at ref. Middleboxes remove options; none adds a
 // TFO option, so the copy that carries one is the nearer the client,
 // whichever the capture put first (two hosts' clocks need not agree).
-func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment) {
+// l is the attempt's sighting log.
+func (s *SYNInfo) compareCopy(ref PacketRef, seg *Segment, l *sightingLog) {
 	tfo := seg.Options.TFO
 	switch {
 	case s.TFO.State != TFONone && tfo.State == TFONone:
-		if s.Stripped.Frame == 0 {
-			s.Stripped = sightingAt(ref, 0, tfo.State)
+		if l.stripped.Frame == 0 {
+			l.stripped = sightingAt(ref, 0, tfo.State)
 		}
-	case s.TFO.State == TFONone && tfo.State != TFONone && s.PlainRetry.Frame == 0:
-		s.Stripped = sightingAt(s.PacketRef, 0, s.TFO.State)
+	case s.TFO.State == TFONone && tfo.State != TFONone && l.plainRetry.Frame == 0:
+		l.stripped = sightingAt(s.PacketRef, 0, s.TFO.State)
 		s.PacketRef, s.TFO, s.MPTCP = ref, tfo, seg.Options.MPTCP
 	}
 }
@@ -1219,7 +1244,7 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	// Not cleared whole (344 bytes, and a bulk write barrier while the
+	// Not cleared whole (296 bytes, and a bulk write barrier while the
 	// GC runs): addSYN sets or resets every field when it reuses a; the
 	// pointers go for the GC, the ID so that byISN no longer matches a.
 	a.ID, a.prev, a.log = 0, nil, nil

@@ -449,8 +449,8 @@ func TestTrackerVantagePoints(t *testing.T) {
 			if a.SYN.Retransmits != tt.retrans || a.SYN.Duplicates != tt.dups {
 				t.Errorf("retransmits/duplicates = %d/%d, want %d/%d", a.SYN.Retransmits, a.SYN.Duplicates, tt.retrans, tt.dups)
 			}
-			if int(a.SYN.Stripped.Frame) != tt.stripped {
-				t.Errorf("stripped copy at frame %d, want %d", a.SYN.Stripped.Frame, tt.stripped)
+			if int(a.Stripped().Frame) != tt.stripped {
+				t.Errorf("stripped copy at frame %d, want %d", a.Stripped().Frame, tt.stripped)
 			}
 			if a.ReplyLost() != tt.replyLost {
 				t.Errorf("reply lost = %v, want %v", a.ReplyLost(), tt.replyLost)

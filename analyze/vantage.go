@@ -8,7 +8,7 @@ import (
 // Findings from copies of packets seen at several vantage points (DESIGN.md,
 // "Copies, retransmissions and vantage points"): where a middlebox removed
 // the TFO option, and answers that never reached the client's side. They
-// rest on what the tracker recorded per attempt (SYNInfo.Stripped,
+// rest on what the tracker recorded per attempt (Attempt.Stripped,
 // Attempt.ReplyLost); the rule that tells a copy from a retransmission is
 // copyWindow's (tracker.go).
 
@@ -31,7 +31,7 @@ type vantageStats struct {
 func (v *vantageStats) add(a *Attempt) {
 	if a.Outcome == Stripped {
 		if v.stripped == 0 {
-			v.strippedSYN, v.strippedCopy = a.SYN.PacketRef, a.SYN.Stripped.Ref()
+			v.strippedSYN, v.strippedCopy = a.SYN.PacketRef, a.Stripped().Ref()
 		}
 		v.stripped++
 	}

@@ -252,13 +252,13 @@ func newAttemptReport(a *analyze.Attempt, addrs *addrText) AttemptReport {
 		Outcome: a.Outcome,
 		synTime: a.SYN.Time,
 	}
-	if a.SYN.PlainRetry.Frame != 0 {
-		r.SYN.PlainRetryFrame = a.SYN.PlainRetry.Frame
-		in := a.SYN.PlainRetry.Input
+	if retry := a.PlainRetry(); retry.Frame != 0 {
+		r.SYN.PlainRetryFrame = retry.Frame
+		in := retry.Input
 		r.SYN.PlainRetryInput = &in
 	}
-	if a.SYN.Stripped.Frame != 0 {
-		st := sightingReport(a.SYN.Stripped)
+	if stripped := a.Stripped(); stripped.Frame != 0 {
+		st := sightingReport(stripped)
 		r.SYN.Stripped = &st
 	}
 	synSeen, replySeen := a.Sightings()
