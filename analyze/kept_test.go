@@ -46,7 +46,11 @@ func keptFixture(client, server string) Attempt {
 		stripped:   Sighting{Interface: 6, Frame: 77, Input: 2, Send: 1, TFO: TFORequest}}
 	a.log.syn.add(a.SYN.PacketRef, 0, TFOCookie)
 	a.log.syn.add(PacketRef{Input: 5, Frame: 6}, 0, TFONone)
-	a.log.reply.add(a.Reply.PacketRef, 0, TFONone)
+	a.log.synSends.start(a.SYN.PacketRef, a.SYN.ts, a.SYN.DataLen)
+	a.replies = &replyLog{}
+	a.replies.reply.add(a.Reply.PacketRef, 0, TFONone)
+	a.replies.reply.add(PacketRef{Input: 6, Frame: 7}, 0, TFOCookie)
+	a.replies.sends.start(a.Reply.PacketRef, a.Reply.ts, 0)
 	return a
 }
 
@@ -55,16 +59,29 @@ func unkept(a Attempt) Attempt {
 	a.ID, a.hash, a.idx, a.prev, a.queue, a.newer = 0, 0, 0, nil, 0, false
 	a.SYN.Interface, a.SYN.MalformedCopy, a.SYN.ts, a.SYN.last = 0, false, stamp{}, 0
 	a.Reply.Interface, a.Reply.Copies, a.Reply.ts = 0, 0, stamp{}
+	// Nor how the sightings group into sends.
+	if a.log != nil {
+		l := *a.log
+		l.synSends = transmissions{}
+		a.log = &l
+	}
+	if a.replies != nil {
+		r := *a.replies
+		r.sends = transmissions{}
+		a.replies = &r
+	}
 	return a
 }
 
 func TestKeptAttemptsRebuild(t *testing.T) {
 	withLog := keptFixture("192.0.2.1:40000", "192.0.2.2:443")
 	mapped := keptFixture("[::ffff:192.0.2.1]:1", "[2001:db8::2]:443") // IPv4-mapped stays IPv6
-	mapped.log = nil
+	mapped.log, mapped.replies = nil, nil
 	unanswered := Attempt{Client: withLog.Client, Server: withLog.Server, ISN: 1, Outcome: Unanswered,
 		SYN: SYNInfo{PacketRef: PacketRef{Frame: 1, Time: 5}}}
-	want := []Attempt{withLog, mapped, unanswered}
+	synOnly := keptFixture("192.0.2.1:40001", "192.0.2.2:443") // its reply seen once
+	synOnly.replies = nil
+	want := []Attempt{withLog, mapped, unanswered, synOnly}
 
 	var k KeptAttempts
 	for i := range 2*keptChunk + 1 { // across chunks
@@ -102,7 +119,7 @@ func TestKeptAttemptSize(t *testing.T) {
 
 func TestKeptAttemptsAllocs(t *testing.T) {
 	a := keptFixture("192.0.2.1:40000", "192.0.2.2:443")
-	a.log = nil
+	a.log, a.replies = nil, nil
 	var k KeptAttempts
 	k.add(&a, keptChunk) // the chunk
 	if n := testing.AllocsPerRun(100, func() { k.add(&a, keptChunk) }); n != 0 {

@@ -272,9 +272,9 @@ type ReplyInfo struct {
 // Attempt is one client SYN keyed by (client, server, ISN) with the
 // server's answer. The tracker reuses Attempts: a finalised Attempt handed
 // to the Sink is valid only during the call. (Its fields are ordered to
-// leave no padding: 296 bytes, the arena's largest part. The plain
-// retry and the stripped copy, which only an attempt seen twice has,
-// live in its sighting log: 344 bytes with them.)
+// leave no padding: 304 bytes, the arena's largest part. What only an
+// attempt seen twice has, such as the plain retry and the stripped
+// copy, lives in its sighting logs.)
 type Attempt struct {
 	// ID numbers attempts from 1 in the order their first SYN was seen;
 	// it stays unique while the Attempt value itself is reused.
@@ -294,18 +294,24 @@ type Attempt struct {
 	// for Tracker.open.
 	hash uint32
 	prev *Attempt // older open attempt on the same flow
-	// log is set once a packet of the attempt was seen a second time.
-	log *sightingLog
+	// log is set once a packet of the attempt was seen a second time,
+	// and replies once the reply was.
+	log     *sightingLog
+	replies *replyLog
 }
 
-// sightingLog is what an attempt seen more than once keeps: where each of
-// its packets was seen, how the sightings group into sends, and the flow
-// a NAT rewrote it to. Most attempts are seen once per packet, at one
-// vantage point, and never need one: it lives apart, from the tracker's
-// free list, so that an Attempt stays small.
+// sightingLog is what an attempt seen more than once keeps: where its
+// SYN was seen, how the sightings group into sends, and the flow a NAT
+// rewrote it to. Most attempts are seen once per packet, at one vantage
+// point, and never need one: it lives apart, from the tracker's free
+// list, so that an Attempt stays small. The reply's part is a replyLog
+// of its own: most attempts seen twice are SYNs seen twice (sent again
+// to a server that does not answer, or copied at two vantage points)
+// whose reply, if any, came once, and a log without it is 264 bytes,
+// not 440.
 type sightingLog struct {
-	syn, reply           sightings
-	synSends, replySends transmissions
+	syn      sightings
+	synSends transmissions
 	// plainRetry and stripped are Attempt.PlainRetry's and
 	// Attempt.Stripped's.
 	plainRetry PacketRef
@@ -317,8 +323,15 @@ type sightingLog struct {
 	aliased bool
 }
 
+// replyLog is where an attempt's reply was seen, once it was seen a
+// second time, and how those sightings group into sends.
+type replyLog struct {
+	reply sightings
+	sends transmissions
+}
+
 // Clone returns a copy of a that stays valid after the Sink call returns:
-// the tracker reuses an Attempt and its sighting log.
+// the tracker reuses an Attempt and its sighting logs.
 func (a *Attempt) Clone() Attempt {
 	c := *a
 	c.prev = nil
@@ -326,7 +339,23 @@ func (a *Attempt) Clone() Attempt {
 		l := *a.log
 		c.log = &l
 	}
+	if a.replies != nil {
+		r := *a.replies
+		c.replies = &r
+	}
 	return c
+}
+
+// replySpan is how many vantage points saw the reply's latest send: 1
+// for a reply seen once, 0 for none.
+func (a *Attempt) replySpan() uint8 {
+	switch {
+	case a.replies != nil:
+		return a.replies.sends.span
+	case a.Answered():
+		return 1
+	}
+	return 0
 }
 
 func (a *Attempt) aliased() bool { return a.log != nil && a.log.aliased }
@@ -360,12 +389,16 @@ func (a *Attempt) synSent() (int64, stamp) {
 }
 
 // Sightings lists where the SYN and the reply were seen, copies and
-// retransmissions, or nil, nil when each was seen once.
+// retransmissions, or nil, nil when each was seen once; reply is nil
+// when the reply was seen once (or not at all).
 func (a *Attempt) Sightings() (syn, reply []Sighting) {
 	if a.log == nil {
 		return nil, nil
 	}
-	return a.log.syn.All(), a.log.reply.All()
+	if a.replies != nil {
+		reply = a.replies.reply.All()
+	}
+	return a.log.syn.All(), reply
 }
 
 // Answered reports whether the server's reply was seen.
@@ -383,7 +416,7 @@ func (a *Attempt) Truncated() bool { return a.SYN.Truncated || a.Reply.Truncated
 func (a *Attempt) ReplyLost() bool {
 	l := a.log
 	return l != nil && a.Reply.Kind == ReplySYNACK && l.synSends.span >= 2 &&
-		l.replySends.span < l.synSends.span && l.synSends.sent > a.Reply.Time
+		a.replySpan() < l.synSends.span && l.synSends.sent > a.Reply.Time
 }
 
 // Rewritten returns the client and server addresses that a copy of the
@@ -405,7 +438,7 @@ func (a *Attempt) vantages() (syn, reply int) {
 		}
 		return 1, 0
 	}
-	return int(a.log.synSends.span), int(a.log.replySends.span)
+	return int(a.log.synSends.span), int(a.replySpan())
 }
 
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
@@ -526,8 +559,10 @@ type Tracker struct {
 	// byISN and aliases find NAT'd copies of SYNs (natOriginal).
 	byISN   []isnEntry
 	aliases map[flowKey]*Attempt
-	// freeLogs are sighting logs of finalised attempts, for reuse.
-	freeLogs []*sightingLog
+	// freeLogs and freeReplies are sighting logs of finalised attempts,
+	// for reuse.
+	freeLogs    []*sightingLog
+	freeReplies []*replyLog
 
 	// ReplyTimeout finalises an unanswered attempt this long (ns) after
 	// its latest SYN copy.
@@ -713,12 +748,12 @@ func (t *Tracker) Flush() {
 		// A collection may run meanwhile, with the arena still reachable:
 		// left in place, these pointers had it follow every attempt's
 		// (the whole run's GC marking: 74 -> 84-108 M instructions).
-		a.prev, a.log = nil, nil
+		a.prev, a.log, a.replies = nil, nil, nil
 	}
 	t.arena = arena{}
 	t.open = flowTable{arena: &t.arena}
 	t.expiry, t.nopen = expiry{}, 0
-	t.free, t.aliases, t.freeLogs, t.due, t.order = nil, nil, nil, nil, nil
+	t.free, t.aliases, t.freeLogs, t.freeReplies, t.due, t.order = nil, nil, nil, nil, nil, nil
 	clear(t.byISN)
 	t.done = newRecent(t.done.capacity, t.seed)
 }
@@ -960,12 +995,28 @@ func (t *Tracker) logFor(a *Attempt) *sightingLog {
 	}
 	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
 	l.synSends.start(a.SYN.PacketRef, a.SYN.ts, a.SYN.DataLen)
-	if a.Answered() {
-		l.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
-		l.replySends.start(a.Reply.PacketRef, a.Reply.ts, 0)
-	}
 	a.log = l
 	return l
+}
+
+// repliesFor returns the log of a's reply, making one from the reply a
+// holds, when the reply is seen a second time.
+func (t *Tracker) repliesFor(a *Attempt) *replyLog {
+	if a.replies != nil {
+		return a.replies
+	}
+	var r *replyLog
+	if n := len(t.freeReplies); n > 0 {
+		r = t.freeReplies[n-1]
+		t.freeReplies = t.freeReplies[:n-1]
+		*r = replyLog{}
+	} else {
+		r = new(replyLog)
+	}
+	r.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
+	r.sends.start(a.Reply.PacketRef, a.Reply.ts, 0)
+	a.replies = r
+	return r
 }
 
 // addSighting files a SYN seen again: a copy of the latest send if it
@@ -1042,10 +1093,6 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, o
 	if kind == ReplySYNACK {
 		a.Reply.TFO, a.Reply.MPTCP, a.Reply.Truncated = o.TFO, o.MPTCP, o.Stop == WalkTruncated
 	}
-	if l := a.log; l != nil {
-		l.reply.add(ref, 0, o.TFO.State)
-		l.replySends.start(ref, ts, 0)
-	}
 	t.retime(a)
 }
 
@@ -1086,9 +1133,10 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 		t.answer(a, ref, kind, int(n), &seg.Options)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
-		l := t.logFor(a)
-		send, _ := l.replySends.sighted(ref, stampOf(&seg.Options), 0)
-		l.reply.add(ref, send, seg.Options.TFO.State)
+		t.logFor(a)
+		r := t.repliesFor(a)
+		send, _ := r.sends.sighted(ref, stampOf(&seg.Options), 0)
+		r.reply.add(ref, send, seg.Options.TFO.State)
 	default:
 		return 0, true
 	}
@@ -1244,10 +1292,13 @@ func (t *Tracker) finalise(a *Attempt) {
 	if a.log != nil {
 		t.freeLogs = append(t.freeLogs, a.log)
 	}
-	// Not cleared whole (296 bytes, and a bulk write barrier while the
+	if a.replies != nil {
+		t.freeReplies = append(t.freeReplies, a.replies)
+	}
+	// Not cleared whole (304 bytes, and a bulk write barrier while the
 	// GC runs): addSYN sets or resets every field when it reuses a; the
 	// pointers go for the GC, the ID so that byISN no longer matches a.
-	a.ID, a.prev, a.log = 0, nil, nil
+	a.ID, a.prev, a.log, a.replies = 0, nil, nil, nil
 	t.free = append(t.free, a)
 }
 
