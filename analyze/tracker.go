@@ -189,7 +189,10 @@ func (t *transmissions) sighted(ref PacketRef, ts stamp, dataLen int) (send uint
 }
 
 // SYNInfo describes an attempt's first client SYN, its copies and its
-// retransmissions.
+// retransmissions. The first retransmission that dropped the TFO option
+// and the copy a middlebox stripped of it are Attempt.PlainRetry and
+// Attempt.Stripped: only a SYN seen twice has either, so they live in the
+// attempt's sighting log.
 type SYNInfo struct {
 	PacketRef
 	TFO     TFOOption
@@ -202,11 +205,6 @@ type SYNInfo struct {
 	// Duplicates counts copies: a send seen again, near-simultaneously,
 	// at another vantage point (or twice at one, as loopback captures do).
 	Duplicates int
-	// The first retransmission that dropped the TFO option, and the copy
-	// a middlebox stripped of it, are Attempt.PlainRetry and
-	// Attempt.Stripped: only a SYN seen twice has either, so they live in
-	// the attempt's sighting log.
-
 	// MalformedCopy is set when any copy carried a malformed TFO option.
 	MalformedCopy bool
 	// Truncated is set when snaplen cut the options of the first copy.
@@ -444,7 +442,6 @@ func (a *Attempt) vantages() (syn, reply int) {
 // judge derives the attempt's outcome (DESIGN.md, "Outcomes").
 func (a *Attempt) judge() Outcome {
 	syn, reply := &a.SYN, &a.Reply
-	plainRetry := a.PlainRetry()
 	switch {
 	case syn.TFO.State == TFOMalformed || syn.MalformedCopy || reply.TFO.State == TFOMalformed:
 		return MalformedTFO
@@ -463,7 +460,7 @@ func (a *Attempt) judge() Outcome {
 	// A cookieless SYN-ACK after a retry without TFO answered the retry:
 	// the server was never asked. One with a cookie, or one that
 	// acknowledges data, answered the TFO SYN.
-	if !cookie && reply.AckedData == 0 && plainRetry.Frame != 0 && reply.Time >= plainRetry.Time {
+	if retry := a.PlainRetry(); !cookie && reply.AckedData == 0 && retry.Frame != 0 && reply.Time >= retry.Time {
 		return Fallback
 	}
 	if syn.TFO.State == TFORequest {
@@ -1133,7 +1130,7 @@ func (t *Tracker) replyTo(a *Attempt, ref PacketRef, seg *Segment, kind ReplyKin
 		t.answer(a, ref, kind, int(n), &seg.Options)
 	case kind == a.Reply.Kind:
 		a.Reply.Copies++
-		t.logFor(a)
+		t.logFor(a) // an attempt with a packet seen twice has a log
 		r := t.repliesFor(a)
 		send, _ := r.sends.sighted(ref, stampOf(&seg.Options), 0)
 		r.reply.add(ref, send, seg.Options.TFO.State)
