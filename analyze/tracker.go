@@ -982,14 +982,7 @@ func (t *Tracker) logFor(a *Attempt) *sightingLog {
 	if a.log != nil {
 		return a.log
 	}
-	var l *sightingLog
-	if n := len(t.freeLogs); n > 0 {
-		l = t.freeLogs[n-1]
-		t.freeLogs = t.freeLogs[:n-1]
-		*l = sightingLog{}
-	} else {
-		l = new(sightingLog)
-	}
+	l := reuse(&t.freeLogs)
 	l.syn.add(a.SYN.PacketRef, 0, a.SYN.TFO.State)
 	l.synSends.start(a.SYN.PacketRef, a.SYN.ts, a.SYN.DataLen)
 	a.log = l
@@ -1002,18 +995,24 @@ func (t *Tracker) repliesFor(a *Attempt) *replyLog {
 	if a.replies != nil {
 		return a.replies
 	}
-	var r *replyLog
-	if n := len(t.freeReplies); n > 0 {
-		r = t.freeReplies[n-1]
-		t.freeReplies = t.freeReplies[:n-1]
-		*r = replyLog{}
-	} else {
-		r = new(replyLog)
-	}
+	r := reuse(&t.freeReplies)
 	r.reply.add(a.Reply.PacketRef, 0, a.Reply.TFO.State)
 	r.sends.start(a.Reply.PacketRef, a.Reply.ts, 0)
 	a.replies = r
 	return r
+}
+
+// reuse returns a zero value from the free list, or a new one.
+func reuse[T any](free *[]*T) *T {
+	n := len(*free)
+	if n == 0 {
+		return new(T)
+	}
+	v := (*free)[n-1]
+	*free = (*free)[:n-1]
+	var zero T
+	*v = zero
+	return v
 }
 
 // addSighting files a SYN seen again: a copy of the latest send if it
