@@ -4,12 +4,13 @@ import "net/netip"
 
 // Late copies of finalised attempts are recognised this long after the
 // attempt ends, which covers Linux's SYN-ACK retransmissions
-// (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries. At most
-// recentCapacity attempts are remembered, which bounds memory at any rate.
-const (
-	recentWindow   = 60e9
-	recentCapacity = 1 << 16
-)
+// (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries.
+const recentWindow = 60e9
+
+// RecentCapacity bounds the finalised attempts remembered for their late
+// copies, which bounds memory at any rate (Tracker.Forgotten counts what
+// a faster rate lets go early).
+const RecentCapacity = 1 << 16
 
 // recent is a bounded memory of finalised attempts, oldest evicted first.
 // A later attempt on the same flow replaces an earlier one.
@@ -72,8 +73,10 @@ func (r *recent) entry(pos int) *recentEntry {
 	return &r.ring[uint(pos)/recentChunk][uint(pos)%recentChunk]
 }
 
-// add remembers an attempt on the flow whose 64-bit hash is flow.
-func (r *recent) add(flow uint64, isn uint32, dataLen int, at int64, answered bool) {
+// add remembers an attempt on the flow whose 64-bit hash is flow. It
+// reports whether that made room by forgetting an attempt active less
+// than recentWindow before at: a late copy of that one will not be known.
+func (r *recent) add(flow uint64, isn uint32, dataLen int, at int64, answered bool) (forgot bool) {
 	var pos int
 	if r.n < r.capacity {
 		pos = r.n
@@ -84,7 +87,8 @@ func (r *recent) add(flow uint64, isn uint32, dataLen int, at int64, answered bo
 	} else {
 		pos = r.next
 		r.next = (r.next + 1) % r.capacity
-		r.unindex(fold(r.entry(pos).flow), pos)
+		old := r.entry(pos)
+		forgot = r.unindex(fold(old.flow), pos) && at-old.at < recentWindow
 	}
 	data := uint32(min(dataLen, answeredBit-1))
 	if answered {
@@ -92,6 +96,7 @@ func (r *recent) add(flow uint64, isn uint32, dataLen int, at int64, answered bo
 	}
 	*r.entry(pos) = recentEntry{flow: flow, isn: isn, data: data, at: at}
 	r.put(fold(flow), pos)
+	return forgot
 }
 
 // put indexes the entry at ring position pos, replacing the entry of the
@@ -117,13 +122,14 @@ func (r *recent) put(h uint32, pos int) {
 	}
 }
 
-// unindex removes ring position pos from the index, if it is there.
-func (r *recent) unindex(h uint32, pos int) {
+// unindex removes ring position pos from the index, if it is there, and
+// reports whether it was.
+func (r *recent) unindex(h uint32, pos int) bool {
 	mask := len(r.index) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		e := r.index[i]
 		if e == 0 {
-			return // replaced by a later attempt on the same flow
+			return false // replaced by a later attempt on the same flow
 		}
 		if uint32(e) != uint32(pos+1) {
 			continue
@@ -139,7 +145,7 @@ func (r *recent) unindex(h uint32, pos int) {
 		}
 		r.index[i] = 0
 		r.indexed--
-		return
+		return true
 	}
 }
 

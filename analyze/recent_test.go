@@ -105,7 +105,7 @@ func TestRecentMatchesReference(t *testing.T) {
 }
 
 func BenchmarkRecent(b *testing.B) {
-	r := newRecent(recentCapacity, rand.Uint64())
+	r := newRecent(RecentCapacity, rand.Uint64())
 	keys := make([]flowKey, 1<<17)
 	for i := range keys {
 		keys[i] = newFlowKey(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), uint16(i)), testServer)
@@ -173,7 +173,7 @@ func (r *recentMap) lateSYN(key flowKey, isn uint32, now int64) bool {
 	return true
 }
 
-// recentKeys are twice recentCapacity flows, so that the memory is full
+// recentKeys are twice RecentCapacity flows, so that the memory is full
 // and evicts.
 func recentKeys() []flowKey {
 	keys := make([]flowKey, 1<<17)
@@ -185,7 +185,7 @@ func recentKeys() []flowKey {
 
 // BenchmarkRecentMap is BenchmarkRecent on recentMap.
 func BenchmarkRecentMap(b *testing.B) {
-	r := recentMap{capacity: recentCapacity, index: map[flowKey]int32{}}
+	r := recentMap{capacity: RecentCapacity, index: map[flowKey]int32{}}
 	keys := recentKeys()
 	b.ReportAllocs()
 	i := 0
@@ -219,13 +219,13 @@ func BenchmarkRecentMemory(b *testing.B) {
 			for b.Loop() {
 				mb = heapAfter(func() any {
 					if impl == "map" {
-						r := &recentMap{capacity: recentCapacity, index: map[flowKey]int32{}}
+						r := &recentMap{capacity: RecentCapacity, index: map[flowKey]int32{}}
 						for i, k := range keys {
 							r.add(k, uint32(i), 0, int64(i), false)
 						}
 						return r
 					}
-					r := newRecent(recentCapacity, rand.Uint64())
+					r := newRecent(RecentCapacity, rand.Uint64())
 					for i, k := range keys {
 						r.add(k.hash64(r.seed), uint32(i), 0, int64(i), false)
 					}
@@ -234,5 +234,62 @@ func BenchmarkRecentMemory(b *testing.B) {
 			}
 			b.ReportMetric(mb, "MiB")
 		})
+	}
+}
+
+// TestRecentForgets: add reports an eviction of an entry active within
+// recentWindow, and not one of an older entry, nor of one a later attempt
+// on the same flow replaced.
+func TestRecentForgets(t *testing.T) {
+	type add struct {
+		port uint16
+		at   int64
+	}
+	tests := []struct {
+		name string
+		adds []add
+		want []bool
+	}{
+		{"within the window", []add{{1, 0}, {2, 1e9}, {3, 2e9}}, []bool{false, false, true}},
+		{"past the window", []add{{1, 0}, {2, 1e9}, {3, recentWindow}}, []bool{false, false, false}},
+		{"replaced on its flow", []add{{1, 0}, {1, 1e9}, {3, 2e9}}, []bool{false, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRecent(2, 1)
+			for i, a := range tt.adds {
+				k := newFlowKey(netip.AddrPortFrom(testClient.Addr(), a.port), testServer)
+				if got := r.add(k.hash64(1), 1, 0, a.at, false); got != tt.want[i] {
+					t.Errorf("add %d forgot = %v, want %v", i, got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestTrackerForgets: a flood judges more attempts within a minute than
+// the memory of recent ones holds. Forgotten counts what it let go, and a
+// retransmission of the first SYN after that is an attempt of its own, as
+// the warning built on Forgotten says.
+func TestTrackerForgets(t *testing.T) {
+	rec := &recorder{}
+	tr := NewTracker(rec, 0)
+	n := RecentCapacity + DefaultMaxOpen + 1000
+	syn := func(i int, atUs int64) {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 16), byte(i >> 8)}), uint16(1024+i&0xff))
+		seg := Segment{Src: client, Dst: testServer, Flags: FlagSYN, Seq: uint32(i)}
+		tr.Add(PacketRef{Frame: i + 1, Time: atUs * 1e3}, &seg)
+	}
+	for i := range n {
+		syn(i, int64(i)*50) // 20000 a second: all within a minute
+	}
+	early := tr.Early()
+	if got, want := tr.Forgotten(), early-RecentCapacity; got != want {
+		t.Errorf("Forgotten %d, want %d (%d judged early, %d remembered)", got, want, early, RecentCapacity)
+	}
+	syn(0, int64(n)*50+1e6) // the first SYN again, a second later
+	tr.Flush()
+	if len(rec.attempts) != n+1 {
+		t.Errorf("%d attempts, want %d: the retransmission of a forgotten one is new", len(rec.attempts), n+1)
 	}
 }

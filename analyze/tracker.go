@@ -575,6 +575,8 @@ type Tracker struct {
 	// ones closest to expiring. early counts unanswered ones judged so.
 	maxOpen int
 	early   int
+	// forgotten is Forgotten's count.
+	forgotten int
 	// due holds the entries a sweep or shed takes from expiry and order
 	// the attempts they finalise, reused (orderDue).
 	due   []queued
@@ -635,7 +637,7 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 		seed:         seed,
 		replyTimeout: replyTimeout,
 		linger:       min(answeredLinger, replyTimeout),
-		done:         newRecent(recentCapacity, seed),
+		done:         newRecent(RecentCapacity, seed),
 		maxOpen:      DefaultMaxOpen,
 		byISN:        make([]isnEntry, isnSlots),
 	}
@@ -935,6 +937,14 @@ func (t *Tracker) shed() {
 // Early returns how many unanswered attempts were judged before their
 // reply timeout because too many attempts were open at once.
 func (t *Tracker) Early() int { return t.early }
+
+// Forgotten counts the judged attempts (and NAT'd flows of them) that
+// the memory of recent ones let go less than a minute after their last
+// packet, to make room: more than its 65536 were judged within that
+// minute (a busy server, or a SYN flood). A
+// retransmission of one of them after that counts as an attempt of its
+// own, and a late reply as a SYN-ACK without SYN.
+func (t *Tracker) Forgotten() int { return t.forgotten }
 
 // EarlyPerFlow counts the unanswered attempts judged before their reply
 // timeout because maxAttemptsPerFlow newer attempts on the same flow (a
@@ -1275,9 +1285,11 @@ func (t *Tracker) finalise(a *Attempt) {
 		// later packet or a tick: the same in either case.
 		last = max(last, min(t.now, t.deadline(a)))
 	}
-	t.done.add(flowHash64(&a.Client, &a.Server, t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
-	if a.aliased() {
-		t.done.add(a.log.alias.hash64(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered())
+	if t.done.add(flowHash64(&a.Client, &a.Server, t.seed), a.ISN, a.SYN.maxData(), last, a.Answered()) {
+		t.forgotten++
+	}
+	if a.aliased() && t.done.add(a.log.alias.hash64(t.seed), a.ISN, a.SYN.maxData(), last, a.Answered()) {
+		t.forgotten++
 	}
 	if a.aliased() && t.aliases[a.log.alias] == a {
 		delete(t.aliases, a.log.alias)

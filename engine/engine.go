@@ -583,6 +583,12 @@ func (r *run) trackerWarnings(where func(analyze.PacketRef) string) []string {
 			"more than %d attempts were open at once (a SYN flood or a scan?), so a late reply may have been missed",
 			n, timeout, analyze.DefaultMaxOpen))
 	}
+	if n := t.Forgotten(); n > 0 {
+		w = append(w, fmt.Sprintf("%d judged attempt(s) were forgotten less than a minute after their last packet: "+
+			"more than %d were judged within a minute (a busy server, or a SYN flood), so a later retransmission of one "+
+			"of them counts as an attempt of its own, and a late reply as a SYN-ACK without SYN",
+			n, analyze.RecentCapacity))
+	}
 	if f := t.EarlyPerFlow(); f.N > 0 {
 		w = append(w, fmt.Sprintf("%d attempt(s) were judged unanswered before the %v reply timeout because "+
 			"newer attempts on the same ports (new ISNs: a scanner reusing a port?) were open, and a reply to one of them "+
