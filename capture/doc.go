@@ -47,15 +47,6 @@
 // The capacity of Data is clipped to its length, so appending to it never
 // overwrites the reader's buffer.
 //
-// OpenMapped reads a large uncompressed file from a read-only mapping of
-// it instead, without copying it into the buffer: Data then points into
-// the page cache, under the same rules, and touching it after Close
-// faults. So does touching a part of the file another program has
-// truncated meanwhile (SIGBUS): the reading goroutine must turn faults
-// into panics (debug.SetPanicOnFault) and give what it recovers to
-// FileReader.Fault, which makes it a truncation error. The engine's
-// stages do.
-//
 // # Live capture
 //
 // OpenLive captures from an interface (or "any") through a TPACKET_V3

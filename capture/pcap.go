@@ -61,11 +61,6 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	if caplen > MaxCaptureLength || n > len(b) {
 		return r.nextPcapSlow(f)
 	}
-	if caplen == 0 && r.mapping != nil {
-		if err := r.emptyRecord(); err != nil {
-			return err
-		}
-	}
 	t := int64(sec)*1e9 + int64(frac)*r.fracNanos
 	f.Data = b[pcapRecordLen:n:n]
 	f.OrigLen = int(origlen)
@@ -75,9 +70,6 @@ func (r *FileReader) nextPcap(f *Frame) error {
 	f.Section = 0
 	f.Offset = r.base + int64(r.start)
 	r.start += n
-	if r.mapping != nil {
-		r.touchAhead(b[n:])
-	}
 	r.number++
 	f.Number = r.number
 	r.info.Packets++

@@ -309,9 +309,6 @@ func (r *FileReader) nextEPB(f *Frame) bool {
 	f.Section = r.section
 	f.Offset = r.pos()
 	r.start += int(blen)
-	if r.mapping != nil {
-		r.touchAhead(b[blen:])
-	}
 	r.count(f, true)
 	return true
 }

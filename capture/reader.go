@@ -70,17 +70,6 @@ type FileReader struct {
 	srcErr     error // first error from src (io.EOF at the end), sticky
 	err        error // error Next returned, sticky
 	closed     bool
-	// mapping, when set, is the whole file as OpenMapped mapped it and
-	// buf is that mapping (read-only); the pages before dropped are
-	// unmapped already.
-	mapping []byte
-	dropped int
-	// touched and touchFault are touchAhead's.
-	touched    byte
-	touchFault bool
-	// sizedPage is the page of the mapping whose empty record last asked
-	// the file's size (cutShort), plus one.
-	sizedPage int
 
 	format format
 	be     bool // big-endian file or pcapng section
@@ -137,7 +126,7 @@ func (r *FileReader) unknownBlock(typ uint32) {
 // name: pcap (microsecond or nanosecond, either byte order), pcapng, or
 // either of them gzip-compressed. Errors are one line naming the file and
 // what is wrong, e.g. "x.txt: not a capture file (starts with 48 65 6c 6c)".
-func Open(name string) (*FileReader, error) { return openFile(name, readBufSize, false) }
+func Open(name string) (*FileReader, error) { return openFile(name, readBufSize) }
 
 // FirstTime opens name, reads its first record and closes it again, with
 // a small buffer: the cheap way to order hundreds of files by time before
@@ -146,7 +135,7 @@ func Open(name string) (*FileReader, error) { return openFile(name, readBufSize,
 // info is what the file said of itself up to that record (its format and,
 // for pcap, its one link type).
 func FirstTime(name string) (first int64, ok bool, info Info, err error) {
-	r, err := openFile(name, minReadBuf, false)
+	r, err := openFile(name, minReadBuf)
 	if err != nil {
 		return 0, false, Info{}, err
 	}
@@ -159,9 +148,8 @@ func FirstTime(name string) (first int64, ok bool, info Info, err error) {
 }
 
 // openFile opens name with a read buffer of at most bufSize bytes to
-// start with, or, when mapped, a large uncompressed file from a mapping
-// (OpenMapped).
-func openFile(name string, bufSize int, mapped bool) (*FileReader, error) {
+// start with.
+func openFile(name string, bufSize int) (*FileReader, error) {
 	if name == "-" {
 		return newFileReader("stdin", os.Stdin, nil, 0)
 	}
@@ -181,14 +169,6 @@ func openFile(name string, bufSize int, mapped bool) (*FileReader, error) {
 	var size int64
 	if st.Mode().IsRegular() {
 		size = st.Size()
-	}
-	if mapped && size >= mapMin && !gzipped(f) {
-		if r, ok, err := openMapping(name, f, size); ok {
-			if err != nil {
-				f.Close()
-			}
-			return r, err
-		}
 	}
 	r, err := newFileReaderSize(name, f, f, size, bufSize)
 	if err != nil {
@@ -333,9 +313,6 @@ func (r *FileReader) Next(f *Frame) error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.mapping != nil && r.start-r.dropped >= dropStep {
-		r.dropRead()
-	}
 	var err error
 	if r.format == formatPcap {
 		err = r.nextPcap(f)
@@ -431,9 +408,7 @@ func (r *FileReader) Close() error {
 			r.pf.recycle()
 		}
 	}
-	if r.mapping != nil {
-		r.unmap()
-	} else if cap(r.buf) == readBufSize {
+	if cap(r.buf) == readBufSize {
 		b := r.buf[:readBufSize]
 		bufPool.Put(&b)
 	}
@@ -483,9 +458,6 @@ func (r *FileReader) fill(n int) bool {
 }
 
 func (r *FileReader) fillSlow(n int) bool {
-	if r.mapping != nil {
-		r.leaveMapping(n)
-	}
 	if r.start > 0 {
 		// Move the unread tail (part of one record) to the front so the
 		// read below gets the whole rest of the buffer.
@@ -523,10 +495,6 @@ func (r *FileReader) skip(n int64) bool {
 		if avail >= n {
 			r.start += int(n)
 			return true
-		}
-		if r.mapping != nil {
-			r.leaveMapping(0)
-			continue
 		}
 		n -= avail
 		r.base += int64(r.end)
@@ -576,9 +544,6 @@ func (r *FileReader) endErr(need int, what string) error {
 }
 
 func (r *FileReader) formatErr(off int64, format string, args ...any) error {
-	if err := r.cutShort(); err != nil {
-		return err
-	}
 	return &FormatError{File: r.info.Name, Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 

@@ -67,9 +67,7 @@ func (in *FileInput) open() (*capture.FileReader, error) {
 	if in.r != nil { // standard input, opened by the probe
 		return in.r, nil
 	}
-	// Mapped: the stage reading it guards against the file being cut
-	// short meanwhile (stage.guardMapping).
-	r, err := capture.OpenMapped(in.name)
+	r, err := capture.Open(in.name)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -446,9 +445,7 @@ func (s *stage) start() {
 
 func (s *stage) run() {
 	defer close(s.out)
-	// The batch being filled: a pointer, so that a fault in a mapped
-	// file can send it (guardMapping).
-	b := new(batch)
+	b := new(batch) // the batch being filled
 	if s.finished != nil {
 		defer func() { s.finished <- s.input }()
 	}
@@ -463,12 +460,6 @@ func (s *stage) run() {
 		// once it has seen the end of the stage. The reader goes, with
 		// its buffer (256 KB a file).
 		defer func() { s.in.finish(); s.src = nil }()
-		if r.Mapped() {
-			// Before finish unmaps the file: the batch being filled
-			// goes with the error, and no frame is lost.
-			defer s.guardMapping(r, b)
-			defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		}
 	}
 	var f capture.Frame
 	size := batchSize
@@ -558,8 +549,7 @@ func (s *stage) run() {
 			ev.raw = b.keep(&f)
 			copied += len(f.Data)
 		}
-		// Only now, after the last read of the frame: the events are
-		// whole if a fault in a mapped file ends the stage.
+		// The slot becomes an event only now that it is whole.
 		b.events = b.events[:len(b.events)+1]
 		if seg.Fragmented && seg.IsSYN() {
 			s.fragmentedSYN(&f, b)
@@ -572,23 +562,6 @@ func (s *stage) run() {
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
-}
-
-// guardMapping, deferred while a stage reads a mapped file with memory
-// faults turned into panics, ends the stage with the error of a fault in
-// the mapping (the file was cut short meanwhile) and the events read
-// before it. Any other panic goes on.
-func (s *stage) guardMapping(r *capture.FileReader, b *batch) {
-	p := recover()
-	if p == nil {
-		return
-	}
-	err := r.Fault(p)
-	if err == nil {
-		panic(p)
-	}
-	b.err = err
-	s.send(*b)
 }
 
 // bufferedSource is a live source that can tell a frame is waiting
