@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"iter"
 	"math"
+	"slices"
 )
 
 // KeptAttempts are the attempts a Collector keeps in detail for the
@@ -152,6 +154,39 @@ func (k *KeptAttempts) All() iter.Seq[*Attempt] {
 				if !yield(&b.a) {
 					return
 				}
+			}
+		}
+	}
+}
+
+// BySYN is All in the order of the attempts' SYNs: by time, input and
+// frame, ties in the order they were judged, as a report lists them. It
+// sorts small keys, where sorting the reports made from the attempts
+// moved 10000 structs of some 300 bytes each about log2(n) times (10 ms
+// of the synthetic handshake capture's 20 ms after its last packet).
+func (k *KeptAttempts) BySYN() iter.Seq[*Attempt] {
+	type key struct {
+		time  int64
+		input uint32
+		at    int32 // judged order: the index in k
+		frame int
+	}
+	keys := make([]key, 0, k.n)
+	for c, chunk := range k.chunks {
+		for i := range chunk {
+			r := &chunk[i]
+			keys = append(keys, key{r.syn.time, r.synInput, int32(c*keptChunk + i), r.syn.frame})
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.time, b.time), cmp.Compare(a.input, b.input), cmp.Compare(a.frame, b.frame), cmp.Compare(a.at, b.at))
+	})
+	return func(yield func(*Attempt) bool) {
+		var b rebuilt
+		for _, key := range keys {
+			k.rebuild(&k.chunks[key.at/keptChunk][key.at%keptChunk], &b)
+			if !yield(&b.a) {
+				return
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -106,6 +107,60 @@ func TestKeptAttemptsRebuild(t *testing.T) {
 	}
 	for range k.All() {
 		break // stopping early must not panic
+	}
+}
+
+// TestKeptAttemptsBySYN yields the kept attempts by their SYN's time,
+// then input, then frame, and attempts equal in all three in the order
+// they were judged, across chunks.
+func TestKeptAttemptsBySYN(t *testing.T) {
+	type syn struct {
+		time         int64
+		input, frame int
+	}
+	tests := []struct {
+		name   string
+		judged []syn
+		want   []int // indices into judged, in the order BySYN yields
+	}{
+		{"in order", []syn{{1, 0, 1}, {2, 0, 2}, {3, 0, 3}}, []int{0, 1, 2}},
+		{"by time", []syn{{30, 0, 3}, {10, 0, 1}, {20, 0, 2}}, []int{1, 2, 0}},
+		{"input, then frame", []syn{{5, 1, 1}, {5, 0, 9}, {5, 0, 2}}, []int{2, 1, 0}},
+		{"ties judged order", []syn{{5, 0, 0}, {4, 0, 0}, {5, 0, 0}, {5, 0, 0}}, []int{1, 0, 2, 3}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var k KeptAttempts
+			for i, s := range tt.judged {
+				a := Attempt{ISN: uint32(i), SYN: SYNInfo{PacketRef: PacketRef{Input: s.input, Frame: s.frame, Time: s.time}}}
+				k.add(&a, len(tt.judged))
+			}
+			var got []int
+			for a := range k.BySYN() {
+				got = append(got, int(a.ISN))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("BySYN yields %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Across chunks: the last judged goes first.
+	var k KeptAttempts
+	n := 2*keptChunk + 1
+	for i := range n {
+		a := Attempt{ISN: uint32(i), SYN: SYNInfo{PacketRef: PacketRef{Frame: i + 1, Time: int64(n - i)}}}
+		k.add(&a, n)
+	}
+	i := n - 1
+	for a := range k.BySYN() {
+		if int(a.ISN) != i {
+			t.Fatalf("BySYN yields attempt %d where %d goes", a.ISN, i)
+		}
+		i--
+	}
+	if i != -1 {
+		t.Fatalf("BySYN stopped %d attempts short", i+1)
 	}
 }
 
