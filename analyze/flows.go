@@ -147,6 +147,21 @@ type flowSlot struct {
 
 func (t *flowTable) attempt(s flowSlot) *Attempt { return t.arena.at(s.idx - 1) }
 
+// touch loads the slot where the flow hashed h is looked for, and the
+// attempt filed there when its hash matches, so that a later find of it
+// finds them in the cache; it returns a byte of each, for the caller to
+// keep (a load whose value goes nowhere may be left out).
+func (t *flowTable) touch(h uint32) uint32 {
+	if t.n == 0 {
+		return 0
+	}
+	s := t.slots[int(h)&(len(t.slots)-1)]
+	if s.idx == 0 || s.hash != h {
+		return uint32(s.idx)
+	}
+	return uint32(s.idx) + t.attempt(s).ISN
+}
+
 // get returns the attempt filed for the flow from client to server,
 // whose hash is h, or nil.
 func (t *flowTable) get(client, server *netip.AddrPort, h uint32) *Attempt {

@@ -536,6 +536,8 @@ type Tracker struct {
 	// flow (port reuse with a new ISN) hang off Attempt.prev.
 	open flowTable
 	seed uint64 // of the flow hashes in open and done
+	// touched keeps what Prefetch loaded.
+	touched uint32
 	// arena holds every Attempt, open or free, numbered for open.
 	arena arena
 	// expiry holds the open attempts in the order of the capture time
@@ -643,6 +645,16 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	}
 	t.open.arena = &t.arena
 	return t
+}
+
+// Prefetch starts loading the open table's slot and attempt that Add
+// will look at for seg, which the FlowHasher has hashed: called a few
+// events before Add is, the cache misses of the lookup (the tracker's
+// costliest) overlap with the work on the events between.
+func (t *Tracker) Prefetch(seg *Segment) {
+	if seg.hashedWith == t.seed {
+		t.touched += t.open.touch(seg.flow)
+	}
 }
 
 // Open returns the number of attempts not yet finalised. A live run's

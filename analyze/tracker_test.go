@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -827,5 +828,68 @@ func TestTrackerReusedAttemptStartsClean(t *testing.T) {
 		if a.Outcome != Unanswered || a.Reply != (ReplyInfo{}) || a.log != nil || a.newer || a.SYN.Retransmits+a.SYN.Duplicates != 0 {
 			t.Errorf("reused attempt %d: outcome %v, reply %+v, log %v, newer %v", a.ID, a.Outcome, a.Reply, a.log != nil, a.newer)
 		}
+	}
+}
+
+// TestPrefetchChangesNothing: prefetching the lookups of the segments
+// ahead, hashed by the tracker's FlowHasher, another tracker's or none,
+// judges as a tracker that never prefetches; and a prefetch touches the
+// slot and, when its hash matches, the attempt that Add will look at.
+func TestPrefetchChangesNothing(t *testing.T) {
+	pkts := []pkt{
+		{from: "c", flags: syn, seq: 1000, tfo: TFORequest, atMs: 0},
+		{from: "c2", flags: syn, seq: 2000, tfo: TFOCookie, data: 10, atMs: 1},
+		{from: "s", flags: synack, seq: 5000, ack: 1001, tfo: TFOCookie, atMs: 2},
+		{from: "c", flags: syn, seq: 1000, tfo: TFORequest, atMs: 1002},
+		{from: "c2", flags: syn, seq: 2000, tfo: TFOCookie, data: 10, atMs: 3000},
+	}
+	want := runTracker(pkts, 0)
+	other := NewTracker(&recorder{}, 0).FlowHasher()
+	for _, tc := range []struct {
+		name string
+		hash func(tr *Tracker, seg *Segment)
+	}{
+		{"hashed", func(tr *Tracker, seg *Segment) { tr.FlowHasher().Hash(seg) }},
+		{"another tracker's hash", func(_ *Tracker, seg *Segment) { other.Hash(seg) }},
+		{"not hashed", func(*Tracker, *Segment) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			tr := NewTracker(rec, 0)
+			segs := make([]Segment, len(pkts))
+			for i, p := range pkts {
+				segs[i] = p.segment()
+				tc.hash(tr, &segs[i])
+			}
+			for i := range segs {
+				for j := i; j < min(i+3, len(segs)); j++ {
+					tr.Prefetch(&segs[j])
+				}
+				p := pkts[i]
+				tr.Add(PacketRef{Input: p.input, Frame: i + 1, Interface: p.iface, Time: p.atMs * 1e6}, &segs[i])
+			}
+			tr.Flush()
+			for i := range min(len(rec.attempts), len(want.attempts)) { // each tracker seeds its hashes
+				rec.attempts[i].hash = want.attempts[i].hash
+			}
+			if !reflect.DeepEqual(rec.attempts, want.attempts) || rec.orphans != want.orphans {
+				t.Errorf("with prefetches judged %+v (%d orphans), want %+v (%d)", rec.attempts, rec.orphans, want.attempts, want.orphans)
+			}
+		})
+	}
+
+	tr := NewTracker(&recorder{}, 0)
+	first := pkts[0].segment()
+	tr.FlowHasher().Hash(&first)
+	if got := tr.open.touch(first.flow); got != 0 {
+		t.Errorf("touch of an empty table = %d, want 0", got)
+	}
+	tr.Add(PacketRef{Frame: 1}, &first)
+	a := tr.open.get(&first.Src, &first.Dst, first.flow)
+	if got, want := tr.open.touch(first.flow), uint32(a.idx+1)+a.ISN; got != want {
+		t.Errorf("touch of the attempt's slot = %d, want its number and ISN, %d", got, want)
+	}
+	if got := tr.open.touch(first.flow ^ 1); got == uint32(a.idx+1)+a.ISN {
+		t.Errorf("touch of another hash read the attempt")
 	}
 }

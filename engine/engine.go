@@ -326,6 +326,9 @@ func (r *run) add(events []event) error {
 	ev := r.cfg.Evidence
 	r.judging = r.judging || len(events) > 0
 	for i := range events {
+		if j := i + prefetchAhead; j < len(events) {
+			r.tracker.Prefetch(&events[j].seg)
+		}
 		e := &events[i]
 		id := r.tracker.Add(e.ref, &e.seg)
 		if ev != nil {
@@ -337,6 +340,10 @@ func (r *run) add(events []event) error {
 	}
 	return nil
 }
+
+// prefetchAhead is how many events ahead of the tracker its lookups are
+// prefetched.
+const prefetchAhead = 8
 
 func (r *run) status() Status {
 	t := r.tracker
