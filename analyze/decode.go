@@ -96,12 +96,13 @@ type Segment struct {
 	// the data in this fragment, a lower bound (at least one more byte
 	// follows). Later fragments hold no TCP header and decode as Fragment.
 	Fragmented bool
-	// flow is the hash of the segment's flow, client first, when
-	// hashedWith is the seed of the Tracker whose FlowHasher stored it
-	// (seeds are odd; 0: not hashed). A file's stage hashes on its own
-	// goroutine what the tracker would otherwise hash on the critical
-	// path (8% of its time on the real handshake capture).
-	flow       uint32
+	// flow is the 64-bit hash of the segment's flow, client first
+	// (flowHash64), when hashedWith is the seed of the Tracker whose
+	// FlowHasher stored it (seeds are odd; 0: not hashed). A file's stage
+	// hashes on its own goroutine what the tracker would otherwise hash
+	// on the critical path (8% of its time on the real handshake
+	// capture).
+	flow       uint64
 	hashedWith uint64
 }
 

@@ -20,16 +20,12 @@ func (k *flowKey) hash64(seed uint64) uint64 {
 // fold makes a flow's 32-bit hash from its 64-bit one.
 func fold(h uint64) uint32 { return uint32(h ^ h>>32) }
 
-// flowHash is newFlowKey(*client, *server).hash(seed) without making the
-// key, which a reply to an open attempt never needs: 3 of its 38 bytes
-// are computed apart (ports, is4) and nothing is stored. (The flows'
-// lookups take their addresses by pointer: two netip.AddrPorts are eight
-// words, more than fit in registers beside the other arguments.)
-func flowHash(client, server *netip.AddrPort, seed uint64) uint32 {
-	return fold(flowHash64(client, server, seed))
-}
-
-// flowHash64 is the 64-bit hash that flowHash folds.
+// flowHash64 is newFlowKey(*client, *server).hash64(seed) without making
+// the key, which a reply to an open attempt never needs: 3 of its 38
+// bytes are computed apart (ports, is4) and nothing is stored. (The
+// flows' lookups take their addresses by pointer: two netip.AddrPorts
+// are eight words, more than fit in registers beside the other
+// arguments.)
 func flowHash64(client, server *netip.AddrPort, seed uint64) uint64 {
 	c, s := client.Addr().As16(), server.Addr().As16()
 	ports := uint64(client.Port()) | uint64(server.Port())<<16
@@ -58,20 +54,21 @@ func (h FlowHasher) Hash(seg *Segment) {
 		return
 	}
 	if seg.IsSYN() {
-		seg.flow = flowHash(&seg.Src, &seg.Dst, h.seed)
+		seg.flow = flowHash64(&seg.Src, &seg.Dst, h.seed)
 	} else {
-		seg.flow = flowHash(&seg.Dst, &seg.Src, h.seed)
+		seg.flow = flowHash64(&seg.Dst, &seg.Src, h.seed)
 	}
 	seg.hashedWith = h.seed
 }
 
-// flowOf returns the hash of seg's flow from client to server for t,
-// the one its FlowHasher stored if it did.
-func (t *Tracker) flowOf(seg *Segment, client, server *netip.AddrPort) uint32 {
+// flowOf returns the 64-bit hash of seg's flow from client to server
+// for t, the one its FlowHasher stored if it did: the recent memory
+// settles its matches with it, the open table folds it (fold).
+func (t *Tracker) flowOf(seg *Segment, client, server *netip.AddrPort) uint64 {
 	if seg.hashedWith == t.seed {
 		return seg.flow
 	}
-	return flowHash(client, server, t.seed)
+	return flowHash64(client, server, t.seed)
 }
 
 // hashFlow hashes the parts of a flowKey: its addresses, and its ports

@@ -129,8 +129,8 @@ func TestFlowHashMatchesKey(t *testing.T) {
 		for _, s := range addrs {
 			for _, seed := range []uint64{0, 7, 1 << 63} {
 				k := newFlowKey(c, s)
-				if got, want := flowHash(&c, &s, seed), k.hash(seed); got != want {
-					t.Errorf("%v -> %v, seed %d: flowHash %#x, flowKey.hash %#x", c, s, seed, got, want)
+				if got, want := flowHash64(&c, &s, seed), k.hash64(seed); got != want {
+					t.Errorf("%v -> %v, seed %d: flowHash64 %#x, flowKey.hash64 %#x", c, s, seed, got, want)
 				}
 			}
 		}

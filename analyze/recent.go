@@ -1,7 +1,5 @@
 package analyze
 
-import "net/netip"
-
 // Late copies of finalised attempts are recognised this long after the
 // attempt ends, which covers Linux's SYN-ACK retransmissions
 // (tcp_synack_retries=5: 1+2+4+8+16 s) and SYN retries.
@@ -166,13 +164,22 @@ func (r *recent) grow() {
 	}
 }
 
-// lookup returns the entry remembered for the flow from client to
-// server, whose hash is h, or nil. It takes the flow's 64-bit hash only
-// to settle a match of h: most SYNs are new, and most replies never ask.
-func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
+// touch loads the index slot where the flow whose hash folds to h is
+// looked for, and returns it for the caller to keep (Tracker.Prefetch).
+func (r *recent) touch(h uint32) uint32 {
+	if r.indexed == 0 {
+		return 0
+	}
+	return uint32(r.index[int(h)&(len(r.index)-1)])
+}
+
+// lookup returns the entry remembered for the flow whose 64-bit hash
+// (flowHash64) is flow, or nil.
+func (r *recent) lookup(flow uint64) *recentEntry {
 	if r.indexed == 0 {
 		return nil
 	}
+	h := fold(flow)
 	mask := len(r.index) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		e := r.index[i]
@@ -180,7 +187,7 @@ func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
 			return nil
 		}
 		if uint32(e>>32) == h {
-			if en := r.entry(int(uint32(e)) - 1); en.flow == flowHash64(client, server, r.seed) {
+			if en := r.entry(int(uint32(e)) - 1); en.flow == flow {
 				return en
 			}
 		}
@@ -189,8 +196,8 @@ func (r *recent) lookup(client, server *netip.AddrPort, h uint32) *recentEntry {
 
 // lateSYN reports whether a SYN with this ISN belongs to a finalised
 // attempt; a client still retrying keeps the memory fresh.
-func (r *recent) lateSYN(client, server *netip.AddrPort, h uint32, isn uint32, now int64) bool {
-	e := r.lookup(client, server, h)
+func (r *recent) lateSYN(flow uint64, isn uint32, now int64) bool {
+	e := r.lookup(flow)
 	if e == nil || e.isn != isn || now-e.at >= recentWindow {
 		return false
 	}
@@ -199,16 +206,16 @@ func (r *recent) lateSYN(client, server *netip.AddrPort, h uint32, isn uint32, n
 }
 
 // lateReply reports whether a reply with this ack answers a finalised attempt.
-func (r *recent) lateReply(client, server *netip.AddrPort, h uint32, ack uint32, now int64) bool {
-	late, _ := r.lateAnswer(client, server, h, ack, now)
+func (r *recent) lateReply(flow uint64, ack uint32, now int64) bool {
+	late, _ := r.lateAnswer(flow, ack, now)
 	return late
 }
 
 // lateAnswer is lateReply that also reports whether the attempt had been
 // judged unanswered: then this is the first reply to it, too late, and
 // the attempt counts as answered from now on (its copies are not news).
-func (r *recent) lateAnswer(client, server *netip.AddrPort, h uint32, ack uint32, now int64) (late, first bool) {
-	e := r.lookup(client, server, h)
+func (r *recent) lateAnswer(flow uint64, ack uint32, now int64) (late, first bool) {
+	e := r.lookup(flow)
 	if e == nil || ack-(e.isn+1) > e.dataLen() || now-e.at >= recentWindow {
 		return false, false
 	}

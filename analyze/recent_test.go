@@ -80,7 +80,6 @@ func TestRecentMatchesReference(t *testing.T) {
 		for step := range 20000 {
 			now += rng.Int64N(2e9)
 			k := key()
-			cl, sv := k.addrs()
 			isn := uint32(rng.IntN(4))
 			switch rng.IntN(3) {
 			case 0:
@@ -88,12 +87,12 @@ func TestRecentMatchesReference(t *testing.T) {
 				got.add(k.hash64(got.seed), isn, dl, now, false)
 				want.add(k, isn, dl, now)
 			case 1:
-				if g, w := got.lateSYN(&cl, &sv, k.hash(got.seed), isn, now), want.lateSYN(k, isn, now); g != w {
+				if g, w := got.lateSYN(k.hash64(got.seed), isn, now), want.lateSYN(k, isn, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateSYN = %v, reference %v", c.capacity, step, g, w)
 				}
 			case 2:
 				ack := isn + 1 + uint32(rng.IntN(3))
-				if g, w := got.lateReply(&cl, &sv, k.hash(got.seed), ack, now), want.lateReply(k, ack, now); g != w {
+				if g, w := got.lateReply(k.hash64(got.seed), ack, now), want.lateReply(k, ack, now); g != w {
 					t.Fatalf("capacity %d, step %d: lateReply = %v, reference %v", c.capacity, step, g, w)
 				}
 			}
@@ -114,8 +113,7 @@ func BenchmarkRecent(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		k := keys[i&(len(keys)-1)]
-		c, s := k.addrs()
-		r.lateSYN(&c, &s, k.hash(r.seed), uint32(i), int64(i))
+		r.lateSYN(k.hash64(r.seed), uint32(i), int64(i))
 		r.add(k.hash64(r.seed), uint32(i), 0, int64(i), false)
 		i++
 	}

@@ -647,13 +647,14 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	return t
 }
 
-// Prefetch starts loading the open table's slot and attempt that Add
-// will look at for seg, which the FlowHasher has hashed: called a few
+// Prefetch starts loading the open table's slot and attempt, and the
+// recent memory's index slot, that Add will look at for seg, which the FlowHasher has hashed: called a few
 // events before Add is, the cache misses of the lookup (the tracker's
 // costliest) overlap with the work on the events between.
 func (t *Tracker) Prefetch(seg *Segment) {
 	if seg.hashedWith == t.seed {
-		t.touched += t.open.touch(seg.flow)
+		h := fold(seg.flow)
+		t.touched += t.open.touch(h) + t.done.touch(h)
 	}
 }
 
@@ -870,7 +871,8 @@ func (t *Tracker) unlink(a *Attempt) {
 }
 
 func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
-	h := t.flowOf(seg, &seg.Src, &seg.Dst)
+	flow := t.flowOf(seg, &seg.Src, &seg.Dst)
+	h := fold(flow)
 	head, slot := t.open.find(&seg.Src, &seg.Dst, h)
 	n := 0
 	for a := head; a != nil; a = a.prev {
@@ -886,7 +888,7 @@ func (t *Tracker) addSYN(ref PacketRef, seg *Segment) uint64 {
 			return a.ID
 		}
 	}
-	if t.done.lateSYN(&seg.Src, &seg.Dst, h, seg.Seq, ref.Time) {
+	if t.done.lateSYN(flow, seg.Seq, ref.Time) {
 		return 0
 	}
 	if a := t.natOriginal(ref, seg); a != nil {
@@ -1115,8 +1117,8 @@ func (t *Tracker) answer(a *Attempt, ref PacketRef, kind ReplyKind, acked int, o
 }
 
 func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
-	h := t.flowOf(seg, &seg.Dst, &seg.Src)
-	for a := t.open.get(&seg.Dst, &seg.Src, h); a != nil; a = a.prev {
+	flow := t.flowOf(seg, &seg.Dst, &seg.Src)
+	for a := t.open.get(&seg.Dst, &seg.Src, fold(flow)); a != nil; a = a.prev {
 		if id, ok := t.replyTo(a, ref, seg, kind); ok {
 			return id
 		}
@@ -1128,7 +1130,7 @@ func (t *Tracker) addReply(ref PacketRef, seg *Segment, kind ReplyKind) uint64 {
 			}
 		}
 	}
-	if late, first := t.done.lateAnswer(&seg.Dst, &seg.Src, h, seg.Ack, ref.Time); late {
+	if late, first := t.done.lateAnswer(flow, seg.Ack, ref.Time); late {
 		if first {
 			t.lateReplies.add(ref)
 		}

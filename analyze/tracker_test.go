@@ -564,7 +564,7 @@ func TestRecentBounded(t *testing.T) {
 		client := netip.AddrPortFrom(testClient.Addr(), uint16(i%7))
 		key := newFlowKey(client, testServer)
 		r.add(key.hash64(r.seed), uint32(i), 0, int64(i), false)
-		r.lateSYN(&client, &testServer, key.hash(r.seed), uint32(i), int64(i)+1) // refreshes the entry
+		r.lateSYN(key.hash64(r.seed), uint32(i), int64(i)+1) // refreshes the entry
 	}
 	if r.len() > 4 || r.n != 4 {
 		t.Errorf("%d entries, ring %d; want at most 4", r.len(), r.n)
@@ -881,15 +881,16 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	tr := NewTracker(&recorder{}, 0)
 	first := pkts[0].segment()
 	tr.FlowHasher().Hash(&first)
-	if got := tr.open.touch(first.flow); got != 0 {
+	h := fold(first.flow)
+	if got := tr.open.touch(h); got != 0 {
 		t.Errorf("touch of an empty table = %d, want 0", got)
 	}
 	tr.Add(PacketRef{Frame: 1}, &first)
-	a := tr.open.get(&first.Src, &first.Dst, first.flow)
-	if got, want := tr.open.touch(first.flow), uint32(a.idx+1)+a.ISN; got != want {
+	a := tr.open.get(&first.Src, &first.Dst, h)
+	if got, want := tr.open.touch(h), uint32(a.idx+1)+a.ISN; got != want {
 		t.Errorf("touch of the attempt's slot = %d, want its number and ISN, %d", got, want)
 	}
-	if got := tr.open.touch(first.flow ^ 1); got == uint32(a.idx+1)+a.ISN {
+	if got := tr.open.touch(h ^ 1); got == uint32(a.idx+1)+a.ISN {
 		t.Errorf("touch of another hash read the attempt")
 	}
 }
