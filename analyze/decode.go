@@ -84,18 +84,19 @@ type Segment struct {
 	Src, Dst netip.AddrPort
 	Seq, Ack uint32
 	Flags    uint8
+	// Fragmented is set when the segment is the first fragment of an IP
+	// datagram (IPv4 more-fragments flag, or an IPv6 fragment header at
+	// offset 0 with M set): its header is whole, but DataLen counts only
+	// the data in this fragment, a lower bound (at least one more byte
+	// follows). Later fragments hold no TCP header and decode as Fragment.
+	// (Beside Flags, where it fills padding: a Segment is 136 bytes.)
+	Fragmented bool
 	// DataLen is the payload length on the wire, taken from the IP lengths,
 	// so it is right even when snaplen cut the payload.
 	DataLen int
 	// Options is valid iff Flags has SYN: other segments' options are not
 	// walked, to keep the common path short.
 	Options Options
-	// Fragmented is set when the segment is the first fragment of an IP
-	// datagram (IPv4 more-fragments flag, or an IPv6 fragment header at
-	// offset 0 with M set): its header is whole, but DataLen counts only
-	// the data in this fragment, a lower bound (at least one more byte
-	// follows). Later fragments hold no TCP header and decode as Fragment.
-	Fragmented bool
 	// flow is the 64-bit hash of the segment's flow, client first
 	// (flowHash64), when hashedWith is the seed of the Tracker whose
 	// FlowHasher stored it (seeds are odd; 0: not hashed). A file's stage
