@@ -146,8 +146,8 @@ func (t *flowTable) attempt(s flowSlot) *Attempt { return t.arena.at(s.idx - 1) 
 
 // touch loads the slot where the flow hashed h is looked for, and the
 // attempt filed there when its hash matches, so that a later find of it
-// finds them in the cache; it returns a byte of each, for the caller to
-// keep (a load whose value goes nowhere may be left out).
+// finds them in the cache. It returns what it read, for the caller to
+// keep: a load whose value goes nowhere may be left out.
 func (t *flowTable) touch(h uint32) uint32 {
 	if t.n == 0 {
 		return 0

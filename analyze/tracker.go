@@ -647,10 +647,11 @@ func NewTracker(sink Sink, replyTimeout int64) *Tracker {
 	return t
 }
 
-// Prefetch starts loading the open table's slot and attempt, and the
-// recent memory's index slot, that Add will look at for seg, which the FlowHasher has hashed: called a few
-// events before Add is, the cache misses of the lookup (the tracker's
-// costliest) overlap with the work on the events between.
+// Prefetch starts loading what Add will look at first for seg, which
+// the FlowHasher has hashed: the open table's slot and the attempt
+// there, and the recent memory's index slot. Called a few events before
+// Add is, the cache misses of those lookups (the tracker's costliest)
+// overlap with the work on the events between.
 func (t *Tracker) Prefetch(seg *Segment) {
 	if seg.hashedWith == t.seed {
 		h := fold(seg.flow)
