@@ -445,7 +445,7 @@ func (s *stage) start() {
 
 func (s *stage) run() {
 	defer close(s.out)
-	b := new(batch) // the batch being filled
+	var b batch // the batch being filled
 	if s.finished != nil {
 		defer func() { s.finished <- s.input }()
 	}
@@ -475,15 +475,15 @@ func (s *stage) run() {
 	if s.free == nil {
 		s.free = make(chan []event, cap(s.out)+3)
 	}
-	*b = s.newBatch(size)
+	b = s.newBatch(size)
 	copied := 0 // bytes of frame copies in b
 	s.stats.clock.ahead = !s.eager
 	for {
 		if s.eager && len(b.events) > 0 && !waiting() {
-			if !s.send(*b) {
+			if !s.send(b) {
 				return
 			}
-			*b, copied = s.newBatch(size), 0
+			b, copied = s.newBatch(size), 0
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 		err := s.src.Next(&f)
@@ -491,7 +491,7 @@ func (s *stage) run() {
 			if !errors.Is(err, io.EOF) {
 				b.err = err
 			}
-			s.send(*b)
+			s.send(b)
 			return
 		}
 		s.stats.frames++
@@ -500,7 +500,7 @@ func (s *stage) run() {
 			ok, err := s.bpf.Match(&f)
 			if err != nil {
 				b.err = &filterError{err}
-				s.send(*b)
+				s.send(b)
 				return
 			}
 			if !ok {
@@ -524,7 +524,7 @@ func (s *stage) run() {
 			s.stats.firstFragments++
 		}
 		if st == analyze.Fragment && len(s.fragSYNs) > 0 {
-			s.lastFragment(&f, b)
+			s.lastFragment(&f, &b)
 		}
 		if st == analyze.UnsupportedLink {
 			if s.stats.unsupported == nil {
@@ -552,13 +552,13 @@ func (s *stage) run() {
 		// The slot becomes an event only now that it is whole.
 		b.events = b.events[:len(b.events)+1]
 		if seg.Fragmented && seg.IsSYN() {
-			s.fragmentedSYN(&f, b)
+			s.fragmentedSYN(&f, &b)
 		}
 		if len(b.events) == size || copied >= maxBatchCopies {
-			if !s.send(*b) {
+			if !s.send(b) {
 				return
 			}
-			*b, copied = s.newBatch(size), 0
+			b, copied = s.newBatch(size), 0
 			s.fragSYNs = s.fragSYNs[:0]
 		}
 	}
