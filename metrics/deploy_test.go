@@ -48,7 +48,7 @@ func requireTool(t *testing.T, name, pkg string) string {
 // answer of /probe. Every family has at least one series.
 func exposition(t *testing.T) string {
 	t.Helper()
-	l := NewLive(LiveConfig{MaxServers: 1})
+	l := NewLive(LiveConfig{MaxServers: 1, Window: testWindow})
 	for _, a := range []*analyze.Attempt{attempt(srvA, analyze.Granted), attempt(srvB, analyze.Omitted), attempt(srvD, analyze.Plain)} {
 		l.Attempt(a)
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -13,12 +14,6 @@ import (
 )
 
 const (
-	// DefaultMaxServers bounds the server labels: each labelled server
-	// has 17 series (12 outcomes, truncated, 4 verdicts) and one per
-	// finding, under 2000 for 100 servers.
-	DefaultMaxServers = 100
-	// DefaultWindow is the span tfopcap_server_verdict judges over.
-	DefaultWindow = 5 * time.Minute
 	// OtherServers labels the sum of the servers beyond MaxServers, as
 	// the report's row of the same name.
 	OtherServers = analyze.OtherServers
@@ -38,13 +33,14 @@ const (
 
 // LiveConfig bounds and shapes a Live collector.
 type LiveConfig struct {
-	// MaxServers is how many servers get a label of their own
-	// (0: DefaultMaxServers).
+	// MaxServers is how many servers get a label of their own, at least
+	// 1. Each labelled server has 17 series (12 outcomes, truncated, 4
+	// verdicts) and one per finding.
 	MaxServers int
 	// AllServers gives servers without TFO attempts labels too, as
 	// --all-servers lists them in the report.
 	AllServers bool
-	// Window is the span of tfopcap_server_verdict (0: DefaultWindow).
+	// Window is the span tfopcap_server_verdict judges over; positive.
 	Window time.Duration
 	// Now is the clock a scrape judges the verdict window at, and counts
 	// attempts at before the first Tick (nil: time.Now); tests set it.
@@ -126,13 +122,11 @@ type finding struct {
 	id     analyze.FindingID
 }
 
-// NewLive returns an empty collector.
+// NewLive returns an empty collector. It panics if cfg.MaxServers or
+// cfg.Window is not positive: the command line validates both.
 func NewLive(cfg LiveConfig) *Live {
-	if cfg.MaxServers <= 0 {
-		cfg.MaxServers = DefaultMaxServers
-	}
-	if cfg.Window <= 0 {
-		cfg.Window = DefaultWindow
+	if cfg.MaxServers <= 0 || cfg.Window <= 0 {
+		panic(fmt.Sprintf("metrics: LiveConfig wants a positive MaxServers and Window, got %d and %v", cfg.MaxServers, cfg.Window))
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -47,7 +47,7 @@ func attempt(server netip.AddrPort, o analyze.Outcome) *analyze.Attempt {
 // attempts apart.
 func TestLiveCounts(t *testing.T) {
 	c := newClock()
-	l := NewLive(LiveConfig{MaxServers: 2, Now: c.now})
+	l := NewLive(LiveConfig{MaxServers: 2, Window: testWindow, Now: c.now})
 	plainD := attempt(srvD, analyze.Plain)
 	truncated := attempt(srvA, analyze.Omitted)
 	truncated.SYN.Truncated = true
@@ -123,7 +123,7 @@ func verdictLines(server, verdict string) string {
 // left it; an empty window is inconclusive.
 func TestVerdictWindow(t *testing.T) {
 	c := newClock()
-	l := NewLive(LiveConfig{Window: 10 * time.Minute, Now: c.now})
+	l := NewLive(LiveConfig{MaxServers: testMaxServers, Window: 10 * time.Minute, Now: c.now})
 	steps := []struct {
 		after   time.Duration
 		outcome analyze.Outcome
@@ -157,7 +157,7 @@ func TestVerdictWindow(t *testing.T) {
 // recomputed only when attempts were judged and a second has passed.
 func TestTick(t *testing.T) {
 	c := newClock()
-	l := NewLive(LiveConfig{Now: c.now})
+	l := NewLive(LiveConfig{MaxServers: testMaxServers, Window: testWindow, Now: c.now})
 	l.Attempt(attempt(srvA, analyze.Omitted))
 	calls := 0
 	summary := func() *analyze.Summary {
@@ -203,7 +203,7 @@ tfopcap_open_attempts 3
 // TestAttemptAllocs: counting an attempt to a server that has its series
 // allocates nothing (the engine calls it per attempt).
 func TestAttemptAllocs(t *testing.T) {
-	l := NewLive(LiveConfig{})
+	l := NewLive(LiveConfig{MaxServers: testMaxServers, Window: testWindow})
 	a, b := attempt(srvA, analyze.Granted), attempt(srvD, analyze.Plain)
 	l.Attempt(a)
 	if n := testing.AllocsPerRun(1000, func() { l.Attempt(a); l.Attempt(b) }); n != 0 {
@@ -215,7 +215,7 @@ func TestAttemptAllocs(t *testing.T) {
 // client_golang's linter reads them (promtool check metrics is run on
 // the whole endpoint in serve_test.go).
 func TestLint(t *testing.T) {
-	l := NewLive(LiveConfig{})
+	l := NewLive(LiveConfig{MaxServers: testMaxServers, Window: testWindow})
 	l.Attempt(attempt(srvA, analyze.Granted))
 	l.Tick(time.Now(), engine.Status{Judged: 1}, capture.LiveStats{}, nil)
 	problems, err := testutil.CollectAndLint(l)
@@ -230,7 +230,7 @@ func TestLint(t *testing.T) {
 // TestLiveConcurrentScrape: scrapes read while the engine's goroutine
 // counts and ticks (go test -race checks the locking).
 func TestLiveConcurrentScrape(t *testing.T) {
-	l := NewLive(LiveConfig{MaxServers: 2})
+	l := NewLive(LiveConfig{MaxServers: 2, Window: testWindow})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -259,7 +259,7 @@ func TestLiveConcurrentScrape(t *testing.T) {
 
 // BenchmarkLiveAttempt is what --metrics-addr adds per judged attempt.
 func BenchmarkLiveAttempt(b *testing.B) {
-	l := NewLive(LiveConfig{})
+	l := NewLive(LiveConfig{MaxServers: testMaxServers, Window: testWindow})
 	l.Tick(time.Now(), engine.Status{}, capture.LiveStats{}, nil)
 	as := []*analyze.Attempt{attempt(srvA, analyze.Granted), attempt(srvB, analyze.Omitted), attempt(srvD, analyze.Plain)}
 	b.ReportAllocs()
@@ -267,3 +267,10 @@ func BenchmarkLiveAttempt(b *testing.B) {
 		l.Attempt(as[i%len(as)])
 	}
 }
+
+// The command line's defaults (--metrics-max-servers, --metrics-window),
+// for tests that do not set their own.
+const (
+	testMaxServers = 100
+	testWindow     = 5 * time.Minute
+)

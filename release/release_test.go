@@ -39,10 +39,12 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 	}
 	bins, _ := filepath.Glob(filepath.Join(dist, "tfopcap-*-linux-"+runtime.GOARCH))
 	debs, _ := filepath.Glob(filepath.Join(dist, "tfopcap_*_"+runtime.GOARCH+".deb"))
-	if len(bins) != 1 || len(debs) != 1 {
-		t.Fatalf("dist holds binaries %q and packages %q", bins, debs)
+	if len(bins) != 2 || len(debs) != 1 || !strings.Contains(bins[0]+bins[1], "/tfopcap-metrics-") {
+		t.Fatalf("dist holds binaries %q and packages %q: want tfopcap and tfopcap-metrics, and one package", bins, debs)
 	}
-	checkStatic(t, bins[0])
+	for _, bin := range bins {
+		checkStatic(t, bin)
+	}
 	// A Debian version starts with a digit; a bare commit would sort as
 	// a huge number above every real release.
 	version, err := exec.Command("dpkg-deb", "-f", debs[0], "Version").Output()
@@ -62,7 +64,7 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 	if out, err := exec.Command("dpkg", "--root="+root, "-i", debs[0]).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg -i: %v\n%s", err, out)
 	}
-	for _, f := range []string{"usr/bin/tfopcap", "usr/share/man/man1/tfopcap.1.gz", "usr/share/bash-completion/completions/tfopcap",
+	for _, f := range []string{"usr/bin/tfopcap", "usr/bin/tfopcap-metrics", "usr/share/man/man1/tfopcap.1.gz", "usr/share/bash-completion/completions/tfopcap",
 		"usr/share/zsh/vendor-completions/_tfopcap", "usr/share/fish/vendor_completions.d/tfopcap.fish"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("the .deb did not install %s", f)
@@ -111,14 +113,17 @@ func TestReleaseInstallsAndRuns(t *testing.T) {
 // tfopcap live on it until one attempt is judged, and makes that attempt:
 // bash connects to a closed port, and the kernel answers RST.
 const liveScript = `ip link set lo up
-chroot "$1" /usr/bin/tfopcap live -i lo --count 1 --format json >"$2" 2>"$3" &
+chroot "$1" /usr/bin/tfopcap live -i lo --count 1 --format json --metrics-addr 127.0.0.1:0 >"$2" 2>"$3" &
 for i in $(seq 300); do grep -q "listening on" "$3" && break; sleep 0.1; done
 (echo >/dev/tcp/127.0.0.1/9) 2>/dev/null
 wait $!
 `
 
 // liveInChroot captures live with the static binary in the empty root,
-// through AF_PACKET: the report must judge the one refused attempt.
+// through AF_PACKET: the report must judge the one refused attempt. With
+// --metrics-addr, tfopcap execs the package's tfopcap-metrics, found in
+// PATH (the chroot has no /proc to find it beside itself), which serves
+// /metrics as it captures.
 func liveInChroot(t *testing.T, root string) {
 	for _, tool := range []string{"unshare", "ip", "timeout"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -142,6 +147,9 @@ func liveInChroot(t *testing.T, root string) {
 	data, _ := os.ReadFile(report)
 	if err := json.Unmarshal(data, &r); err != nil || r.Totals.Attempts != 1 || r.Totals.Outcomes["refused"] != 1 {
 		t.Errorf("live report: %v, totals %+v\n%s\n%s", err, r.Totals, data, errOut)
+	}
+	if !strings.Contains(string(errOut), "tfopcap: serving metrics on http://127.0.0.1:") {
+		t.Errorf("live --metrics-addr in the chroot did not serve metrics:\n%s", errOut)
 	}
 }
 

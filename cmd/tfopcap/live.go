@@ -46,7 +46,10 @@ at once, as at the end of a file.
 --metrics-addr serves Prometheus metrics at /metrics while the capture
 runs (attempts by server and outcome, each server's verdict over the last
 --metrics-window, findings, capture drops; docs/metrics.md); the report
-still comes at the end.
+still comes at the end. The endpoint is served by tfopcap-metrics, the
+build with Prometheus's client library, which tfopcap runs in its place
+(same process, arguments and exit status): install both in one
+directory.
 
 Capturing needs CAP_NET_RAW (root, or setcap cap_net_raw=eip
 on the binary). Exit status: 0 done, 1 a server's verdict matched
@@ -183,7 +186,7 @@ func runLive(args []string, st streams) error {
 	if err := checkOutputs(nil, append(o.outputs(), namedPath{"-w", lo.write})); err != nil {
 		return err
 	}
-	mx, err := mo.start(o.allServers, st.stderr)
+	mx, err := mo.start(append([]string{"live"}, args...), o.allServers, st.stderr)
 	if err != nil {
 		return err
 	}

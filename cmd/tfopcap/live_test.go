@@ -39,6 +39,19 @@ func buildTfopcap(t *testing.T) string {
 	return bin
 }
 
+// buildWithMetrics builds the command and, beside it, tfopcap-metrics
+// (-tags metrics), as a package installs them: the command's
+// --metrics-addr execs the other.
+func buildWithMetrics(t *testing.T) string {
+	t.Helper()
+	bin := buildTfopcap(t)
+	out, err := exec.Command("go", "build", "-tags", "metrics", "-o", filepath.Join(filepath.Dir(bin), metricsBinary), ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -tags metrics: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // syncBuffer is a bytes.Buffer safe to write from a child's pipe while the
 // test reads it.
 type syncBuffer struct {

@@ -157,7 +157,7 @@ func TestMetricsLabPrometheus(t *testing.T) {
 	// (service discovery sends targets at most every 5s), time the build
 	// of tfopcap uses.
 	startPrometheus(t, p.Server, fmt.Sprintf("  - job_name: tfopcap\n    static_configs:\n      - targets: [%s, %s]\n", rootAddr, nobodyAddr))
-	bin := buildTfopcap(t)
+	bin := buildWithMetrics(t)
 	v4 := func(port uint16) netip.AddrPort { return netip.AddrPortFrom(p.ServerV4, port) }
 	tfo, noTFO, plain := v4(8001), v4(8002), v4(8003)
 	for _, s := range []netnslab.ServerConfig{{Addr: tfo, FastOpen: 16}, {Addr: noTFO}, {Addr: plain}} {
@@ -409,7 +409,7 @@ func TestProbeServePrometheus(t *testing.T) {
         target_label: instance
       - target_label: __address__
         replacement: `+agent+"\n")
-	bin := buildTfopcap(t)
+	bin := buildWithMetrics(t)
 	startNginx(t, p.Server, "192.0.2.1:8081 fastopen=16", "192.0.2.1:8082")
 	srv := p.Client.Command(bin, "probe", "--timeout", "500ms", "--metrics-addr", agent)
 	var stderr syncBuffer

@@ -1,18 +1,28 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"net"
 	"time"
 
 	"github.com/spf13/pflag"
+)
 
-	"github.com/tfopcap/tfopcap/analyze"
-	"github.com/tfopcap/tfopcap/capture"
-	"github.com/tfopcap/tfopcap/engine"
-	"github.com/tfopcap/tfopcap/metrics"
+// The Prometheus endpoints (live's and probe's --metrics-addr) are served
+// by tfopcap-metrics, this command built with -tags metrics
+// (metrics_serve.go). The default build holds no metrics code and, given
+// --metrics-addr, execs tfopcap-metrics with the same arguments
+// (metrics_exec.go): client_golang's package initialisation, which every
+// run of a binary linking it pays, cost each analyze about 2 ms of
+// start-up and 4 MiB of memory (bench/PROFILE.md, "Issue 18, seventh round").
+
+// metricsBinary is the name of the build with the Prometheus endpoints.
+const metricsBinary = "tfopcap-metrics"
+
+const (
+	// defaultMetricsMaxServers bounds the server labels: each labelled
+	// server has 17 series and one per finding, under 2000 for 100.
+	defaultMetricsMaxServers = 100
+	// defaultMetricsWindow is the span tfopcap_server_verdict judges over.
+	defaultMetricsWindow = 5 * time.Minute
 )
 
 // metricsOptions are live's --metrics-* flags.
@@ -24,8 +34,8 @@ type metricsOptions struct {
 
 func (o *metricsOptions) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.addr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. :9869, 127.0.0.1:9869) at /metrics while capturing")
-	fs.IntVar(&o.maxServers, "metrics-max-servers", metrics.DefaultMaxServers, "give at most `N` servers a label of their own; the rest are summed under server=\"other\"")
-	fs.DurationVar(&o.window, "metrics-window", metrics.DefaultWindow, "tfopcap_server_verdict judges the attempts of the last `DURATION`")
+	fs.IntVar(&o.maxServers, "metrics-max-servers", defaultMetricsMaxServers, "give at most `N` servers a label of their own; the rest are summed under server=\"other\"")
+	fs.DurationVar(&o.window, "metrics-window", defaultMetricsWindow, "tfopcap_server_verdict judges the attempts of the last `DURATION`")
 }
 
 func (o *metricsOptions) validate() error {
@@ -38,58 +48,21 @@ func (o *metricsOptions) validate() error {
 	return nil
 }
 
-// liveMetrics is the /metrics endpoint of a live capture; nil without
-// --metrics-addr.
-type liveMetrics struct {
-	live *metrics.Live
-	srv  *metrics.Server
+// probeServeOptions is probe's --metrics-addr: serve /probe?target=
+// instead of probing the targets given.
+type probeServeOptions struct{ addr string }
+
+func (o *probeServeOptions) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.addr, "metrics-addr", "", "serve /probe?target=HOST:PORT (Prometheus, blackbox-exporter style) and /metrics on `ADDR` instead of probing targets given")
 }
 
-// start binds --metrics-addr, before the capture opens, so that a port in
-// use fails the run at once.
-func (o *metricsOptions) start(allServers bool, stderr io.Writer) (*liveMetrics, error) {
-	if o.addr == "" {
-		return nil, nil
+// validate checks what --metrics-addr rules out before anything is served.
+func (o *probeServeOptions) validate(targets []string, evidence string) error {
+	if len(targets) > 0 {
+		return usagef("probe: --metrics-addr takes no targets: Prometheus names them in /probe?target=HOST:PORT")
 	}
-	m := &liveMetrics{live: metrics.NewLive(metrics.LiveConfig{MaxServers: o.maxServers, AllServers: allServers, Window: o.window})}
-	reg, err := metrics.NewRegistry(buildInfo(), m.live)
-	if err != nil {
-		return nil, err
+	if evidence != "" {
+		return usagef("probe: --evidence does not apply with --metrics-addr")
 	}
-	if m.srv, err = metrics.Listen(o.addr, metrics.Mux(reg, nil)); err != nil {
-		var oe *net.OpError
-		if errors.As(err, &oe) {
-			err = oe.Err // "bind: address already in use", without the address again
-		}
-		return nil, fmt.Errorf("live: --metrics-addr %s: %v", o.addr, err)
-	}
-	fmt.Fprintf(stderr, "tfopcap: serving metrics on http://%s/metrics\n", m.srv.Addr())
-	return m, nil
-}
-
-// onAttempt counts each judged attempt, then hands it to next (if any).
-func (m *liveMetrics) onAttempt(next func(*analyze.Attempt)) func(*analyze.Attempt) {
-	if m == nil {
-		return next
-	}
-	return func(a *analyze.Attempt) {
-		m.live.Attempt(a)
-		if next != nil {
-			next(a)
-		}
-	}
-}
-
-// tick records the capture's health and the report's findings.
-func (m *liveMetrics) tick(now time.Time, s engine.Status, l *capture.Live, coll *analyze.Collector) {
-	if m != nil {
-		m.live.Tick(now, s, l.Stats(), coll.Summary)
-	}
-}
-
-func (m *liveMetrics) Close() error {
-	if m == nil {
-		return nil
-	}
-	return m.srv.Close()
+	return nil
 }

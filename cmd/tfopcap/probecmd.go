@@ -32,7 +32,8 @@ TFO off.
 
 With --metrics-addr ADDR it probes nothing at start: it serves
 /probe?target=HOST:PORT in the style of Prometheus's blackbox exporter,
-probing a target per scrape (docs/metrics.md).`
+probing a target per scrape (docs/metrics.md). It runs tfopcap-metrics
+in its place for that, as live does.`
 
 type probeOptions struct {
 	rounds  string
@@ -107,7 +108,10 @@ func runProbe(args []string, st streams) error {
 		return o.newEvidence(linkType, snaplen)
 	}
 	if ps.addr != "" {
-		return ps.serve(cfg, o.evidence, st)
+		if err := ps.validate(cfg.Targets, o.evidence); err != nil {
+			return err
+		}
+		return ps.serve(append([]string{"probe"}, args...), cfg, st)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-
-	"github.com/tfopcap/tfopcap/metrics"
 )
 
 // baseVersion names builds that carry no module version: go build in a
@@ -61,6 +59,9 @@ func printVersion(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	if metricsBuild {
+		fmt.Fprintln(w, "metrics: this build (-tags metrics) serves --metrics-addr itself")
+	}
 }
 
 // buildSettings are the key=value settings Go stamped into the binary.
@@ -70,14 +71,4 @@ func buildSettings(info *debug.BuildInfo) map[string]string {
 		settings[s.Key] = s.Value
 	}
 	return settings
-}
-
-// buildInfo names the build in tfopcap_build_info.
-func buildInfo() metrics.BuildInfo {
-	b := metrics.BuildInfo{Version: version}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		b.GoVersion = info.GoVersion
-		b.Revision = buildSettings(info)["vcs.revision"]
-	}
-	return b
 }
