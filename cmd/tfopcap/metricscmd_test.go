@@ -44,7 +44,7 @@ func TestMetricsExec(t *testing.T) {
 	defer busy.Close()
 	addr := busy.Addr().String()
 	bin := buildWithMetrics(t)
-	alone := filepath.Join(t.TempDir(), "tfopcap")
+	alone, emptyDir := filepath.Join(t.TempDir(), "tfopcap"), t.TempDir()
 	if err := os.Link(bin, alone); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,9 @@ func TestMetricsExec(t *testing.T) {
 				" or in PATH: install the package, which has both, or build it (go build -tags metrics -o tfopcap-metrics ./cmd/tfopcap)\n"},
 	} {
 		cmd := exec.Command(c.bin, c.args...)
-		cmd.Env = append(os.Environ(), "PATH=/usr/bin:/bin")
+		// A PATH that holds nothing, so that an installed tfopcap-metrics
+		// is not found instead.
+		cmd.Env = append(os.Environ(), "PATH="+emptyDir)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
