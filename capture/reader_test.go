@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -456,5 +458,106 @@ func TestIfaceNanos(t *testing.T) {
 		if got := c.in.nanos(c.ts); got != c.nanos {
 			t.Errorf("%s: %d, want %d", c.name, got, c.nanos)
 		}
+	}
+}
+
+// TestLargeFileBuffers reads large files with the 1 MiB buffer while at
+// most maxLargeBufs readers hold one, gives each back at Close, and reads
+// the same frames as a small buffer does, records crossing every buffer
+// boundary included.
+func TestLargeFileBuffers(t *testing.T) {
+	le := binary.LittleEndian
+	rnd := rand.NewChaCha8([32]byte{1})
+	var recs [][]byte
+	size := 0
+	for i := 0; size < largeFileMin+largeReadBuf/3; i++ {
+		n := 40 + (i*7919)%1500
+		if i%97 == 0 {
+			n = 60000 + i%5000 // a record larger than a small buffer
+		}
+		data := make([]byte, n)
+		rnd.Read(data) // so that the gzip file is large too
+		recs = append(recs, pcapRecord(le, uint32(i), 0, uint32(n), uint32(n), data))
+		size += 16 + n
+	}
+	file := pcapFile(le, 0xa1b2c3d4, MaxCaptureLength, 1, recs...)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	big := write("big.pcap", file)
+	small := write("small.pcap", file[:largeFileMin/2])
+	gz := write("big.pcap.gz", gzipBytes(t, file))
+	junk := write("junk.pcap", make([]byte, largeFileMin))
+
+	// The reference: a reader that starts with the smallest buffer.
+	ref, err := openFile(big, minReadBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := readRecs(ref)
+	ref.Close()
+	if err != io.EOF || len(want) != len(recs) {
+		t.Fatalf("reference read %d of %d frames, ended with %v", len(want), len(recs), err)
+	}
+
+	tests := []struct {
+		name  string
+		files []string
+		large []bool // whether each reader holds a large buffer
+		n     int    // frames each reads
+	}{
+		{"three large files at once", []string{big, big, big}, []bool{true, true, false}, len(want)},
+		{"a small file", []string{small}, []bool{false}, -1},
+		{"gzip", []string{gz}, []bool{false}, len(want)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var readers []*FileReader
+			var got [][]rec
+			for _, name := range tt.files {
+				r, err := Open(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				readers = append(readers, r)
+				got = append(got, nil)
+			}
+			// Frame by frame in turn, so that all hold their buffers at once.
+			var f Frame
+			for open := len(readers); open > 0; {
+				open = 0
+				for i, r := range readers {
+					if r.Next(&f) == nil {
+						got[i] = append(got[i], recOf(&f))
+						open++
+					}
+				}
+			}
+			for i, r := range readers {
+				if r.large != tt.large[i] {
+					t.Errorf("reader %d: large buffer %v, want %v", i, r.large, tt.large[i])
+				}
+				if tt.n >= 0 {
+					sameRecs(t, got[i], want)
+				} else if n := len(got[i]); n == 0 || !slices.Equal(got[i], want[:n]) {
+					t.Errorf("reader %d: %d frames, not the reference's first ones", i, n)
+				}
+				r.Close()
+			}
+			if n := largeBufs.Load(); n != 0 {
+				t.Errorf("%d large buffers held after Close", n)
+			}
+		})
+	}
+	if _, err := Open(junk); err == nil {
+		t.Fatal("junk opened")
+	}
+	if n := largeBufs.Load(); n != 0 {
+		t.Errorf("%d large buffers held after a failed open", n)
 	}
 }
